@@ -1,0 +1,1 @@
+"""pbxgram: Telegram bot for cloud PBX telephony."""
