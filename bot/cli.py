@@ -1,0 +1,124 @@
+"""The ``pbxgram`` command line: parse arguments, load settings, run one command.
+
+Every expected failure ends as one plain line on stderr: exit 2 for configuration
+mistakes, 1 for anything else that stops the program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.app import TELEGRAM_WEBHOOK_PATH, running
+from bot.config import Settings, load_settings
+from bot.domain import Role
+from bot.errors import ConfigError, PbxgramError
+from bot.logs import configure_logging
+from bot.webhook_urls import pbx_urls
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pbxgram", description="Telegram bot for cloud PBX telephony."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="everything in one process: web, workers, Telegram")
+    commands.add_parser("web", help="the web role alone: PBX webhooks, health, metrics")
+    commands.add_parser("worker", help="the worker role alone (and Telegram long polling)")
+    check = commands.add_parser(
+        "check-config", help="validate the configuration and print the URLs for each PBX"
+    )
+    check.add_argument(
+        "--reveal", action="store_true", help="print secret parts of URLs instead of a mask"
+    )
+    link = commands.add_parser("link", help="link a Telegram user to a PBX extension")
+    link.add_argument("--account", required=True)
+    link.add_argument("--extension", required=True)
+    link.add_argument("--telegram-id", required=True, type=int)
+    link.add_argument("--role", choices=[r.value for r in Role], default=Role.REP.value)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings)
+        if args.command == "check-config":
+            print(check_config_report(settings, reveal=args.reveal))
+            return 0
+        if args.command == "link":
+            print(asyncio.run(_link(settings, args)))
+            return 0
+        web_role = args.command in ("run", "web")
+        worker_role = args.command in ("run", "worker")
+        settings.require_bot_token()
+        asyncio.run(_serve(settings, web_role=web_role, worker_role=worker_role))
+        return 0
+    except ConfigError as exc:
+        print(f"pbxgram: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PbxgramError as exc:
+        print(f"pbxgram: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def check_config_report(settings: Settings, *, reveal: bool) -> str:
+    """What ``pbxgram check-config`` prints: the set-up, and the URLs per account."""
+    lines = ["Configuration is valid."]
+    lines.append(
+        "Redis: "
+        + ("REDIS_URL" if settings.redis_url else f"embedded, data in {settings.pbxgram_data_dir}")
+    )
+    if settings.webhook_mode:
+        lines.append(f"Telegram: webhook at {settings.public_base()}{TELEGRAM_WEBHOOK_PATH}")
+    else:
+        lines.append("Telegram: long polling")
+    if settings.public_url is None:
+        lines.append("PUBLIC_URL is not set: replace <PUBLIC_URL> below with your public address.")
+    if not settings.accounts:
+        lines.append("No PBX accounts configured (PBXGRAM_CONFIG).")
+    for account in settings.accounts:
+        lines.append("")
+        api = f", API {account.base_api_url}" if account.base_api_url else ""
+        lines.append(f"[{account.id}] provider {account.provider}{api}")
+        lines.extend(f"  {line}" for line in pbx_urls(settings, account, reveal=reveal))
+    return "\n".join(lines)
+
+
+async def _link(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.access import Access
+    from bot.pbx.registry import Providers
+    from bot.storage import Repositories, open_redis
+
+    if settings.account(args.account) is None:
+        known = ", ".join(a.id for a in settings.accounts) or "none configured"
+        raise ConfigError(f"--account: no account {args.account!r} (accounts: {known})")
+    if not str(args.extension).isdigit():
+        raise ConfigError("--extension: digits only, e.g. 101")
+    async with open_redis(settings) as redis:
+        access = Access(Repositories.over(redis), settings, Providers.from_settings(settings))
+        await access.link(args.account, args.extension, args.telegram_id, Role(args.role))
+    return (
+        f"Linked Telegram user {args.telegram_id} as extension {args.extension} "
+        f"of {args.account} (role {args.role})."
+    )
+
+
+async def _serve(settings: Settings, *, web_role: bool, worker_role: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings, web_role=web_role, worker_role=worker_role) as app:
+        waiters = [asyncio.create_task(stop.wait()), *app.tasks]
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        waiters[0].cancel()
+        for task in done:
+            if task is not waiters[0] and task.exception() is not None:
+                raise PbxgramError(f"a component stopped: {task.exception()!r}")

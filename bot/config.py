@@ -1,0 +1,229 @@
+"""The one Settings tree: environment variables plus the TOML accounts file.
+
+Use :func:`load_settings` once at start; pass the result down. Nothing else reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+ProviderId = Literal["mango", "mts", "mobilon", "relay"]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+DEFAULT_API_URLS: dict[str, str] = {
+    "mango": "https://app.mango-office.ru/vpbx/",
+    "mts": "https://vpbx.mts.ru/",
+    "mobilon": "https://connect.mobilon.ru/",
+}
+SECRET_FIELDS = ("api_key", "api_salt", "api_token", "callback_key", "secret")
+
+
+class EmployeeEntry(BaseModel):
+    """An employee listed in the TOML file, for PBXs without a directory API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    extension: Annotated[str, Field(pattern=r"^\d{1,10}$")]
+    name: str = ""
+    phones: list[str] = []
+
+
+class AccountBase(BaseModel):
+    """Fields every PBX connection has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Slug
+    api_url: AnyHttpUrl | None = None
+    auto_link_by_phone: bool = False
+    balance_alert_below: float | None = None
+    alert_ivr_abandoned: bool = False
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "RU"
+    employees: list[EmployeeEntry] = []
+
+    @property
+    def base_api_url(self) -> str:
+        """The PBX API base URL: the configured one or the provider's default."""
+        if self.api_url is not None:
+            return str(self.api_url)
+        return DEFAULT_API_URLS.get(self.provider_id, "")
+
+    @property
+    def provider_id(self) -> str:
+        return str(getattr(self, "provider", ""))
+
+
+class MangoAccount(AccountBase):
+    provider: Literal["mango"]
+    api_key: SecretStr
+    api_salt: SecretStr
+
+
+class MtsAccount(AccountBase):
+    provider: Literal["mts"]
+    api_token: SecretStr
+    callback_key: SecretStr
+    mode: Literal["apicrm", "webhook"] = "apicrm"
+
+
+class MobilonAccount(AccountBase):
+    provider: Literal["mobilon"]
+    api_token: SecretStr
+
+
+class RelayAccount(AccountBase):
+    provider: Literal["relay"]
+    secret: Annotated[SecretStr, Field(min_length=16)]
+
+
+Account = Annotated[
+    MangoAccount | MtsAccount | MobilonAccount | RelayAccount,
+    Field(discriminator="provider"),
+]
+
+
+class Settings(BaseSettings):
+    """Everything pbxgram is configured with; built once by :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    telegram_webhook: bool = False
+    telegram_webhook_secret: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    pbxgram_data_dir: Path = Path("./data")
+    pbxgram_config: Path | None = None
+    web_host: str = "127.0.0.1"
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_url: AnyHttpUrl | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    accounts: list[Account] = []
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_ids(cls, accounts: list[Account]) -> list[Account]:
+        seen: set[str] = set()
+        for account in accounts:
+            if account.id in seen:
+                raise ValueError(f"account id {account.id!r} is used twice")
+            seen.add(account.id)
+        return accounts
+
+    def account(self, account_id: str) -> Account | None:
+        """The account with this id, or None."""
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def require_bot_token(self) -> SecretStr:
+        """The bot token, or a ConfigError for commands that talk to Telegram."""
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise ConfigError("BOT_TOKEN: required to run the bot (get one from @BotFather)")
+        return self.bot_token
+
+    @property
+    def webhook_mode(self) -> bool:
+        """True when Telegram should push updates to PUBLIC_URL instead of long polling."""
+        return self.telegram_webhook and self.public_url is not None
+
+    def webhook_secret(self) -> str:
+        """The secret token Telegram sends with webhook updates (derived when not set)."""
+        if self.telegram_webhook_secret is not None:
+            return self.telegram_webhook_secret.get_secret_value()
+        token = self.require_bot_token().get_secret_value()
+        return hashlib.sha256(b"pbxgram-webhook:" + token.encode()).hexdigest()
+
+    def public_base(self) -> str:
+        """PUBLIC_URL without a trailing slash, or a placeholder naming the variable."""
+        if self.public_url is None:
+            return "<PUBLIC_URL>"
+        return str(self.public_url).rstrip("/")
+
+
+def load_settings() -> Settings:
+    """Read the environment and the TOML accounts file; raise ConfigError on any mistake."""
+    config_path = _config_path(os.environ)
+    accounts = _read_accounts(config_path, os.environ) if config_path is not None else []
+    try:
+        return Settings(accounts=accounts, pbxgram_config=config_path)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_path)) from None
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    explicit = env.get("PBXGRAM_CONFIG", "").strip()
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"PBXGRAM_CONFIG: file {explicit} does not exist")
+        return path
+    default = Path("pbxgram.toml")
+    return default if default.is_file() else None
+
+
+def _read_accounts(path: Path, env: Mapping[str, str]) -> list[dict[str, Any]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    unknown = sorted(set(data) - {"accounts"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[accounts]])")
+    accounts = data.get("accounts", [])
+    if not isinstance(accounts, list) or not all(isinstance(a, dict) for a in accounts):
+        raise ConfigError(f"{path}: accounts must be [[accounts]] tables")
+    return [_with_env_secrets(account, env) for account in accounts]
+
+
+def _with_env_secrets(account: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Fill secret fields the file leaves out from PBXGRAM_<ID>_<FIELD> variables."""
+    filled = dict(account)
+    account_id = str(account.get("id", "")).upper().replace("-", "_")
+    for name in SECRET_FIELDS:
+        value = env.get(f"PBXGRAM_{account_id}_{name.upper()}")
+        if name not in filled and value:
+            filled[name] = value
+    return filled
+
+
+def _describe(exc: ValidationError, config_path: Path | None) -> str:
+    error = exc.errors()[0]
+    loc = [part for part in error["loc"] if part not in ("mango", "mts", "mobilon", "relay")]
+    message = error["msg"]
+    if error["type"] == "missing":
+        message = "required but missing"
+    elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        message = "provider must be one of mango, mts, mobilon, relay"
+    if loc and loc[0] == "accounts" and config_path is not None:
+        where = "accounts" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+        return f"{config_path}: {where}: {message}"
+    name = str(loc[0]).upper() if loc else "settings"
+    return f"{name}: {message}"

@@ -1,0 +1,110 @@
+"""Normalised models shared by storage, handlers and providers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    """What a person may do: reps act on their own calls, managers on their account's."""
+
+    REP = "rep"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {Role.REP: 1, Role.MANAGER: 2, Role.ADMIN: 3}[self]
+
+    def at_least(self, other: Role) -> bool:
+        """True when this role includes everything ``other`` may do."""
+        return self.rank >= other.rank
+
+
+class Language(StrEnum):
+    RU = "ru"
+    EN = "en"
+
+    @classmethod
+    def from_telegram(cls, code: str | None) -> Language:
+        """The language for a Telegram ``language_code``; Russian unless it is English."""
+        return cls.EN if code and code.lower().startswith("en") else cls.RU
+
+
+class SubscriptionKind(StrEnum):
+    """What a group chat can follow."""
+
+    MISSED = "missed"
+    SUMMARY = "summary"
+    RECORDINGS = "recordings"
+    DIGEST = "digest"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class User(_Model):
+    """A Telegram user the bot knows."""
+
+    telegram_id: int
+    first_name: str = ""
+    username: str | None = None
+    role: Role | None = None
+    language: Language | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        if self.username:
+            return f"{self.first_name} (@{self.username})" if self.first_name else self.username
+        return self.first_name or str(self.telegram_id)
+
+
+class Link(_Model):
+    """A Telegram user acting as one PBX extension of one account."""
+
+    account: str
+    extension: str
+    telegram_id: int
+
+
+class Invite(_Model):
+    """A one-time invitation to link as ``extension`` of ``account`` with ``role``."""
+
+    code: str
+    account: str
+    extension: str
+    role: Role
+    created_by: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Employee(_Model):
+    """An employee from a PBX directory: extension, name and phone numbers (E.164)."""
+
+    account: str
+    extension: str
+    name: str = ""
+    phones: tuple[str, ...] = ()
+
+
+class ApprovalRequest(_Model):
+    """A person who proved a phone number that matches an employee, waiting for an admin."""
+
+    id: str
+    telegram_id: int
+    account: str
+    extension: str
+    employee_name: str
+    phone: str
+    created_at: datetime = Field(default_factory=utcnow)
+    admin_messages: tuple[tuple[int, int], ...] = ()

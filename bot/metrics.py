@@ -1,0 +1,29 @@
+"""Prometheus metrics of one process, in their own registry (served at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class Metrics:
+    """The counters pbxgram keeps; create one per app."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "pbxgram_http_requests",
+            "HTTP requests served, by route and status",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.telegram_updates = Counter(
+            "pbxgram_telegram_updates",
+            "Telegram updates received, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.ready = Gauge(
+            "pbxgram_ready",
+            "1 when Redis answered the last readiness check",
+            registry=self.registry,
+        )

@@ -1,0 +1,1 @@
+"""PBX providers behind one seam (:mod:`bot.pbx.base`)."""

@@ -1,0 +1,39 @@
+"""Redis storage: connection, typed keys and repositories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.storage.connection import open_redis
+from bot.storage.invites import ApprovalRepository, InviteRepository
+from bot.storage.keys import Keys
+from bot.storage.links import LinkRepository
+from bot.storage.subscriptions import SubscriptionRepository
+from bot.storage.users import UserRepository
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """Every repository over one Redis client; handlers receive it as ``repos``."""
+
+    users: UserRepository
+    links: LinkRepository
+    subscriptions: SubscriptionRepository
+    invites: InviteRepository
+    approvals: ApprovalRepository
+
+    @classmethod
+    def over(cls, redis: Redis, keys: Keys | None = None) -> Repositories:
+        keys = keys or Keys()
+        return cls(
+            users=UserRepository(redis, keys),
+            links=LinkRepository(redis, keys),
+            subscriptions=SubscriptionRepository(redis, keys),
+            invites=InviteRepository(redis, keys),
+            approvals=ApprovalRepository(redis, keys),
+        )
+
+
+__all__ = ["Keys", "Repositories", "open_redis"]

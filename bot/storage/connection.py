@@ -1,0 +1,38 @@
+"""Opening the Redis connection the whole app shares.
+
+Use :func:`open_redis` in the composition root: with ``REDIS_URL`` it connects there,
+without it it starts :class:`~bot.storage.embedded.EmbeddedRedis` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.config import Settings
+from bot.errors import StorageError
+from bot.storage.embedded import EmbeddedRedis
+
+
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
+    """Yield a connected client; close it (and stop an embedded server) on exit."""
+    async with AsyncExitStack() as stack:
+        if settings.redis_url is not None:
+            url = settings.redis_url.get_secret_value()
+        else:
+            embedded = EmbeddedRedis(settings.pbxgram_data_dir)
+            await stack.enter_async_context(embedded)
+            url = embedded.url
+        client: Redis = Redis.from_url(url, decode_responses=True)
+        stack.push_async_callback(client.aclose)
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            raise StorageError(
+                f"Redis is not reachable at the configured REDIS_URL ({exc.__class__.__name__})"
+            ) from None
+        yield client

@@ -1,0 +1,56 @@
+"""Typed Redis key builders: every key pbxgram writes is named here.
+
+Keys share one prefix so the data can live beside other apps' in one Redis.
+Nothing lists keys by pattern; indexes are kept as sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under ``prefix``."""
+
+    prefix: str = "pbxgram"
+
+    def user(self, telegram_id: int) -> str:
+        """String: the User as JSON."""
+        return f"{self.prefix}:user:{telegram_id}"
+
+    def users_index(self) -> str:
+        """Set: telegram ids of all known users."""
+        return f"{self.prefix}:users"
+
+    def user_links(self, telegram_id: int) -> str:
+        """Hash: account -> extension this user acts as."""
+        return f"{self.prefix}:user:{telegram_id}:links"
+
+    def extension(self, account: str, extension: str) -> str:
+        """String: telegram id linked to this extension."""
+        return f"{self.prefix}:ext:{account}:{extension}"
+
+    def account_links(self, account: str) -> str:
+        """Hash: extension -> telegram id, for one account."""
+        return f"{self.prefix}:account:{account}:links"
+
+    def invite(self, code: str) -> str:
+        """String with TTL: the Invite as JSON; deleted when used."""
+        return f"{self.prefix}:invite:{code}"
+
+    def approval(self, request_id: str) -> str:
+        """String with TTL: a pending ApprovalRequest as JSON."""
+        return f"{self.prefix}:approval:{request_id}"
+
+    def chat_subscriptions(self, chat_id: int) -> str:
+        """Set: "kind:account" entries a group chat follows."""
+        return f"{self.prefix}:chat:{chat_id}:subs"
+
+    def subscribers(self, account: str, kind: str) -> str:
+        """Set: chat ids that follow ``kind`` of ``account``."""
+        return f"{self.prefix}:subs:{account}:{kind}"
+
+    def fsm_prefix(self) -> str:
+        """Prefix for aiogram's RedisStorage keys."""
+        return f"{self.prefix}:fsm"

@@ -1,0 +1,48 @@
+"""Which group chats follow what (missed calls, summaries, recordings, digest) of which account."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.domain import SubscriptionKind
+from bot.storage.keys import Keys
+
+
+class SubscriptionRepository:
+    """Group-chat subscriptions, indexed both by chat and by (account, kind)."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def subscribe(self, chat_id: int, account: str, kind: SubscriptionKind) -> bool:
+        """Add; False when the chat already followed it."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._keys.chat_subscriptions(chat_id), f"{kind.value}:{account}")
+            pipe.sadd(self._keys.subscribers(account, kind.value), str(chat_id))
+            added, _ = await pipe.execute()
+        return bool(added)
+
+    async def unsubscribe(self, chat_id: int, account: str, kind: SubscriptionKind) -> bool:
+        """Remove; False when the chat did not follow it."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self._keys.chat_subscriptions(chat_id), f"{kind.value}:{account}")
+            pipe.srem(self._keys.subscribers(account, kind.value), str(chat_id))
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def of_chat(self, chat_id: int) -> list[tuple[SubscriptionKind, str]]:
+        """(kind, account) pairs the chat follows, sorted."""
+        entries = await self._redis.smembers(self._keys.chat_subscriptions(chat_id))
+        pairs = [str(entry).split(":", 1) for entry in entries]
+        return sorted((SubscriptionKind(kind), account) for kind, account in pairs)
+
+    async def chats(self, account: str, kind: SubscriptionKind) -> list[int]:
+        """Chat ids following ``kind`` of ``account``."""
+        members = await self._redis.smembers(self._keys.subscribers(account, kind.value))
+        return sorted(int(m) for m in members)
+
+    async def forget_chat(self, chat_id: int) -> None:
+        """Drop every subscription of a chat the bot has left."""
+        for kind, account in await self.of_chat(chat_id):
+            await self.unsubscribe(chat_id, account, kind)

@@ -1,0 +1,58 @@
+"""Users and their roles and languages."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.domain import Language, Role, User
+from bot.storage.keys import Keys
+
+
+class UserRepository:
+    """Read and write :class:`~bot.domain.User` records."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def get(self, telegram_id: int) -> User | None:
+        raw = await self._redis.get(self._keys.user(telegram_id))
+        return User.model_validate_json(raw) if raw else None
+
+    async def save(self, user: User) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.user(user.telegram_id), user.model_dump_json())
+            pipe.sadd(self._keys.users_index(), str(user.telegram_id))
+            await pipe.execute()
+
+    async def touch(self, telegram_id: int, first_name: str, username: str | None) -> User:
+        """The stored user with a fresh name, created when new."""
+        user = await self.get(telegram_id)
+        if user is None:
+            user = User(telegram_id=telegram_id, first_name=first_name, username=username)
+        elif (user.first_name, user.username) == (first_name, username):
+            return user
+        else:
+            user = user.model_copy(update={"first_name": first_name, "username": username})
+        await self.save(user)
+        return user
+
+    async def set_role(self, telegram_id: int, role: Role | None) -> User:
+        user = await self.get(telegram_id) or User(telegram_id=telegram_id)
+        user = user.model_copy(update={"role": role})
+        await self.save(user)
+        return user
+
+    async def set_language(self, telegram_id: int, language: Language) -> User:
+        user = await self.get(telegram_id) or User(telegram_id=telegram_id)
+        user = user.model_copy(update={"language": language})
+        await self.save(user)
+        return user
+
+    async def all(self) -> list[User]:
+        """Every known user, by telegram id."""
+        ids = sorted(int(i) for i in await self._redis.smembers(self._keys.users_index()))
+        if not ids:
+            return []
+        raws = await self._redis.mget([self._keys.user(i) for i in ids])
+        return [User.model_validate_json(raw) for raw in raws if raw]

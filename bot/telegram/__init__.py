@@ -1,0 +1,1 @@
+"""Telegram wiring: bot factory, identity, gates, buttons and the command menu."""

@@ -1,0 +1,58 @@
+"""Creating the aiogram Bot and Dispatcher the way the rest of the app expects them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import TelegramObject, Update
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.storage import Keys
+from bot.telegram.identity import IdentityMiddleware
+from handlers import build_router
+
+
+def create_bot(settings: Settings) -> Bot:
+    """A Bot with HTML parse mode, talking to ``TELEGRAM_API_URL``."""
+    base = str(settings.telegram_api_url).rstrip("/")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(base))
+    return Bot(
+        token=settings.require_bot_token().get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_dispatcher(redis: Redis, keys: Keys, metrics: Metrics, **data: Any) -> Dispatcher:
+    """The Dispatcher with every router, FSM in Redis (shared by replicas) and ``data`` injected."""
+    storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=keys.fsm_prefix()))
+    dispatcher = Dispatcher(storage=storage, **data)
+    dispatcher.update.outer_middleware(_UpdateCounter(metrics))
+    dispatcher.update.outer_middleware(IdentityMiddleware())
+    dispatcher.include_router(build_router())
+    return dispatcher
+
+
+class _UpdateCounter(BaseMiddleware):
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Update):
+            self.metrics.telegram_updates.labels(event.event_type).inc()
+        return await handler(event, data)

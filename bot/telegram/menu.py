@@ -1,0 +1,61 @@
+"""The command menu: which commands exist for whom, registered with setMyCommands."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+)
+
+from bot.domain import Language, Role
+from bot.texts import Texts
+
+EVERYONE = ("start", "help", "whoami", "lang")
+ADMIN = ("invite", "users", "role", "unlink")
+GROUP = ("help", "subscriptions")
+GROUP_ADMIN = ("subscribe", "unsubscribe")
+
+
+def commands_for(role: Role | None, *, in_group: bool) -> tuple[str, ...]:
+    """The commands a person with ``role`` may use in a private chat or a group."""
+    is_admin = role is not None and role.at_least(Role.ADMIN)
+    if in_group:
+        return GROUP + (GROUP_ADMIN if is_admin else ())
+    return EVERYONE + (ADMIN if is_admin else ())
+
+
+async def register_commands(bot: Bot, texts: Texts, admin_ids: list[int]) -> None:
+    """Set the menu per language: private chats, groups, and each admin's own chat."""
+    for language in Language:
+
+        def menu(names: tuple[str, ...], language: Language = language) -> list[BotCommand]:
+            return [
+                BotCommand(command=name, description=texts.label(language, f"commands.{name}"))
+                for name in names
+            ]
+
+        codes = [language.value] + ([""] if language is Language.RU else [])
+        for code in codes:
+            await bot.set_my_commands(
+                menu(commands_for(None, in_group=False)),
+                scope=BotCommandScopeAllPrivateChats(),
+                language_code=code or None,
+            )
+            await bot.set_my_commands(
+                menu(commands_for(None, in_group=True)),
+                scope=BotCommandScopeAllGroupChats(),
+                language_code=code or None,
+            )
+            for admin_id in admin_ids:
+                try:
+                    await bot.set_my_commands(
+                        menu(commands_for(Role.ADMIN, in_group=False)),
+                        scope=BotCommandScopeChat(chat_id=admin_id),
+                        language_code=code or None,
+                    )
+                except TelegramAPIError:
+                    continue

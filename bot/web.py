@@ -1,0 +1,81 @@
+"""The aiohttp app: health, readiness, metrics, and the ``/pbx/{account}/…`` space.
+
+Use :func:`build_web_app`; PBX providers add their routes with :func:`add_pbx_route`,
+and any path under ``/pbx/`` naming an unknown account answers 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.config import Settings
+from bot.metrics import Metrics
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+REDIS_KEY = web.AppKey("redis", Redis)
+METRICS_KEY = web.AppKey("metrics", Metrics)
+
+
+def build_web_app(settings: Settings, redis: Redis, metrics: Metrics) -> web.Application:
+    """Health, readiness, metrics and the account check for PBX routes."""
+    app = web.Application(middlewares=[_count_requests, _known_account], client_max_size=8 << 20)
+    app[SETTINGS_KEY] = settings
+    app[REDIS_KEY] = redis
+    app[METRICS_KEY] = metrics
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+def add_pbx_route(app: web.Application, method: str, path: str, handler: Handler) -> None:
+    """Add a PBX webhook route; ``path`` is relative to ``/pbx/{account}``."""
+    app.router.add_route(method, "/pbx/{account}" + path, handler)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS_KEY]
+    try:
+        await request.app[REDIS_KEY].ping()
+    except (RedisError, OSError):
+        metrics.ready.set(0)
+        return web.json_response({"status": "redis unreachable"}, status=503)
+    metrics.ready.set(1)
+    return web.json_response({"status": "ready"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS_KEY].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@web.middleware
+async def _known_account(request: web.Request, handler: Handler) -> web.StreamResponse:
+    parts = request.path.split("/")
+    if len(parts) > 2 and parts[1] == "pbx" and request.app[SETTINGS_KEY].account(parts[2]) is None:
+        return web.json_response({"error": "unknown account"}, status=404)
+    return await handler(request)
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        request.app[METRICS_KEY].http_requests.labels(name, str(exc.status)).inc()
+        raise
+    request.app[METRICS_KEY].http_requests.labels(name, str(response.status)).inc()
+    return response

@@ -1,0 +1,123 @@
+"""Admin commands in private chats: ``/invite``, ``/users``, ``/unlink``, ``/role``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.access import Access
+from bot.domain import Role
+from bot.storage.invites import INVITE_TTL
+from bot.telegram.gates import RequireRole
+from bot.telegram.identity import Identity
+from bot.telegram.notices import Notices
+from bot.telegram.replies import account_problem
+from bot.texts import Translator
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == ChatType.PRIVATE)
+router.message.middleware(RequireRole(Role.ADMIN))
+
+ROLE_NAMES = {role.value: role for role in Role}
+
+
+@router.message(Command("invite"))
+async def invite(
+    message: Message,
+    command: CommandObject,
+    identity: Identity,
+    t: Translator,
+    access: Access,
+    bot: Bot,
+) -> None:
+    args = (command.args or "").split()
+    if not args or not args[0].isdigit() or len(args) > 3:
+        await message.answer(t("invite_usage"))
+        return
+    extension, role, account_id = args[0], Role.REP, None
+    for arg in args[1:]:
+        if arg.lower() in ROLE_NAMES:
+            role = ROLE_NAMES[arg.lower()]
+        else:
+            account_id = arg
+    account = access.account(account_id)
+    if account is None:
+        await message.answer(account_problem(t, access, account_id))
+        return
+    created = await access.repos.invites.create(account.id, extension, role, identity.telegram_id)
+    me = await bot.me()
+    await message.answer(
+        t(
+            "invite_created",
+            link=f"https://t.me/{me.username}?start={created.code}",
+            extension=extension,
+            account=account.id,
+            role=t.label(f"roles.{role.value}"),
+            hours=int(INVITE_TTL / timedelta(hours=1)),
+        )
+    )
+
+
+@router.message(Command("users"))
+async def users(message: Message, t: Translator, access: Access) -> None:
+    rows = []
+    admin_ids = set(await access.admin_ids())
+    for user in await access.repos.users.all():
+        links = await access.repos.links.of_user(user.telegram_id)
+        role = Role.ADMIN if user.telegram_id in admin_ids else user.role
+        if role is None and not links:
+            continue
+        rows.append(
+            {
+                "name": user.display_name,
+                "telegram_id": user.telegram_id,
+                "role": t.label(f"roles.{role.value}") if role else t.label("roles.none"),
+                "links": links,
+            }
+        )
+    await message.answer(t("users_list", rows=rows))
+
+
+@router.message(Command("unlink"))
+async def unlink(
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    access: Access,
+    notices: Notices,
+) -> None:
+    args = (command.args or "").split()
+    if not args or len(args) > 2:
+        await message.answer(t("unlink_usage"))
+        return
+    user = await access.find_user(args[0])
+    if user is None:
+        await message.answer(t("user_not_found", target=args[0]))
+        return
+    removed = await access.unlink(user.telegram_id, args[1] if len(args) > 1 else None)
+    if not removed:
+        await message.answer(t("unlink_nothing", name=user.display_name))
+        return
+    await message.answer(t("unlink_done", name=user.display_name, links=removed))
+    await notices.send(user.telegram_id, "unlinked_notice", links=removed)
+
+
+@router.message(Command("role"))
+async def role(message: Message, command: CommandObject, t: Translator, access: Access) -> None:
+    args = (command.args or "").split()
+    if len(args) != 2 or args[1].lower() not in ROLE_NAMES:
+        await message.answer(t("role_usage"))
+        return
+    user = await access.find_user(args[0])
+    if user is None:
+        await message.answer(t("user_not_found", target=args[0]))
+        return
+    new_role = ROLE_NAMES[args[1].lower()]
+    await access.repos.users.set_role(user.telegram_id, new_role)
+    await message.answer(
+        t("role_done", name=user.display_name, role=t.label(f"roles.{new_role.value}"))
+    )

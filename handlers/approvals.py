@@ -1,0 +1,72 @@
+"""Admins approving or rejecting a phone-proof link request."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery
+
+from bot.access import Access
+from bot.domain import ApprovalRequest, Role
+from bot.phones import display
+from bot.telegram.callbacks import ApprovalCallback, Decision
+from bot.telegram.gates import RequireRole
+from bot.telegram.identity import Identity
+from bot.telegram.notices import Notices
+from bot.texts import Translator
+
+router = Router(name=__name__)
+router.callback_query.middleware(RequireRole(Role.ADMIN))
+
+
+@router.callback_query(ApprovalCallback.filter())
+async def decide(
+    query: CallbackQuery,
+    callback_data: ApprovalCallback,
+    identity: Identity,
+    t: Translator,
+    access: Access,
+    notices: Notices,
+) -> None:
+    request = await access.repos.approvals.take(callback_data.request_id)
+    if request is None:
+        await query.answer(t.label("notices.already_decided"), show_alert=True)
+        return
+    approved = callback_data.decision is Decision.APPROVE
+    if approved:
+        await access.link(request.account, request.extension, request.telegram_id, Role.REP)
+    await notices.send(
+        request.telegram_id,
+        "access_granted" if approved else "access_rejected",
+        extension=request.extension,
+        account=request.account,
+    )
+    await _close_admin_messages(request, query, identity, approved, access, notices)
+    await query.answer(t.label("notices.approved" if approved else "notices.rejected"))
+
+
+async def _close_admin_messages(
+    request: ApprovalRequest,
+    query: CallbackQuery,
+    identity: Identity,
+    approved: bool,
+    access: Access,
+    notices: Notices,
+) -> None:
+    """Edit every admin's copy of the request to say who decided what."""
+    applicant = await access.repos.users.get(request.telegram_id)
+    targets = set(request.admin_messages)
+    if query.message is not None:
+        targets.add((query.message.chat.id, query.message.message_id))
+    for chat_id, message_id in sorted(targets):
+        await notices.edit(
+            chat_id,
+            message_id,
+            "approval_decided",
+            fallback=identity.language,
+            approved=approved,
+            name=applicant.display_name if applicant else str(request.telegram_id),
+            phone=display(request.phone),
+            extension=request.extension,
+            account=request.account,
+            admin=identity.user.display_name,
+        )

@@ -1,0 +1,71 @@
+"""Group chats: greeting when added, and what the group follows (admins only)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import (
+    JOIN_TRANSITION,
+    LEAVE_TRANSITION,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+)
+from aiogram.types import ChatMemberUpdated, Message
+
+from bot.access import Access
+from bot.domain import Role, SubscriptionKind
+from bot.storage import Repositories
+from bot.telegram.gates import RequireRole
+from bot.telegram.replies import account_problem
+from bot.texts import Translator
+
+GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
+KINDS = {kind.value: kind for kind in SubscriptionKind}
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type.in_(GROUP_TYPES))
+router.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+
+admin_router = Router(name=f"{__name__}.admin")
+admin_router.message.filter(F.chat.type.in_(GROUP_TYPES))
+admin_router.message.middleware(RequireRole(Role.ADMIN))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION))
+async def added_to_group(event: ChatMemberUpdated, t: Translator) -> None:
+    await event.answer(t("group_welcome", kinds=list(KINDS)))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+async def removed_from_group(event: ChatMemberUpdated, repos: Repositories) -> None:
+    await repos.subscriptions.forget_chat(event.chat.id)
+
+
+@router.message(Command("subscriptions"))
+async def subscriptions(message: Message, t: Translator, repos: Repositories) -> None:
+    entries = await repos.subscriptions.of_chat(message.chat.id)
+    await message.answer(t("subscriptions_list", entries=[(k.value, a) for k, a in entries]))
+
+
+@admin_router.message(Command("subscribe", "unsubscribe"))
+async def change_subscription(
+    message: Message, command: CommandObject, t: Translator, access: Access, repos: Repositories
+) -> None:
+    args = (command.args or "").split()
+    if not args or args[0].lower() not in KINDS or len(args) > 2:
+        await message.answer(t("subscribe_usage", kinds=list(KINDS)))
+        return
+    kind = KINDS[args[0].lower()]
+    account_id = args[1] if len(args) > 1 else None
+    account = access.account(account_id)
+    if account is None:
+        await message.answer(account_problem(t, access, account_id))
+        return
+    if command.command == "subscribe":
+        changed = await repos.subscriptions.subscribe(message.chat.id, account.id, kind)
+        template = "subscribed" if changed else "already_subscribed"
+    else:
+        changed = await repos.subscriptions.unsubscribe(message.chat.id, account.id, kind)
+        template = "unsubscribed" if changed else "not_subscribed"
+    await message.answer(t(template, kind=kind.value, account=account.id))
