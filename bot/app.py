@@ -30,10 +30,9 @@ from bot.telegram.menu import register_commands
 from bot.telegram.notices import Notices
 from bot.texts import Texts
 from bot.web import build_web_app
+from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
 
 log = logging.getLogger(__name__)
-
-TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 
 
 @dataclass

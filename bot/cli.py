@@ -12,12 +12,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot.app import TELEGRAM_WEBHOOK_PATH, running
 from bot.config import Settings, load_settings
 from bot.domain import Role
 from bot.errors import ConfigError, PbxgramError
 from bot.logs import configure_logging
-from bot.webhook_urls import pbx_urls
+from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH, pbx_urls
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +110,8 @@ async def _link(settings: Settings, args: argparse.Namespace) -> str:
 
 
 async def _serve(settings: Settings, *, web_role: bool, worker_role: bool) -> None:
+    from bot.app import running
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.config import Account, Settings
 
+TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+
 
 def pbx_urls(settings: Settings, account: Account, *, reveal: bool = False) -> list[str]:
     """Human-readable lines naming each URL to paste and where."""
