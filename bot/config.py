@@ -76,6 +76,8 @@ class MangoAccount(AccountBase):
     provider: Literal["mango"]
     api_key: SecretStr
     api_salt: SecretStr
+    # The spec gives this path two ways; the request example uses the versioned one.
+    campaign_list_path: str = "io/v1/campaign/get_list"
 
 
 class MtsAccount(AccountBase):

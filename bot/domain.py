@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,3 +109,70 @@ class ApprovalRequest(_Model):
     phone: str
     created_at: datetime = Field(default_factory=utcnow)
     admin_messages: tuple[tuple[int, int], ...] = ()
+
+
+class CommandTicket(_Model):
+    """A command the PBX accepted; its outcome arrives later under ``command_id``."""
+
+    account: str
+    command: str
+    command_id: str
+
+
+class Balance(_Model):
+    account: str
+    amount: Decimal
+    currency: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class PbxGroup(_Model):
+    """A group of employees (ring group / ACD group)."""
+
+    id: str
+    name: str
+    extension: str | None = None
+    members: tuple[str, ...] = ()
+
+
+class PbxLine(_Model):
+    """A number calls come in on."""
+
+    number: str
+    name: str = ""
+
+
+class CampaignStatus(StrEnum):
+    PLANNED = "planned"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    PROCESSING = "processing"
+    DELETING = "deleting"
+    UNKNOWN = "unknown"
+
+
+class Campaign(_Model):
+    """An outbound-dialing campaign with its progress."""
+
+    id: str
+    name: str
+    status: CampaignStatus
+    vendor_status: str = ""
+    tasks_total: int | None = None
+    tasks_done: int | None = None
+
+
+class CallRecord(_Model):
+    """One call from the PBX's history."""
+
+    call_id: str
+    started_at: datetime
+    direction: str
+    caller: str
+    callee: str
+    extension: str | None = None
+    answered: bool
+    talk_seconds: int = 0
+    recording_ids: tuple[str, ...] = ()

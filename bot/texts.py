@@ -30,12 +30,7 @@ class Texts:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._labels = {
-            language: tomllib.loads(
-                (directory / language.value / "labels.toml").read_text(encoding="utf-8")
-            )
-            for language in Language
-        }
+        self._labels = {language: _load_labels(directory / language.value) for language in Language}
 
     def render(self, language: Language, template_name: str, /, **context: Any) -> str:
         """Telegram HTML for the message template ``<lang>/<template_name>.html``."""
@@ -43,7 +38,10 @@ class Texts:
         return template.render(**context).strip()
 
     def label(self, language: Language, key: str, /, **values: Any) -> str:
-        """A short plain-text label (a button, a command description): ``section.name``."""
+        """A short plain-text label (a button, a command description): ``section.name``.
+
+        ``labels.toml`` holds the top level; any other ``<name>.toml`` sits under ``<name>.``.
+        """
         node: Any = self._labels[language]
         for part in key.split("."):
             node = node[part]
@@ -51,6 +49,17 @@ class Texts:
 
     def bind(self, language: Language) -> Translator:
         return Translator(self, language)
+
+
+def _load_labels(directory: Path) -> dict[str, Any]:
+    labels: dict[str, Any] = {}
+    for path in sorted(directory.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.stem == "labels":
+            labels.update(data)
+        else:
+            labels[path.stem] = data
+    return labels
 
 
 @dataclass(frozen=True)

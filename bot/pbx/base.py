@@ -1,16 +1,43 @@
-"""The provider seam: what pbxgram asks of any PBX.
+"""The provider seam: what pbxgram asks of any PBX, inbound and outbound.
 
-A provider declares its :class:`Capability` set; a method it lacks raises
-:class:`UnsupportedError`, which handlers turn into plain words.
+Inbound, in the shape of django-anymail's webhooks: the web tier hands an
+:class:`Inbound` to :meth:`Provider.verify` (raises :class:`WebhookForbidden`), then
+:meth:`Provider.parse` (raises :class:`WebhookMalformed`) which returns normalised
+events from :mod:`bot.events`, then answers with :meth:`Provider.acknowledge`.
+
+Outbound, typed methods; a provider declares its :class:`Capability` set, and a method it
+lacks raises :class:`UnsupportedError`. Every failure is a :class:`PbxError` carrying the
+vendor code and a ``message_key`` for a plain sentence in ru/en::
+
+    PbxError
+    ├── UnsupportedError    the PBX cannot do this at all
+    ├── InvalidRequest      refused before sending (bad number, SMS too long)
+    ├── PbxRejected         the PBX answered with an error code
+    ├── PbxRateLimited      the PBX kept answering "rate limit exceeded"
+    ├── PbxUnavailable      network error, timeout or 5xx
+    └── NotReady            the thing exists but is not ready yet (a recording, stats)
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from bot.config import AccountBase
-from bot.domain import Employee
+from bot.domain import (
+    Balance,
+    CallRecord,
+    Campaign,
+    CampaignStatus,
+    CommandTicket,
+    Employee,
+    PbxGroup,
+    PbxLine,
+)
 from bot.errors import PbxgramError
+from bot.events import PbxEvent
 from bot.phones import normalise
 
 
@@ -30,30 +57,117 @@ class Capability(StrEnum):
 
 
 class PbxError(PbxgramError):
-    """A PBX refused or failed a request; ``message_key`` names the sentence to show."""
+    """A PBX request failed; ``message_key`` names the sentence to show people."""
 
-    message_key = "pbx_error"
+    message_key = "pbx_errors.failed"
 
-    def __init__(self, detail: str, *, vendor_code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        vendor_code: int | str | None = None,
+        message_key: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.vendor_code = vendor_code
+        self.params = dict(params or {})
+        if message_key is not None:
+            self.message_key = message_key
 
 
 class UnsupportedError(PbxError):
-    """The account's PBX cannot do this."""
+    message_key = "pbx_errors.unsupported"
 
-    message_key = "pbx_unsupported"
+
+class InvalidRequest(PbxError):
+    message_key = "pbx_errors.invalid"
+
+
+class PbxRejected(PbxError):
+    message_key = "pbx_errors.rejected"
+
+
+class PbxRateLimited(PbxError):
+    message_key = "pbx_errors.rate_limited"
+
+
+class PbxUnavailable(PbxError):
+    message_key = "pbx_errors.unavailable"
+
+
+class NotReady(PbxError):
+    message_key = "pbx_errors.not_ready"
+
+
+class WebhookError(PbxgramError):
+    """An inbound request that must be refused; ``status`` is the HTTP answer."""
+
+    status = 400
+
+
+class WebhookForbidden(WebhookError):
+    """Bad or missing signature/token: 403, with no detail about the expected value."""
+
+    status = 403
+
+
+class WebhookMalformed(WebhookError):
+    """The request is verified but its body cannot be understood: 400."""
+
+    status = 400
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One HTTP request from a PBX, as the web tier received it (no framework types)."""
+
+    route: str  # the provider's route name, e.g. "events/call"
+    method: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    params: Mapping[str, str] = field(default_factory=dict)  # route parameters
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the web tier answers a verified, parsed request with."""
+
+    status: int = 200
+    json: object = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A webhook route a provider serves under ``/pbx/{account}``."""
+
+    method: str
+    path: str  # e.g. "/events/call"
+    name: str  # handed back as Inbound.route
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """A recording being streamed from the PBX; iterate ``chunks`` once, or call ``aclose``."""
+
+    chunks: AsyncIterator[bytes]
+    aclose: Callable[[], Awaitable[None]]
+    content_type: str = "audio/mpeg"
+    size: int | None = None
+    filename: str = "recording.mp3"
 
 
 class Provider:
     """One configured PBX account. Subclasses add the vendor's protocol.
 
-    The base knows only the employees listed in the account's TOML table, which is
-    the directory for PBXs without a directory API.
+    The base knows only the employees listed in the account's TOML table (the directory
+    for PBXs without a directory API); every other outbound method is unsupported.
     """
 
     name = "PBX"
     capabilities: frozenset[Capability] = frozenset()
+    routes: tuple[Route, ...] = ()
 
     def __init__(self, account: AccountBase) -> None:
         self.account = account
@@ -61,6 +175,23 @@ class Provider:
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
 
+    def _unsupported(self, what: str) -> UnsupportedError:
+        return UnsupportedError(f"{self.name} does not offer {what}")
+
+    # inbound ---------------------------------------------------------------------
+    def verify(self, inbound: Inbound) -> None:
+        """Raise WebhookForbidden unless the request provably comes from this PBX."""
+        raise WebhookForbidden("this account receives no webhooks")
+
+    def parse(self, inbound: Inbound) -> list[PbxEvent]:
+        """Normalised events of a verified request; WebhookMalformed if unreadable."""
+        raise WebhookMalformed("this account receives no webhooks")
+
+    def acknowledge(self, inbound: Inbound, events: list[PbxEvent]) -> Reply:
+        """The answer once the events are stored."""
+        return Reply()
+
+    # outbound --------------------------------------------------------------------
     async def list_employees(self) -> list[Employee]:
         """The employees with their extensions and phone numbers (E.164)."""
         return [
@@ -76,6 +207,52 @@ class Provider:
             )
             for entry in self.account.employees
         ]
+
+    async def list_groups(self) -> list[PbxGroup]:
+        raise self._unsupported("groups")
+
+    async def list_lines(self) -> list[PbxLine]:
+        raise self._unsupported("lines")
+
+    async def callback(
+        self, extension: str, number: str, *, line_number: str | None = None
+    ) -> CommandTicket:
+        """Ring ``extension`` first, then connect it to ``number``."""
+        raise self._unsupported("click-to-call")
+
+    async def callback_group(
+        self, group: str, number: str, *, line_number: str | None = None
+    ) -> CommandTicket:
+        raise self._unsupported("group callback")
+
+    async def hangup(self, leg_id: str) -> CommandTicket:
+        raise self._unsupported("hang-up")
+
+    async def send_sms(self, extension: str, number: str, text: str) -> CommandTicket:
+        raise self._unsupported("SMS")
+
+    async def balance(self) -> Balance:
+        raise self._unsupported("balance")
+
+    async def recording(self, recording_id: str) -> AudioStream:
+        """Stream a recording; NotReady while the PBX is still preparing it."""
+        raise self._unsupported("recordings")
+
+    async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
+        raise self._unsupported("call history")
+
+    async def campaigns(self) -> list[Campaign]:
+        raise self._unsupported("campaigns")
+
+    async def start_campaign(self, campaign_id: str) -> CampaignStatus:
+        """Start; the status the PBX reports afterwards."""
+        raise self._unsupported("campaigns")
+
+    async def stop_campaign(self, campaign_id: str) -> CampaignStatus:
+        raise self._unsupported("campaigns")
+
+    async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
+        raise self._unsupported("transfer")
 
     async def aclose(self) -> None:
         """Release connections; the base holds none."""

@@ -1,0 +1,3 @@
+"""MANGO OFFICE VPBX provider: signed form API, webhooks, result codes."""
+
+from __future__ import annotations

@@ -1,0 +1,62 @@
+"""Reading MANGO's employee list (3.6.1), groups (3.6.2) and lines (3.6.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import Employee, PbxGroup, PbxLine
+from bot.phones import normalise
+
+
+def employees(data: dict[str, Any], account: str, region: str) -> list[Employee]:
+    """Employees with an extension; phones are the ``tel`` numbers and the mobile, as E.164."""
+    found: list[Employee] = []
+    for user in data.get("users") or []:
+        general = user.get("general") or {}
+        telephony = user.get("telephony") or {}
+        extension = str(telephony.get("extension") or "").strip()
+        if not extension:
+            continue
+        raw_numbers = [
+            str(n.get("number") or "")
+            for n in telephony.get("numbers") or []
+            if str(n.get("protocol") or "tel") == "tel"
+        ]
+        if general.get("mobile"):
+            raw_numbers.append(str(general["mobile"]))
+        phones: list[str] = []
+        for raw in raw_numbers:
+            phone = normalise(raw, region)
+            if phone is not None and phone not in phones:
+                phones.append(phone)
+        found.append(
+            Employee(
+                account=account,
+                extension=extension,
+                name=str(general.get("name") or ""),
+                phones=tuple(phones),
+            )
+        )
+    return found
+
+
+def groups(data: dict[str, Any]) -> list[PbxGroup]:
+    return [
+        PbxGroup(
+            id=str(group.get("id", "")),
+            name=str(group.get("name") or ""),
+            extension=str(group["extension"]) if group.get("extension") else None,
+            members=tuple(
+                str(op["extension"]) for op in group.get("operators") or [] if op.get("extension")
+            ),
+        )
+        for group in data.get("groups") or []
+    ]
+
+
+def lines(data: dict[str, Any]) -> list[PbxLine]:
+    return [
+        PbxLine(number=str(line.get("number") or ""), name=str(line.get("name") or ""))
+        for line in data.get("lines") or []
+        if line.get("number")
+    ]
