@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -24,6 +25,9 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.pbx.registry import Providers
+from bot.pipeline.ingest import add_ingest_routes
+from bot.pipeline.stream import EventStream
+from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories, open_redis
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.menu import register_commands
@@ -33,6 +37,8 @@ from bot.web import build_web_app
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
 
 log = logging.getLogger(__name__)
+
+PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
 @dataclass
@@ -53,13 +59,13 @@ class App:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_app(settings: Settings, redis: Redis) -> App:
+def build_app(settings: Settings, redis: Redis, http: httpx.AsyncClient) -> App:
     """Wire the parts; nothing is started yet."""
     keys = Keys()
     repos = Repositories.over(redis, keys)
     texts = Texts()
     metrics = Metrics()
-    providers = Providers.from_settings(settings)
+    providers = Providers.from_settings(settings, http, SharedRateLimiter(redis))
     access = Access(repos, settings, providers)
     bot = create_bot(settings)
     dispatcher = create_dispatcher(
@@ -74,6 +80,7 @@ def build_app(settings: Settings, redis: Redis) -> App:
         notices=Notices(bot, texts, repos),
     )
     web_app = build_web_app(settings, redis, metrics)
+    add_ingest_routes(web_app, providers, EventStream(redis, keys), metrics)
     return App(settings, redis, repos, texts, metrics, providers, access, bot, dispatcher, web_app)
 
 
@@ -82,9 +89,9 @@ async def running(settings: Settings, *, web_role: bool, worker_role: bool) -> A
     """Start the requested roles; on exit stop them and release every connection."""
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
-        app = build_app(settings, redis)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=PBX_TIMEOUT))
+        app = build_app(settings, redis, http)
         stack.push_async_callback(app.bot.session.close)
-        stack.push_async_callback(app.providers.aclose)
         await _check_token(app.bot)
         await register_commands(app.bot, app.texts, sorted(settings.admin_ids))
         if web_role:

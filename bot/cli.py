@@ -91,6 +91,8 @@ def check_config_report(settings: Settings, *, reveal: bool) -> str:
 
 
 async def _link(settings: Settings, args: argparse.Namespace) -> str:
+    import httpx
+
     from bot.access import Access
     from bot.pbx.registry import Providers
     from bot.storage import Repositories, open_redis
@@ -100,8 +102,9 @@ async def _link(settings: Settings, args: argparse.Namespace) -> str:
         raise ConfigError(f"--account: no account {args.account!r} (accounts: {known})")
     if not str(args.extension).isdigit():
         raise ConfigError("--extension: digits only, e.g. 101")
-    async with open_redis(settings) as redis:
-        access = Access(Repositories.over(redis), settings, Providers.from_settings(settings))
+    async with open_redis(settings) as redis, httpx.AsyncClient() as http:
+        providers = Providers.from_settings(settings, http)
+        access = Access(Repositories.over(redis), settings, providers)
         await access.link(args.account, args.extension, args.telegram_id, Role(args.role))
     return (
         f"Linked Telegram user {args.telegram_id} as extension {args.extension} "

@@ -22,6 +22,12 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
+        self.webhooks = Counter(
+            "pbxgram_webhooks",
+            "PBX webhook requests, by provider, route and outcome",
+            ["provider", "route", "outcome"],
+            registry=self.registry,
+        )
         self.ready = Gauge(
             "pbxgram_ready",
             "1 when Redis answered the last readiness check",

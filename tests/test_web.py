@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest_asyncio
@@ -13,23 +12,11 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.web import add_pbx_route, build_web_app
+from tests.helpers import serving
 
 
 async def _echo(request: web.Request) -> web.Response:
     return web.json_response({"account": request.match_info["account"]})
-
-
-@asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """Serve ``app`` on a free loopback port; yield its base URL."""
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @pytest_asyncio.fixture

@@ -253,6 +253,3 @@ class Provider:
 
     async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
         raise self._unsupported("transfer")
-
-    async def aclose(self) -> None:
-        """Release connections; the base holds none."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
-from bot.config import Settings
+import httpx
+
+from bot.config import Account, MangoAccount, Settings
 from bot.domain import Employee
-from bot.pbx.base import Provider
+from bot.pbx.base import PbxError, Provider
+from bot.pbx.mango.provider import MangoProvider
+from bot.ratelimit import SharedRateLimiter
 
 PROVIDER_NAMES = {
     "mango": "MANGO OFFICE",
@@ -15,6 +19,16 @@ PROVIDER_NAMES = {
     "mobilon": "Mobilon",
     "relay": "relay",
 }
+PROVIDER_CLASSES: dict[str, type[Provider]] = {"mango": MangoProvider}
+
+
+def build_provider(
+    account: Account, http: httpx.AsyncClient, limiter: SharedRateLimiter | None
+) -> Provider:
+    """The provider object for one account."""
+    if isinstance(account, MangoAccount):
+        return MangoProvider(account, http, limiter)
+    return Provider(account)
 
 
 class Providers:
@@ -24,8 +38,13 @@ class Providers:
         self._providers = MappingProxyType(dict(providers))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Providers:
-        return cls({account.id: Provider(account) for account in settings.accounts})
+    def from_settings(
+        cls,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        limiter: SharedRateLimiter | None = None,
+    ) -> Providers:
+        return cls({a.id: build_provider(a, http, limiter) for a in settings.accounts})
 
     def get(self, account_id: str) -> Provider | None:
         return self._providers.get(account_id)
@@ -34,13 +53,16 @@ class Providers:
         return iter(self._providers.values())
 
     async def find_employee_by_phone(self, phone: str) -> Employee | None:
-        """The first employee, over all accounts, with this E.164 number."""
+        """The first employee, over all accounts, with this E.164 number.
+
+        An account whose directory cannot be read right now is skipped.
+        """
         for provider in self._providers.values():
-            for employee in await provider.list_employees():
+            try:
+                employees = await provider.list_employees()
+            except PbxError:
+                continue
+            for employee in employees:
                 if phone in employee.phones:
                     return employee
         return None
-
-    async def aclose(self) -> None:
-        for provider in self._providers.values():
-            await provider.aclose()

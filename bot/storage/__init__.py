@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.storage.commands import CommandRepository
 from bot.storage.connection import open_redis
 from bot.storage.invites import ApprovalRepository, InviteRepository
 from bot.storage.keys import Keys
@@ -23,6 +24,7 @@ class Repositories:
     subscriptions: SubscriptionRepository
     invites: InviteRepository
     approvals: ApprovalRepository
+    commands: CommandRepository
 
     @classmethod
     def over(cls, redis: Redis, keys: Keys | None = None) -> Repositories:
@@ -33,6 +35,7 @@ class Repositories:
             subscriptions=SubscriptionRepository(redis, keys),
             invites=InviteRepository(redis, keys),
             approvals=ApprovalRepository(redis, keys),
+            commands=CommandRepository(redis, keys),
         )
 
 

@@ -51,6 +51,14 @@ class Keys:
         """Set: chat ids that follow ``kind`` of ``account``."""
         return f"{self.prefix}:subs:{account}:{kind}"
 
+    def events_stream(self) -> str:
+        """Stream: verified PBX events for the workers."""
+        return f"{self.prefix}:events"
+
+    def pending_command(self, command_id: str) -> str:
+        """String with TTL: who sent a PBX command and where to report its result."""
+        return f"{self.prefix}:command:{command_id}"
+
     def fsm_prefix(self) -> str:
         """Prefix for aiogram's RedisStorage keys."""
         return f"{self.prefix}:fsm"

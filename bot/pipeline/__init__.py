@@ -1,0 +1,1 @@
+"""The event pipeline: ingest (web routes) → events stream → workers → notifications."""

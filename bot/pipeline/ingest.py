@@ -1,0 +1,89 @@
+"""PBX webhook routes: verify, normalise, store in the events stream, answer.
+
+Nothing slow happens before the answer, and nothing unverified is stored. Answers:
+unknown account 404, bad signature 403 (no detail), malformed 400, stored 2xx, and 503
+only when the events could not be stored (so the PBX retries).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from bot.metrics import Metrics
+from bot.pbx.base import Inbound, Provider, Route, WebhookError
+from bot.pbx.registry import PROVIDER_CLASSES, Providers
+from bot.pipeline.stream import EventStream
+from bot.web import add_pbx_route
+
+log = logging.getLogger(__name__)
+
+
+def add_ingest_routes(
+    app: web.Application, providers: Providers, stream: EventStream, metrics: Metrics
+) -> None:
+    """Register every provider type's webhook routes under ``/pbx/{account}``."""
+    ingest = _Ingest(providers, stream, metrics)
+    seen: set[tuple[str, str]] = set()
+    for provider_class in PROVIDER_CLASSES.values():
+        for route in provider_class.routes:
+            if (route.method, route.path) in seen:
+                continue
+            seen.add((route.method, route.path))
+            add_pbx_route(app, route.method, route.path, ingest.handle)
+
+
+class _Ingest:
+    def __init__(self, providers: Providers, stream: EventStream, metrics: Metrics) -> None:
+        self.providers = providers
+        self.stream = stream
+        self.metrics = metrics
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        provider = self.providers.get(request.match_info["account"])
+        route = _route_of(provider, request) if provider is not None else None
+        if provider is None or route is None:
+            return web.json_response({"error": "not found"}, status=404)
+        inbound = Inbound(
+            route=route.name,
+            method=request.method,
+            headers=dict(request.headers),
+            query=dict(request.query),
+            body=await request.read(),
+            params={k: v for k, v in request.match_info.items() if k != "account"},
+        )
+        try:
+            provider.verify(inbound)
+            events = provider.parse(inbound)
+        except WebhookError as exc:
+            self._count(provider, route, str(exc.status))
+            log.info(
+                "rejected %s %s for %s: %s",
+                request.method,
+                route.name,
+                provider.account.id,
+                exc.__class__.__name__,
+            )
+            message = "forbidden" if exc.status == 403 else str(exc)
+            return web.json_response({"error": message}, status=exc.status)
+        try:
+            await self.stream.put(events)
+        except (RedisError, OSError):
+            log.exception("could not store events from %s", provider.account.id)
+            self._count(provider, route, "503")
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
+        self._count(provider, route, "accepted")
+        reply = provider.acknowledge(inbound, events)
+        return web.json_response(reply.json, status=reply.status)
+
+    def _count(self, provider: Provider, route: Route, outcome: str) -> None:
+        self.metrics.webhooks.labels(provider.account.provider_id, route.name, outcome).inc()
+
+
+def _route_of(provider: Provider, request: web.Request) -> Route | None:
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else ""
+    path = canonical.removeprefix("/pbx/{account}")
+    return next((r for r in provider.routes if r.path == path and r.method == request.method), None)
