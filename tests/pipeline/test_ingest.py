@@ -55,8 +55,8 @@ def _form(
 
 
 async def _stored(redis: Redis) -> list[Any]:
-    entries = await redis.xrange(Keys().events_stream())
-    return [decode_event(fields["event"]) for _, fields in entries]
+    entries = await redis.xrange(Keys().events_stream()) or []
+    return [decode_event(str(fields["event"])) for _, fields in entries if fields]
 
 
 async def test_verified_event_is_stored_and_answered(pbx: httpx.AsyncClient, redis: Redis) -> None:
