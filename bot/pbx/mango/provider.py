@@ -35,7 +35,7 @@ from bot.pbx.base import (
 )
 from bot.pbx.mango import directory, stats
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
-from bot.pbx.mango.client import MangoClient
+from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
 from bot.pbx.mango.webhooks import EVENT_ROUTES, RESULT_ROUTES, parse_payload, signed_json
 from bot.ratelimit import SharedRateLimiter
 
@@ -62,10 +62,11 @@ class MangoProvider(Provider):
         *,
         stats_poll_interval: float = 5.0,
         stats_max_polls: int = 60,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         super().__init__(account)
         self.mango = account
-        self.client = MangoClient(account, http, limiter)
+        self.client = MangoClient(account, http, limiter, retry_delays=retry_delays)
         self._http = http
         self._stats_poll_interval = stats_poll_interval
         self._stats_max_polls = stats_max_polls

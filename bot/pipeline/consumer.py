@@ -1,0 +1,157 @@
+"""Reading a Redis stream through a consumer group, at least once, surviving crashes.
+
+Use :class:`StreamConsumer` for every stream the workers process: new entries come with
+``XREADGROUP``, an entry is ``XACK``-ed only after its handler returned (its effects are
+durable), entries of a consumer that died are taken over with ``XAUTOCLAIM`` once idle,
+and an entry that keeps failing moves to a dead-letter stream after ``max_deliveries``.
+Handlers must be idempotent: an entry may be handled again after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+log = logging.getLogger(__name__)
+
+Entry = dict[str, str]
+EntryHandler = Callable[[str, Entry], Awaitable[None]]
+DeadHandler = Callable[[str, Entry, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    batch: int = 64
+    block_ms: int = 1000
+    claim_idle_ms: int = 15_000
+    claim_every_s: float = 5.0
+    max_deliveries: int = 5
+    concurrency: int = 32
+
+
+class StreamConsumer:
+    """One consumer of ``stream`` in ``group``; run :meth:`run` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        group: str,
+        consumer: str,
+        handler: EntryHandler,
+        *,
+        dead_letter_stream: str,
+        on_dead: DeadHandler | None = None,
+        options: ConsumerOptions | None = None,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.handler = handler
+        self.dead_letter_stream = dead_letter_stream
+        self.on_dead = on_dead
+        self.options = options or ConsumerOptions()
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group (and the stream) if they do not exist yet."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_group()
+        loop = asyncio.get_running_loop()
+        next_claim = 0.0
+        while not stop.is_set():
+            try:
+                if loop.time() >= next_claim:
+                    await self.reclaim()
+                    next_claim = loop.time() + self.options.claim_every_s
+                await self.read_new()
+            except RedisError as exc:
+                log.warning("stream %s: %s; retrying", self.stream, exc.__class__.__name__)
+                await asyncio.sleep(0.5)
+
+    async def read_new(self) -> int:
+        """Handle one batch of new entries; return how many arrived."""
+        answer: Any = await self.redis.xreadgroup(
+            self.group,
+            self.consumer,
+            {self.stream: ">"},
+            count=self.options.batch,
+            block=self.options.block_ms,
+        )
+        entries: list[tuple[str, Entry]] = [entry for _, batch in answer or [] for entry in batch]
+        await self._handle_all(entries)
+        return len(entries)
+
+    async def reclaim(self) -> int:
+        """Take over entries other consumers left idle; dead-letter the hopeless ones."""
+        start = "0-0"
+        total = 0
+        while True:
+            reply: Any = await self.redis.xautoclaim(
+                self.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=self.options.claim_idle_ms,
+                start_id=start,
+                count=self.options.batch,
+            )
+            start, entries = reply[0], reply[1]
+            live = []
+            for entry_id, fields in entries:
+                if fields is None:
+                    continue
+                deliveries = await self._deliveries(entry_id)
+                if deliveries > self.options.max_deliveries:
+                    await self._dead_letter(entry_id, fields, deliveries)
+                else:
+                    live.append((entry_id, fields))
+            await self._handle_all(live)
+            total += len(entries)
+            if start in ("0-0", b"0-0") or not entries:
+                return total
+
+    async def _handle_all(self, entries: list[tuple[str, Entry]]) -> None:
+        if entries:
+            await asyncio.gather(*(self._handle(entry_id, fields) for entry_id, fields in entries))
+
+    async def _handle(self, entry_id: str, fields: Entry) -> None:
+        async with self._slots:
+            try:
+                await self.handler(entry_id, fields)
+            except Exception:
+                log.exception(
+                    "stream %s entry %s failed; it will be retried", self.stream, entry_id
+                )
+                return
+            await self.redis.xack(self.stream, self.group, entry_id)
+
+    async def _deliveries(self, entry_id: str) -> int:
+        pending = await self.redis.xpending_range(
+            self.stream, self.group, min=entry_id, max=entry_id, count=1
+        )
+        return int(pending[0]["times_delivered"]) if pending else 0
+
+    async def _dead_letter(self, entry_id: str, fields: Entry, deliveries: int) -> None:
+        log.error(
+            "stream %s entry %s failed %d times: dead-lettered", self.stream, entry_id, deliveries
+        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            dead: dict[Any, Any] = {**fields, "source_id": entry_id}
+            pipe.xadd(self.dead_letter_stream, dead)
+            pipe.xack(self.stream, self.group, entry_id)
+            await pipe.execute()
+        if self.on_dead is not None:
+            await self.on_dead(entry_id, fields, deliveries)

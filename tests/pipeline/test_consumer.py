@@ -1,0 +1,103 @@
+"""The stream consumer: ack after success, take over crashed consumers, dead-letter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from redis.asyncio import Redis
+
+from bot.pipeline.consumer import (
+    ConsumerOptions,
+    DeadHandler,
+    Entry,
+    EntryHandler,
+    StreamConsumer,
+)
+
+FAST = ConsumerOptions(block_ms=50, claim_idle_ms=50, claim_every_s=0.05, max_deliveries=3)
+
+
+async def _never(entry_id: str, fields: Entry) -> None:
+    raise AssertionError("not expected")
+
+
+def _consumer(
+    redis: Redis, name: str, handler: EntryHandler = _never, on_dead: DeadHandler | None = None
+) -> StreamConsumer:
+    return StreamConsumer(
+        redis, "s", "g", name, handler, dead_letter_stream="s:dead", on_dead=on_dead, options=FAST
+    )
+
+
+async def _run_until(consumer: StreamConsumer, done: asyncio.Event) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_entries_are_handled_then_acked(redis: Redis) -> None:
+    seen: list[str] = []
+    done = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        seen.append(fields["n"])
+        if len(seen) == 3:
+            done.set()
+
+    for n in range(3):
+        await redis.xadd("s", {"n": str(n)})
+    await _run_until(_consumer(redis, "a", handle), done)
+
+    assert seen == ["0", "1", "2"]
+    pending = await redis.xpending("s", "g")
+    assert pending["pending"] == 0
+
+
+async def test_entries_of_a_crashed_consumer_are_taken_over(redis: Redis) -> None:
+    crashed = _consumer(redis, "crashed")
+    await crashed.ensure_group()
+    await redis.xadd("s", {"n": "1"})
+    await redis.xreadgroup("g", "crashed", {"s": ">"}, count=10)  # read, never acked
+
+    done = asyncio.Event()
+    seen: list[str] = []
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        seen.append(fields["n"])
+        done.set()
+
+    await asyncio.sleep(0.06)
+    await _run_until(_consumer(redis, "b", handle), done)
+    assert seen == ["1"]
+
+
+async def test_failures_are_retried_then_dead_lettered_once(redis: Redis) -> None:
+    attempts: Counter[str] = Counter()
+    dead: list[tuple[str, int]] = []
+    done = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        attempts[fields["n"]] += 1
+        if fields["n"] == "bad" or attempts[fields["n"]] == 1:
+            raise RuntimeError("boom")
+
+    async def on_dead(entry_id: str, fields: Entry, deliveries: int) -> None:
+        dead.append((fields["n"], deliveries))
+        done.set()
+
+    await redis.xadd("s", {"n": "flaky"})
+    await redis.xadd("s", {"n": "bad"})
+    await _run_until(_consumer(redis, "a", handle, on_dead=on_dead), done)
+
+    assert attempts["flaky"] == 2
+    assert attempts["bad"] == 3
+    assert dead == [("bad", 4)]
+    [(_, fields)] = await redis.xrange("s:dead") or []
+    assert fields is not None
+    assert fields["n"] == "bad"
+    assert (await redis.xpending("s", "g"))["pending"] == 0
