@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +36,16 @@ class ConsumerOptions:
 
 
 class StreamConsumer:
-    """One consumer of ``stream`` in ``group``; run :meth:`run` until ``stop`` is set."""
+    """One consumer of ``streams`` in ``group``; run :meth:`run` until ``stop`` is set.
+
+    With several streams, earlier ones have priority: a later stream is read only when
+    every earlier one has nothing new.
+    """
 
     def __init__(
         self,
         redis: Redis,
-        stream: str,
+        streams: str | Sequence[str],
         group: str,
         consumer: str,
         handler: EntryHandler,
@@ -51,7 +55,7 @@ class StreamConsumer:
         options: ConsumerOptions | None = None,
     ) -> None:
         self.redis = redis
-        self.stream = stream
+        self.streams = (streams,) if isinstance(streams, str) else tuple(streams)
         self.group = group
         self.consumer = consumer
         self.handler = handler
@@ -61,12 +65,13 @@ class StreamConsumer:
         self._slots = asyncio.Semaphore(self.options.concurrency)
 
     async def ensure_group(self) -> None:
-        """Create the consumer group (and the stream) if they do not exist yet."""
-        try:
-            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        """Create the consumer group (and the streams) if they do not exist yet."""
+        for stream in self.streams:
+            try:
+                await self.redis.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_group()
@@ -79,29 +84,40 @@ class StreamConsumer:
                     next_claim = loop.time() + self.options.claim_every_s
                 await self.read_new()
             except RedisError as exc:
-                log.warning("stream %s: %s; retrying", self.stream, exc.__class__.__name__)
+                log.warning("streams %s: %s; retrying", self.streams, exc.__class__.__name__)
                 await asyncio.sleep(0.5)
 
     async def read_new(self) -> int:
-        """Handle one batch of new entries; return how many arrived."""
+        """Handle one batch of new entries, highest priority first; return how many."""
+        if len(self.streams) > 1:
+            for stream in self.streams:
+                handled = await self._read({stream: ">"}, block=None)
+                if handled:
+                    return handled
+        return await self._read({stream: ">" for stream in self.streams}, self.options.block_ms)
+
+    async def _read(self, wanted: dict[Any, Any], block: int | None) -> int:
         answer: Any = await self.redis.xreadgroup(
-            self.group,
-            self.consumer,
-            {self.stream: ">"},
-            count=self.options.batch,
-            block=self.options.block_ms,
+            self.group, self.consumer, wanted, count=self.options.batch, block=block
         )
-        entries: list[tuple[str, Entry]] = [entry for _, batch in answer or [] for entry in batch]
-        await self._handle_all(entries)
+        entries = [(str(stream), entry) for stream, batch in answer or [] for entry in batch]
+        for stream in self.streams:
+            await self._handle_all(stream, [entry for name, entry in entries if name == stream])
         return len(entries)
 
     async def reclaim(self) -> int:
         """Take over entries other consumers left idle; dead-letter the hopeless ones."""
+        total = 0
+        for stream in self.streams:
+            total += await self._reclaim(stream)
+        return total
+
+    async def _reclaim(self, stream: str) -> int:
         start = "0-0"
         total = 0
         while True:
             reply: Any = await self.redis.xautoclaim(
-                self.stream,
+                stream,
                 self.group,
                 self.consumer,
                 min_idle_time=self.options.claim_idle_ms,
@@ -113,45 +129,45 @@ class StreamConsumer:
             for entry_id, fields in entries:
                 if fields is None:
                     continue
-                deliveries = await self._deliveries(entry_id)
+                deliveries = await self._deliveries(stream, entry_id)
                 if deliveries > self.options.max_deliveries:
-                    await self._dead_letter(entry_id, fields, deliveries)
+                    await self._dead_letter(stream, entry_id, fields, deliveries)
                 else:
                     live.append((entry_id, fields))
-            await self._handle_all(live)
+            await self._handle_all(stream, live)
             total += len(entries)
             if start in ("0-0", b"0-0") or not entries:
                 return total
 
-    async def _handle_all(self, entries: list[tuple[str, Entry]]) -> None:
+    async def _handle_all(self, stream: str, entries: list[tuple[str, Entry]]) -> None:
         if entries:
-            await asyncio.gather(*(self._handle(entry_id, fields) for entry_id, fields in entries))
+            await asyncio.gather(
+                *(self._handle(stream, entry_id, fields) for entry_id, fields in entries)
+            )
 
-    async def _handle(self, entry_id: str, fields: Entry) -> None:
+    async def _handle(self, stream: str, entry_id: str, fields: Entry) -> None:
         async with self._slots:
             try:
                 await self.handler(entry_id, fields)
             except Exception:
-                log.exception(
-                    "stream %s entry %s failed; it will be retried", self.stream, entry_id
-                )
+                log.exception("stream %s entry %s failed; it will be retried", stream, entry_id)
                 return
-            await self.redis.xack(self.stream, self.group, entry_id)
+            await self.redis.xack(stream, self.group, entry_id)
 
-    async def _deliveries(self, entry_id: str) -> int:
+    async def _deliveries(self, stream: str, entry_id: str) -> int:
         pending = await self.redis.xpending_range(
-            self.stream, self.group, min=entry_id, max=entry_id, count=1
+            stream, self.group, min=entry_id, max=entry_id, count=1
         )
         return int(pending[0]["times_delivered"]) if pending else 0
 
-    async def _dead_letter(self, entry_id: str, fields: Entry, deliveries: int) -> None:
-        log.error(
-            "stream %s entry %s failed %d times: dead-lettered", self.stream, entry_id, deliveries
-        )
+    async def _dead_letter(
+        self, stream: str, entry_id: str, fields: Entry, deliveries: int
+    ) -> None:
+        log.error("stream %s entry %s failed %d times: dead-lettered", stream, entry_id, deliveries)
         async with self.redis.pipeline(transaction=True) as pipe:
-            dead: dict[Any, Any] = {**fields, "source_id": entry_id}
+            dead: dict[Any, Any] = {**fields, "source_id": entry_id, "source": stream}
             pipe.xadd(self.dead_letter_stream, dead)
-            pipe.xack(self.stream, self.group, entry_id)
+            pipe.xack(stream, self.group, entry_id)
             await pipe.execute()
         if self.on_dead is not None:
             await self.on_dead(entry_id, fields, deliveries)
