@@ -1,4 +1,4 @@
-"""Composition root: Redis, providers, Bot, Dispatcher, web app, and the roles a process runs.
+"""Composition root: Redis, providers, Bot, Dispatcher, web app, workers and sender.
 
 Use :func:`running` to start the roles of one process and stop them cleanly; the CLI and
 the end-to-end tests both go through it.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -25,15 +27,24 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.pbx.registry import Providers
+from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
+from bot.pipeline.directory import DirectoryCache
 from bot.pipeline.ingest import add_ingest_routes
+from bot.pipeline.missed import MissedCalls
+from bot.pipeline.notify import Notifier
+from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import EventStream
+from bot.pipeline.worker import EventWorker
 from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories, open_redis
 from bot.telegram.factory import create_bot, create_dispatcher
+from bot.telegram.links import RecordingLinks
 from bot.telegram.menu import register_commands
 from bot.telegram.notices import Notices
+from bot.telegram.outbox import Outbox, OutMessage, Priority
+from bot.telegram.sender import Sender, SendLimits
 from bot.texts import Texts
-from bot.web import build_web_app
+from bot.web import add_recording_route, build_web_app
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
 
 log = logging.getLogger(__name__)
@@ -47,6 +58,7 @@ class App:
 
     settings: Settings
     redis: Redis
+    keys: Keys
     repos: Repositories
     texts: Texts
     metrics: Metrics
@@ -55,6 +67,10 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     web_app: web.Application
+    outbox: Outbox
+    notifier: Notifier
+    worker: EventWorker
+    sender: Sender
     web_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -65,9 +81,32 @@ def build_app(settings: Settings, redis: Redis, http: httpx.AsyncClient) -> App:
     repos = Repositories.over(redis, keys)
     texts = Texts()
     metrics = Metrics()
-    providers = Providers.from_settings(settings, http, SharedRateLimiter(redis))
+    limiter = SharedRateLimiter(redis)
+    providers = Providers.from_settings(settings, http, limiter)
     access = Access(repos, settings, providers)
     bot = create_bot(settings)
+    outbox = Outbox(redis, keys)
+    missed = MissedCalls(redis, keys)
+    notifier = Notifier(
+        settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed
+    )
+    links = RecordingLinks(
+        settings.public_base() if settings.public_url else None,
+        settings.webhook_secret().encode(),
+    )
+    sender = Sender(
+        bot,
+        redis,
+        keys,
+        outbox,
+        limiter,
+        SendLimits.per_second(settings.telegram_global_rate),
+        providers,
+        repos,
+        texts,
+        metrics,
+        links,
+    )
     dispatcher = create_dispatcher(
         redis,
         keys,
@@ -78,14 +117,40 @@ def build_app(settings: Settings, redis: Redis, http: httpx.AsyncClient) -> App:
         providers=providers,
         access=access,
         notices=Notices(bot, texts, repos),
+        notifier=notifier,
+        missed_calls=missed,
     )
     web_app = build_web_app(settings, redis, metrics)
     add_ingest_routes(web_app, providers, EventStream(redis, keys), metrics)
-    return App(settings, redis, repos, texts, metrics, providers, access, bot, dispatcher, web_app)
+    add_recording_route(web_app, links, providers)
+    worker = EventWorker(settings, SessionStore(redis, keys), notifier, metrics)
+    return App(
+        settings,
+        redis,
+        keys,
+        repos,
+        texts,
+        metrics,
+        providers,
+        access,
+        bot,
+        dispatcher,
+        web_app,
+        outbox,
+        notifier,
+        worker,
+        sender,
+    )
 
 
 @asynccontextmanager
-async def running(settings: Settings, *, web_role: bool, worker_role: bool) -> AsyncIterator[App]:
+async def running(
+    settings: Settings,
+    *,
+    web_role: bool,
+    worker_role: bool,
+    consumer_options: ConsumerOptions | None = None,
+) -> AsyncIterator[App]:
     """Start the requested roles; on exit stop them and release every connection."""
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
@@ -95,22 +160,91 @@ async def running(settings: Settings, *, web_role: bool, worker_role: bool) -> A
         await _check_token(app.bot)
         await register_commands(app.bot, app.texts, sorted(settings.admin_ids))
         if web_role:
-            if settings.webhook_mode:
-                await _enable_telegram_webhook(app)
-            runner = web.AppRunner(app.web_app, access_log=None)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            site = web.TCPSite(runner, settings.web_host, settings.web_port)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            app.web_url = f"http://{host}:{port}"
-            log.info("web listening on %s", app.web_url)
-        if worker_role and not settings.webhook_mode:
-            await app.bot.delete_webhook(drop_pending_updates=False)
-            polling = asyncio.create_task(_poll(app), name="telegram-polling")
-            app.tasks.append(polling)
-            stack.push_async_callback(_stop_polling, app.dispatcher, polling)
+            await _start_web(app, stack)
+        if worker_role:
+            stop = asyncio.Event()
+            stack.push_async_callback(_stop_tasks, stop, app.tasks)
+            _start_workers(app, stop, consumer_options or ConsumerOptions())
+            if not settings.webhook_mode:
+                await app.bot.delete_webhook(drop_pending_updates=False)
+                polling = asyncio.create_task(_poll(app), name="telegram-polling")
+                stack.push_async_callback(_stop_polling, app.dispatcher, polling)
         yield app
+
+
+async def _start_web(app: App, stack: AsyncExitStack) -> None:
+    if app.settings.webhook_mode:
+        await _enable_telegram_webhook(app)
+    runner = web.AppRunner(app.web_app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, app.settings.web_host, app.settings.web_port)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    app.web_url = f"http://{host}:{port}"
+    log.info("web listening on %s", app.web_url)
+
+
+def _start_workers(app: App, stop: asyncio.Event, options: ConsumerOptions) -> None:
+    """The event workers, the outbox sender, and the loop that re-queues delayed slots."""
+    name = f"{socket.gethostname()}-{os.getpid()}"
+    events = StreamConsumer(
+        app.redis,
+        app.keys.events_stream(),
+        "workers",
+        name,
+        app.worker.handle,
+        dead_letter_stream=app.keys.dead_letters(app.keys.events_stream()),
+        on_dead=_tell_admins(app),
+        options=options,
+    )
+    outbox = StreamConsumer(
+        app.redis,
+        app.outbox.streams(),
+        "senders",
+        name,
+        app.sender.deliver,
+        dead_letter_stream=app.keys.dead_letters(app.keys.outbox(0)),
+        options=options,
+    )
+    app.tasks.append(asyncio.create_task(events.run(stop), name="event-worker"))
+    app.tasks.append(asyncio.create_task(outbox.run(stop), name="sender"))
+    app.tasks.append(asyncio.create_task(_release_delayed(app, stop), name="delayed"))
+
+
+def _tell_admins(app: App) -> Callable[[str, dict[str, str], int], Awaitable[None]]:
+    async def on_dead(entry_id: str, fields: dict[str, str], deliveries: int) -> None:
+        stream = app.keys.dead_letters(app.keys.events_stream())
+        for admin_id in await app.access.admin_ids():
+            t = await app.notifier.translator(admin_id)
+            text = t("dead_letter", deliveries=deliveries, stream=stream)
+            await app.outbox.put(
+                f"dead:{entry_id}:{admin_id}",
+                OutMessage(chat_id=admin_id, text=text),
+                Priority.DIGEST,
+            )
+
+    return on_dead
+
+
+async def _release_delayed(app: App, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await app.outbox.release_due()
+        except Exception:
+            log.exception("could not re-queue delayed messages")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+async def _stop_tasks(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    stop.set()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            try:
+                await asyncio.wait_for(task, 5)
+            except TimeoutError:
+                task.cancel()
 
 
 async def _check_token(bot: Bot) -> None:

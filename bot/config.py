@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     telegram_webhook: bool = False
     telegram_webhook_secret: SecretStr | None = None
+    telegram_global_rate: Annotated[int, Field(ge=1, le=1000)] = 25
     redis_url: SecretStr | None = None
     pbxgram_data_dir: Path = Path("./data")
     pbxgram_config: Path | None = None
@@ -120,6 +122,7 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    timezone: str = "Europe/Moscow"
     accounts: list[Account] = []
 
     @field_validator("admin_ids", mode="before")
@@ -128,6 +131,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone people read times in."""
+        return ZoneInfo(self.timezone)
 
     @field_validator("accounts")
     @classmethod

@@ -61,6 +61,7 @@ class User(_Model):
     username: str | None = None
     role: Role | None = None
     language: Language | None = None
+    active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -26,6 +26,24 @@ class Metrics:
             "pbxgram_webhooks",
             "PBX webhook requests, by provider, route and outcome",
             ["provider", "route", "outcome"],
+            registry=self.registry,
+        )
+        self.telegram_sent = Counter(
+            "pbxgram_telegram_deliveries",
+            "Outbox deliveries to Telegram, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.telegram_wait = Histogram(
+            "pbxgram_telegram_limiter_wait_seconds",
+            "Time spent waiting for a Telegram rate-limit slot",
+            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 30),
+            registry=self.registry,
+        )
+        self.events_processed = Counter(
+            "pbxgram_events_processed",
+            "PBX events processed by the workers, by kind",
+            ["kind"],
             registry=self.registry,
         )
         self.ready = Gauge(

@@ -15,6 +15,9 @@ from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.pbx.base import PbxError
+from bot.pbx.registry import Providers
+from bot.telegram.links import RecordingLinks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -79,3 +82,39 @@ async def _count_requests(request: web.Request, handler: Handler) -> web.StreamR
         raise
     request.app[METRICS_KEY].http_requests.labels(name, str(response.status)).inc()
     return response
+
+
+def add_recording_route(app: web.Application, links: RecordingLinks, providers: Providers) -> None:
+    """``GET /recordings/…``: stream a recording behind a signed, expiring link."""
+
+    async def recording(request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        try:
+            expires = int(info["expires"])
+        except ValueError:
+            raise web.HTTPNotFound() from None
+        if not links.valid(info["account"], info["recording_id"], expires, info["signature"]):
+            raise web.HTTPForbidden()
+        provider = providers.get(info["account"])
+        if provider is None:
+            raise web.HTTPNotFound()
+        try:
+            stream = await provider.recording(info["recording_id"])
+        except PbxError:
+            raise web.HTTPServiceUnavailable() from None
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": stream.content_type,
+                "Content-Disposition": f'attachment; filename="{stream.filename}"',
+            }
+        )
+        await response.prepare(request)
+        try:
+            async for chunk in stream.chunks:
+                await response.write(chunk)
+        finally:
+            await stream.aclose()
+        await response.write_eof()
+        return response
+
+    app.router.add_get("/recordings/{account}/{expires}/{signature}/{recording_id:.+}", recording)

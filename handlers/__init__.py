@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, approvals, common, fallback, groups, start, telephony
+from handlers import admin, approvals, calls, common, fallback, groups, start, telephony
 
 
 def build_router() -> Router:
@@ -17,6 +17,7 @@ def build_router() -> Router:
         groups.router,
         groups.admin_router,
         common.router,
+        calls.router,
         telephony.router,
         fallback.router,
     )

@@ -64,6 +64,7 @@ async def change_subscription(
         return
     if command.command == "subscribe":
         changed = await repos.subscriptions.subscribe(message.chat.id, account.id, kind)
+        await repos.subscriptions.set_language(message.chat.id, t.language)
         template = "subscribed" if changed else "already_subscribed"
     else:
         changed = await repos.subscriptions.unsubscribe(message.chat.id, account.id, kind)

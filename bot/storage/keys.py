@@ -59,6 +59,50 @@ class Keys:
         """String with TTL: who sent a PBX command and where to report its result."""
         return f"{self.prefix}:command:{command_id}"
 
+    def slot(self, slot: str) -> str:
+        """Hash: one outgoing message: content, version, sent_version, chat_id, message_id."""
+        return f"{self.prefix}:slot:{slot}"
+
+    def outbox(self, priority: int) -> str:
+        """Stream: slots waiting for the sender, one stream per priority."""
+        return f"{self.prefix}:outbox:{priority}"
+
+    def outbox_delayed(self) -> str:
+        """Sorted set: slots to queue again later (score: due time)."""
+        return f"{self.prefix}:outbox:delayed"
+
+    def dead_letters(self, stream: str) -> str:
+        """Stream: entries that kept failing."""
+        return f"{stream}:dead"
+
+    def chat_cooldown(self, chat_id: int) -> str:
+        """String with TTL: Telegram asked us to wait before writing to this chat."""
+        return f"{self.prefix}:tg:cooldown:{chat_id}"
+
+    def call_session(self, account: str, call_id: str) -> str:
+        """String with TTL: the CallSession as JSON."""
+        return f"{self.prefix}:call:{account}:{call_id}"
+
+    def missed(self, ref: str) -> str:
+        """String with TTL: a MissedCall as JSON, by its short ref."""
+        return f"{self.prefix}:missed:{ref}"
+
+    def missed_open(self, account: str, number: str) -> str:
+        """Set: call ids of missed calls from ``number`` nobody has talked to yet."""
+        return f"{self.prefix}:missed:open:{account}:{number}"
+
+    def missed_day(self, account: str, day: str) -> str:
+        """Sorted set: missed call ids of one day (score: time)."""
+        return f"{self.prefix}:missed:day:{account}:{day}"
+
+    def directory(self, account: str) -> str:
+        """String with TTL: the PBX employee directory, cached."""
+        return f"{self.prefix}:directory:{account}"
+
+    def chat_language(self, chat_id: int) -> str:
+        """String: the language a group chat is written to in."""
+        return f"{self.prefix}:chat:{chat_id}:lang"
+
     def fsm_prefix(self) -> str:
         """Prefix for aiogram's RedisStorage keys."""
         return f"{self.prefix}:fsm"

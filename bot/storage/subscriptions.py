@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.domain import SubscriptionKind
+from bot.domain import Language, SubscriptionKind
 from bot.storage.keys import Keys
 
 
@@ -41,6 +41,14 @@ class SubscriptionRepository:
         """Chat ids following ``kind`` of ``account``."""
         members = await self._redis.smembers(self._keys.subscribers(account, kind.value))
         return sorted(int(m) for m in members)
+
+    async def language(self, chat_id: int) -> Language | None:
+        """The language a group chat is written to in, once an admin set it up."""
+        raw = await self._redis.get(self._keys.chat_language(chat_id))
+        return Language(raw) if raw in {lang.value for lang in Language} else None
+
+    async def set_language(self, chat_id: int, language: Language) -> None:
+        await self._redis.set(self._keys.chat_language(chat_id), language.value)
 
     async def forget_chat(self, chat_id: int) -> None:
         """Drop every subscription of a chat the bot has left."""

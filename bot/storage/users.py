@@ -49,6 +49,12 @@ class UserRepository:
         await self.save(user)
         return user
 
+    async def set_active(self, telegram_id: int, *, active: bool) -> None:
+        """Mark whether the person still accepts messages (False once they blocked the bot)."""
+        user = await self.get(telegram_id)
+        if user is not None and user.active != active:
+            await self.save(user.model_copy(update={"active": active}))
+
     async def all(self) -> list[User]:
         """Every known user, by telegram id."""
         ids = sorted(int(i) for i in await self._redis.smembers(self._keys.users_index()))

@@ -17,3 +17,15 @@ class ApprovalCallback(CallbackData, prefix="apr"):
 
     request_id: str
     decision: Decision
+
+
+class MissedAction(StrEnum):
+    CALL = "c"
+    TAKE = "t"
+
+
+class MissedCallback(CallbackData, prefix="ms"):
+    """A button on a missed-call alert: call the client back, or take the call."""
+
+    action: MissedAction
+    ref: str

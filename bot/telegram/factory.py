@@ -34,9 +34,12 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_dispatcher(redis: Redis, keys: Keys, metrics: Metrics, **data: Any) -> Dispatcher:
-    """The Dispatcher with every router, FSM in Redis (shared by replicas) and ``data`` injected."""
+    """The Dispatcher with every router, FSM in Redis (shared by replicas) and ``data`` injected.
+
+    Handlers receive ``redis`` and every entry of ``data`` as keyword arguments.
+    """
     storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=keys.fsm_prefix()))
-    dispatcher = Dispatcher(storage=storage, **data)
+    dispatcher = Dispatcher(storage=storage, redis=redis, **data)
     dispatcher.update.outer_middleware(_UpdateCounter(metrics))
     dispatcher.update.outer_middleware(IdentityMiddleware())
     dispatcher.include_router(build_router())

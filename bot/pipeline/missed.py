@@ -1,0 +1,84 @@
+"""Missed calls: one record per missed inbound call, open until someone talks to the client.
+
+Each record lists every copy of its alert (chat and outbox slot) so that taking it or
+calling back edits all of them. ``ref`` is a short id that fits in button data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from bot.storage import Keys
+
+MISSED_TTL = timedelta(days=14)
+
+
+def missed_ref(account: str, call_id: str) -> str:
+    """A short stable id for (account, call) that fits in callback data."""
+    return hashlib.sha256(f"{account}\n{call_id}".encode()).hexdigest()[:16]
+
+
+class MissedCall(BaseModel):
+    account: str
+    call_id: str
+    client_number: str | None = None
+    at: datetime
+    line_number: str | None = None
+    ivr_abandoned: bool = False
+    rang: list[str] = []
+    copies: list[tuple[int, str]] = []  # (chat id, outbox slot)
+    taken_by: str | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    closed_how: str | None = None  # "called_back" | "answered_again"
+
+    @property
+    def ref(self) -> str:
+        return missed_ref(self.account, self.call_id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class MissedCalls:
+    """Store missed calls and find the open ones for a client number."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def get(self, ref: str) -> MissedCall | None:
+        raw = await self._redis.get(self._keys.missed(ref))
+        return MissedCall.model_validate_json(raw) if raw else None
+
+    async def save(self, missed: MissedCall) -> None:
+        day = missed.at.strftime("%Y-%m-%d")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.missed(missed.ref), missed.model_dump_json(), ex=MISSED_TTL)
+            pipe.zadd(
+                self._keys.missed_day(missed.account, day), {missed.ref: missed.at.timestamp()}
+            )
+            pipe.expire(self._keys.missed_day(missed.account, day), MISSED_TTL)
+            if missed.client_number:
+                index = self._keys.missed_open(missed.account, missed.client_number)
+                if missed.is_open:
+                    pipe.sadd(index, missed.ref)
+                    pipe.expire(index, MISSED_TTL)
+                else:
+                    pipe.srem(index, missed.ref)
+            await pipe.execute()
+
+    async def open_for(self, account: str, number: str) -> list[MissedCall]:
+        refs = await self._redis.smembers(self._keys.missed_open(account, number))
+        found = [await self.get(str(ref)) for ref in sorted(refs)]
+        return [m for m in found if m is not None and m.is_open]
+
+    async def of_day(self, account: str, day: str) -> list[MissedCall]:
+        refs = await self._redis.zrange(self._keys.missed_day(account, day), 0, -1)
+        found = [await self.get(str(ref)) for ref in refs]
+        return [m for m in found if m is not None]

@@ -1,0 +1,287 @@
+"""Notification decisions: what people should see for each call event.
+
+Every decision is written as the full content of an outbox slot, rendered from the call
+session, so running a decision twice (a redelivered event) queues nothing new.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.config import Settings
+from bot.domain import Language, Role, SubscriptionKind
+from bot.events import CallLegEvent, Direction, LegState, RecordingEvent
+from bot.phones import display
+from bot.pipeline.directory import DirectoryCache
+from bot.pipeline.missed import MissedCall, MissedCalls
+from bot.pipeline.sessions import CallSession
+from bot.storage import Repositories
+from bot.telegram.callbacks import MissedAction, MissedCallback
+from bot.telegram.outbox import AudioRef, Button, Outbox, OutMessage, Priority
+from bot.texts import Texts, Translator
+
+CARD_DIRECTIONS = {Direction.INBOUND, Direction.INTERNAL}
+
+
+class Notifier:
+    """Turn call sessions into outbox slots: cards, missed alerts, summaries, recordings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        repos: Repositories,
+        outbox: Outbox,
+        texts: Texts,
+        directory: DirectoryCache,
+        missed: MissedCalls,
+    ) -> None:
+        self.settings = settings
+        self.repos = repos
+        self.outbox = outbox
+        self.texts = texts
+        self.directory = directory
+        self.missed = missed
+
+    # people and words ------------------------------------------------------------
+    async def translator(self, chat_id: int) -> Translator:
+        if chat_id < 0:
+            language = await self.repos.subscriptions.language(chat_id)
+        else:
+            user = await self.repos.users.get(chat_id)
+            language = user.language if user else None
+        return self.texts.bind(language or Language.RU)
+
+    async def name_of(self, account: str, extension: str | None) -> str | None:
+        if extension is None:
+            return None
+        names = await self.directory.names(account)
+        if extension in names:
+            return names[extension]
+        link = await self.repos.links.by_extension(account, extension)
+        user = await self.repos.users.get(link.telegram_id) if link else None
+        return user.first_name if user and user.first_name else extension
+
+    def clock(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.settings.zone).strftime("%H:%M") if moment else ""
+
+    # cards -----------------------------------------------------------------------
+    async def on_leg(self, session: CallSession, event: CallLegEvent) -> None:
+        if session.direction in CARD_DIRECTIONS:
+            leg = session.legs[event.leg_id]
+            extension = leg.extension
+            if (
+                extension
+                and extension not in session.cards
+                and event.callee.extension == extension
+                and event.state is LegState.RINGING
+            ):
+                link = await self.repos.links.by_extension(session.account, extension)
+                if link is not None:
+                    session.cards[extension] = link.telegram_id
+            await self.refresh_cards(session)
+        if event.state is LegState.CONNECTED and session.answered_by and session.client_number:
+            await self.close_missed(session)
+
+    async def refresh_cards(self, session: CallSession) -> None:
+        for extension, chat_id in session.cards.items():
+            t = await self.translator(chat_id)
+            state = self._card_state(session, extension)
+            text = t(
+                "card",
+                state=state,
+                client=display(session.client_number) if session.client_number else None,
+                caller_name=await self._caller_name(session),
+                line=display(session.line_number) if session.line_number else None,
+                group=session.group,
+                colleague=await self.name_of(session.account, session.answered_by),
+                talk=_duration(session.talk_seconds or self._talk_of(session, extension)),
+            )
+            priority = Priority.RINGING if state == "ringing" else Priority.MISSED
+            await self.outbox.put(
+                card_slot(session, extension), OutMessage(chat_id=chat_id, text=text), priority
+            )
+
+    def _card_state(self, session: CallSession, extension: str) -> str:
+        leg = session.leg_of(extension)
+        if session.answered_by == extension:
+            if leg is not None and leg.state is LegState.ON_HOLD:
+                return "on_hold"
+            if session.finished or (leg is not None and leg.state is LegState.DISCONNECTED):
+                return "ended"
+            return "talking"
+        if session.answered_by is not None:
+            return "colleague"
+        if session.finished:
+            return "missed"
+        if leg is not None and leg.state is LegState.DISCONNECTED:
+            return "stopped"
+        return "ringing"
+
+    def _talk_of(self, session: CallSession, extension: str) -> int:
+        leg = session.leg_of(extension)
+        if leg is None or leg.connected_at is None or leg.ended_at is None:
+            return 0
+        return max(0, int((leg.ended_at - leg.connected_at).total_seconds()))
+
+    async def _caller_name(self, session: CallSession) -> str | None:
+        if session.direction is not Direction.INTERNAL:
+            return None
+        callers = [leg.extension for leg in session.legs.values() if leg.extension]
+        caller = next((e for e in callers if e not in session.cards), None)
+        return await self.name_of(session.account, caller)
+
+    # end of call -----------------------------------------------------------------
+    async def on_summary(self, session: CallSession) -> None:
+        await self.refresh_cards(session)
+        if session.direction is Direction.INBOUND and session.answered is False:
+            await self.alert_missed(session)
+        await self.post_summary(session)
+
+    async def alert_missed(self, session: CallSession) -> None:
+        account = self.settings.account(session.account)
+        ivr_abandoned = not session.rang
+        if ivr_abandoned and not (account and account.alert_ivr_abandoned):
+            return
+        missed = MissedCall(
+            account=session.account,
+            call_id=session.call_id,
+            client_number=session.client_number,
+            at=session.started_at or session.ended_at or datetime.now(self.settings.zone),
+            line_number=session.line_number,
+            ivr_abandoned=ivr_abandoned,
+            rang=session.rang,
+        )
+        existing = await self.missed.get(missed.ref)
+        if existing is not None:
+            missed = existing
+        else:
+            recipients = await self._missed_recipients(session)
+            missed.copies = [(chat, f"missed:{missed.ref}:{chat}") for chat in recipients]
+            await self.missed.save(missed)
+        await self.render_missed(missed)
+
+    async def _missed_recipients(self, session: CallSession) -> list[int]:
+        chats: list[int] = []
+        for extension in session.rang:
+            link = await self.repos.links.by_extension(session.account, extension)
+            if link is not None:
+                chats.append(link.telegram_id)
+        for link in await self.repos.links.of_account(session.account):
+            user = await self.repos.users.get(link.telegram_id)
+            if user is not None and user.role is not None and user.role.at_least(Role.MANAGER):
+                chats.append(link.telegram_id)
+        chats += await self.repos.subscriptions.chats(session.account, SubscriptionKind.MISSED)
+        return list(dict.fromkeys(chats))
+
+    async def render_missed(self, missed: MissedCall) -> None:
+        """Queue every copy of the alert with its current state (open, taken or closed)."""
+        names = [await self.name_of(missed.account, ext) or ext for ext in missed.rang]
+        for chat_id, slot in missed.copies:
+            t = await self.translator(chat_id)
+            text = t(
+                "missed_alert",
+                ivr=missed.ivr_abandoned,
+                client=display(missed.client_number) if missed.client_number else None,
+                at=self.clock(missed.at),
+                line=display(missed.line_number) if missed.line_number else None,
+                rang=names,
+                taken_by=missed.taken_by,
+                closed_by=missed.closed_by,
+                closed_how=missed.closed_how,
+                closed_at=self.clock(missed.closed_at),
+            )
+            buttons: list[Button] = []
+            if missed.is_open and missed.client_number:
+                buttons.append(_button(t.label("calls.call_back"), MissedAction.CALL, missed.ref))
+                if missed.taken_by is None:
+                    buttons.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
+            message = OutMessage(
+                chat_id=chat_id, text=text, buttons=(tuple(buttons),) if buttons else ()
+            )
+            await self.outbox.put(slot, message, Priority.MISSED)
+
+    async def close_missed(self, session: CallSession) -> None:
+        """Someone talked to this client: close every open missed call from them."""
+        assert session.client_number is not None
+        closer = await self.name_of(session.account, session.answered_by)
+        how = "called_back" if session.direction is Direction.OUTBOUND else "answered_again"
+        for missed in await self.missed.open_for(session.account, session.client_number):
+            if missed.call_id == session.call_id:
+                continue
+            missed.closed_by = closer
+            missed.closed_how = how
+            missed.closed_at = session.answered_at
+            await self.missed.save(missed)
+            await self.render_missed(missed)
+
+    async def post_summary(self, session: CallSession) -> None:
+        chats = await self.repos.subscriptions.chats(session.account, SubscriptionKind.SUMMARY)
+        employee = await self.name_of(
+            session.account, session.answered_by or (session.rang[0] if session.rang else None)
+        )
+        for chat_id in chats:
+            t = await self.translator(chat_id)
+            text = t(
+                "call_summary",
+                direction=session.direction.value,
+                at=self.clock(session.started_at),
+                client=display(session.client_number) if session.client_number else None,
+                employee=employee,
+                answered=bool(session.answered),
+                talk=_duration(session.talk_seconds),
+            )
+            await self.outbox.put(
+                summary_slot(session, chat_id),
+                OutMessage(chat_id=chat_id, text=text),
+                Priority.SUMMARY,
+            )
+
+    # recordings ------------------------------------------------------------------
+    async def on_recording(self, session: CallSession, event: RecordingEvent) -> None:
+        extension = event.extension or session.answered_by
+        targets: list[tuple[int, str | None]] = []
+        if extension:
+            link = await self.repos.links.by_extension(session.account, extension)
+            if link is not None:
+                reply = card_slot(session, extension) if extension in session.cards else None
+                targets.append((link.telegram_id, reply))
+        for chat_id in await self.repos.subscriptions.chats(
+            session.account, SubscriptionKind.RECORDINGS
+        ):
+            targets.append((chat_id, summary_slot(session, chat_id)))
+        employee = await self.name_of(session.account, extension)
+        for chat_id, reply_to in dict(targets).items():
+            t = await self.translator(chat_id)
+            caption = t(
+                "recording_caption",
+                at=self.clock(session.started_at or event.at),
+                client=display(session.client_number) if session.client_number else None,
+                employee=employee,
+            )
+            audio = AudioRef(
+                account=session.account,
+                recording_id=event.recording_id,
+                title=display(session.client_number) if session.client_number else "",
+            )
+            await self.outbox.put(
+                f"rec:{session.account}:{event.recording_id}:{chat_id}",
+                OutMessage(chat_id=chat_id, text=caption, audio=audio, reply_to_slot=reply_to),
+                Priority.RECORDING,
+            )
+
+
+def card_slot(session: CallSession, extension: str) -> str:
+    return f"card:{session.account}:{session.call_id}:{extension}"
+
+
+def summary_slot(session: CallSession, chat_id: int) -> str:
+    return f"summary:{session.account}:{session.call_id}:{chat_id}"
+
+
+def _button(text: str, action: MissedAction, ref: str) -> Button:
+    return Button(text=text, callback_data=MissedCallback(action=action, ref=ref).pack())
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(max(0, seconds), 60)
+    return f"{minutes}:{rest:02d}"

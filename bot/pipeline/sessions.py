@@ -1,0 +1,179 @@
+"""Call sessions: the state of one call (all its legs) while it happens, in Redis.
+
+A session is keyed by the PBX's call-group id (MANGO ``entry_id``). Leg updates are
+ordered by ``seq``: an event older than what a leg already shows is stale and ignored, so
+duplicate and out-of-order deliveries leave the same state. Use :meth:`SessionStore.open`
+to read-modify-write one session under a lock shared by all workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
+from bot.phones import normalise
+from bot.storage import Keys
+
+SESSION_TTL_SECONDS = 2 * 24 * 3600
+IVR_LOCATIONS = {"ivr", "queue"}
+
+
+class Leg(BaseModel):
+    """One leg: the call to (or from) one extension or number."""
+
+    leg_id: str
+    seq: int
+    state: LegState
+    extension: str | None = None
+    started_at: datetime
+    connected_at: datetime | None = None
+    ended_at: datetime | None = None
+    location: str | None = None
+    disconnect_reason: int | None = None
+
+
+class CallSession(BaseModel):
+    """Everything pbxgram knows about one call so far."""
+
+    account: str
+    call_id: str
+    direction: Direction = Direction.UNKNOWN
+    client_number: str | None = None
+    line_number: str | None = None
+    group: str | None = None
+    command_id: str | None = None
+    started_at: datetime | None = None
+    legs: dict[str, Leg] = {}
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    finished: bool = False
+    answered: bool | None = None
+    talk_seconds: int = 0
+    ended_at: datetime | None = None
+    cards: dict[str, int] = {}  # extension -> telegram id shown a card
+    recordings: list[str] = []
+
+    def apply_leg(self, event: CallLegEvent, region: str = "RU") -> Leg | None:
+        """Update from a leg event; None when it is stale (or a duplicate)."""
+        current = self.legs.get(event.leg_id)
+        if current is not None and event.seq <= current.seq:
+            return None
+        self._learn_call(event, region)
+        extension = event.callee.extension or event.caller.extension
+        leg = Leg(
+            leg_id=event.leg_id,
+            seq=event.seq,
+            state=event.state,
+            extension=extension or (current.extension if current else None),
+            started_at=current.started_at if current else event.at,
+            connected_at=current.connected_at if current else None,
+            ended_at=current.ended_at if current else None,
+            location=event.location,
+            disconnect_reason=event.disconnect_reason,
+        )
+        if event.state is LegState.CONNECTED and leg.connected_at is None:
+            leg.connected_at = event.at
+            if leg.extension and leg.location not in IVR_LOCATIONS and self.answered_by is None:
+                self.answered_by = leg.extension
+                self.answered_at = event.at
+        if event.state is LegState.DISCONNECTED:
+            leg.ended_at = event.at
+        self.legs[event.leg_id] = leg
+        return leg
+
+    def apply_summary(self, event: CallSummaryEvent, region: str = "RU") -> None:
+        self.finished = True
+        self.answered = event.answered
+        self.talk_seconds = event.talk_seconds
+        self.ended_at = event.ended_at
+        self.direction = event.direction
+        self.line_number = self.line_number or event.line_number
+        self.started_at = self.started_at or event.created_at
+        external = event.caller if event.direction is Direction.INBOUND else event.callee
+        if event.direction is not Direction.INTERNAL and external.number:
+            self.client_number = normalise(external.number, region) or external.number
+        if event.answered and self.answered_by is None and event.callee.extension:
+            self.answered_by = event.callee.extension
+
+    def _learn_call(self, event: CallLegEvent, region: str) -> None:
+        self.started_at = self.started_at or event.at
+        self.command_id = self.command_id or event.command_id
+        self.line_number = self.line_number or event.callee.line_number
+        self.group = self.group or event.callee.group
+        if self.direction is Direction.UNKNOWN:
+            self.direction = _direction(event)
+        if self.client_number is None:
+            number = _client_number(event, self.direction)
+            if number:
+                self.client_number = normalise(number, region) or number
+
+    @property
+    def rang(self) -> list[str]:
+        """Extensions this call rang, in the order they first rang."""
+        seen: list[str] = []
+        for leg in sorted(self.legs.values(), key=lambda leg: leg.started_at):
+            if leg.extension and leg.location not in IVR_LOCATIONS and leg.extension not in seen:
+                seen.append(leg.extension)
+        return seen
+
+    def leg_of(self, extension: str) -> Leg | None:
+        """The latest leg of ``extension``."""
+        legs = [leg for leg in self.legs.values() if leg.extension == extension]
+        return max(legs, key=lambda leg: leg.started_at) if legs else None
+
+
+def _direction(event: CallLegEvent) -> Direction:
+    if event.location in IVR_LOCATIONS:
+        return Direction.INBOUND
+    if event.command_id or event.callback_initiator:
+        return Direction.OUTBOUND
+    caller_is_employee = event.caller.extension is not None
+    callee_is_employee = event.callee.extension is not None
+    if caller_is_employee and callee_is_employee:
+        return Direction.INTERNAL
+    if caller_is_employee:
+        return Direction.OUTBOUND
+    if callee_is_employee:
+        return Direction.INBOUND
+    return Direction.UNKNOWN
+
+
+def _client_number(event: CallLegEvent, direction: Direction) -> str | None:
+    if direction is Direction.INBOUND:
+        return event.caller.number
+    if direction is Direction.OUTBOUND:
+        for party in (event.callee, event.caller):
+            if party.number and not party.number.startswith("sip:") and party.extension is None:
+                return party.number
+    return None
+
+
+class SessionStore:
+    """Load, lock and save call sessions."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def get(self, account: str, call_id: str) -> CallSession | None:
+        raw = await self._redis.get(self._keys.call_session(account, call_id))
+        return CallSession.model_validate_json(raw) if raw else None
+
+    @asynccontextmanager
+    async def open(self, account: str, call_id: str) -> AsyncIterator[CallSession]:
+        """The session, locked for this worker; saved when the block ends without error."""
+        key = self._keys.call_session(account, call_id)
+        async with self._redis.lock(f"{key}:lock", timeout=30, blocking_timeout=30):
+            raw = await self._redis.get(key)
+            session = (
+                CallSession.model_validate_json(raw)
+                if raw
+                else CallSession(account=account, call_id=call_id)
+            )
+            yield session
+            await self._redis.set(key, session.model_dump_json(), ex=SESSION_TTL_SECONDS)

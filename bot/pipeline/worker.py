@@ -1,0 +1,67 @@
+"""The event worker: applies each stored PBX event to its call session and decides what
+people see. Run by :class:`~bot.pipeline.consumer.StreamConsumer` (at least once), so
+everything here is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import Settings
+from bot.events import (
+    CallLegEvent,
+    CallSummaryEvent,
+    PbxEvent,
+    RecordingEvent,
+    RecordingState,
+)
+from bot.metrics import Metrics
+from bot.pipeline.notify import Notifier
+from bot.pipeline.sessions import SessionStore
+from bot.pipeline.stream import decode_event
+
+log = logging.getLogger(__name__)
+
+RECORDING_OK = {None, 1000}
+
+
+class EventWorker:
+    """Handle one entry of the events stream."""
+
+    def __init__(
+        self, settings: Settings, sessions: SessionStore, notifier: Notifier, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.notifier = notifier
+        self.metrics = metrics
+
+    async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
+        event = decode_event(fields["event"])
+        await self.process(event)
+        self.metrics.events_processed.labels(event.kind).inc()
+
+    async def process(self, event: PbxEvent) -> None:
+        account = self.settings.account(event.account)
+        region = account.region if account else "RU"
+        if isinstance(event, CallLegEvent):
+            async with self.sessions.open(event.account, event.call_id) as session:
+                if session.apply_leg(event, region) is not None:
+                    await self.notifier.on_leg(session, event)
+        elif isinstance(event, CallSummaryEvent):
+            async with self.sessions.open(event.account, event.call_id) as session:
+                session.apply_summary(event, region)
+                await self.notifier.on_summary(session)
+        elif isinstance(event, RecordingEvent):
+            await self._recording(event)
+
+    async def _recording(self, event: RecordingEvent) -> None:
+        if event.state is not RecordingState.COMPLETED or event.call_id is None:
+            return
+        if event.completion_code not in RECORDING_OK:
+            log.info("recording %s ended with code %s", event.recording_id, event.completion_code)
+            return
+        async with self.sessions.open(event.account, event.call_id) as session:
+            if event.recording_id not in session.recordings:
+                session.recordings.append(event.recording_id)
+            await self.notifier.on_recording(session, event)

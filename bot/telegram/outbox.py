@@ -1,0 +1,120 @@
+"""The outbox: every message the bot starts on its own goes through here.
+
+A *slot* is one message as people should see it (a call card for one person, a missed
+alert in one chat, …). :meth:`Outbox.put` stores the slot's newest content and queues the
+slot on the stream of its priority; the sender then sends it, or edits the message it
+already sent. Putting the same content twice queues nothing, and several edits queued
+before the sender gets to them become one edit to the newest content.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import IntEnum
+
+from pydantic import BaseModel, ConfigDict
+from redis.asyncio import Redis
+
+from bot.storage import Keys
+
+SLOT_TTL_SECONDS = 3 * 24 * 3600
+
+# KEYS[1] slot hash, KEYS[2] stream; ARGV[1] content, ARGV[2] ttl, ARGV[3] now, ARGV[4] priority
+_PUT = """
+if redis.call('HGET', KEYS[1], 'content') == ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'content', ARGV[1], 'priority', ARGV[4])
+redis.call('HSETNX', KEYS[1], 'created', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'slot', KEYS[1])
+return 1
+"""
+
+
+class Priority(IntEnum):
+    """Lower goes first: a ringing card before a missed alert before a summary…"""
+
+    RINGING = 0
+    MISSED = 1
+    SUMMARY = 2
+    RECORDING = 3
+    DIGEST = 4
+
+
+class Button(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    callback_data: str | None = None
+    url: str | None = None
+
+
+class AudioRef(BaseModel):
+    """A recording to fetch from the PBX and send as audio."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account: str
+    recording_id: str
+    title: str = ""
+
+
+class OutMessage(BaseModel):
+    """What one slot should show: text (HTML) with buttons, or audio with a caption."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chat_id: int
+    text: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    reply_to_slot: str | None = None
+    audio: AudioRef | None = None
+
+
+class Outbox:
+    """Queue slot contents for the sender."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._put = redis.register_script(_PUT)
+
+    def slot_key(self, slot: str) -> str:
+        return self._keys.slot(slot)
+
+    def streams(self) -> list[str]:
+        """Outbox streams, highest priority first."""
+        return [self._keys.outbox(priority) for priority in Priority]
+
+    async def put(self, slot: str, message: OutMessage, priority: Priority) -> bool:
+        """Queue ``message`` for ``slot``; False when the slot already shows exactly this."""
+        added = await self._put(
+            keys=[self._keys.slot(slot), self._keys.outbox(priority)],
+            args=[message.model_dump_json(), SLOT_TTL_SECONDS, time.time(), int(priority)],
+        )
+        return bool(added)
+
+    async def release_due(self, now: float | None = None) -> int:
+        """Queue again the slots whose retry time has come; return how many."""
+        delayed = self._keys.outbox_delayed()
+        due = await self._redis.zrangebyscore(delayed, "-inf", now or time.time(), start=0, num=100)
+        released = 0
+        for member in due:
+            key = str(member)
+            if not await self._redis.zrem(delayed, key):
+                continue  # another replica took it
+            priority = await self._redis.hget(key, "priority")
+            if priority is None:
+                continue
+            await self._redis.xadd(self._keys.outbox(int(priority)), {"slot": key})
+            released += 1
+        return released
+
+    async def sent_message(self, slot: str) -> tuple[int, int] | None:
+        """(chat id, message id) of the message the slot was sent as, once it was."""
+        chat, message = await self._redis.hmget(self._keys.slot(slot), ["chat_id", "message_id"])
+        if chat is None or message is None:
+            return None
+        return int(chat), int(message)

@@ -1,0 +1,278 @@
+"""The sender: delivers outbox slots to Telegram within Telegram's limits.
+
+One rate limiter shared by all replicas through Redis: global (``TELEGRAM_GLOBAL_RATE``
+per second), per private chat about 1/s with a short burst, per group 20 per minute,
+edits included. On 429 it waits exactly ``retry_after`` for that chat and delivers; it
+retries 5xx and network errors with back-off; a user who blocked the bot is marked
+inactive and the message dropped; "message is not modified" counts as delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, parse
+from redis.asyncio import Redis
+
+from bot.domain import Language
+from bot.metrics import Metrics
+from bot.pbx.base import PbxError
+from bot.pbx.registry import Providers
+from bot.ratelimit import SharedRateLimiter
+from bot.storage import Keys, Repositories
+from bot.telegram.files import StreamedFile
+from bot.telegram.links import RecordingLinks
+from bot.telegram.outbox import Outbox, OutMessage
+from bot.texts import Texts, Translator
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_FILE_LIMIT = 50 * 1024 * 1024
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+RECORDING_PATIENCE = 600.0  # seconds to keep asking the PBX for a recording
+T = TypeVar("T")
+
+
+PRIVATE_CHAT_LIMIT = parse("3/3second")  # about 1/s, with a short burst
+GROUP_CHAT_LIMIT = RateLimitItemPerMinute(20)
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """Telegram's documented limits as rate-limit items."""
+
+    global_limit: RateLimitItem
+    private_chat: RateLimitItem = PRIVATE_CHAT_LIMIT
+    group_chat: RateLimitItem = GROUP_CHAT_LIMIT
+
+    @classmethod
+    def per_second(cls, rate: int) -> SendLimits:
+        return cls(global_limit=RateLimitItemPerSecond(rate))
+
+
+class RetryLater(Exception):
+    """The slot cannot be delivered yet (e.g. a recording still being prepared)."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"retry in {delay:.0f}s")
+        self.delay = delay
+
+
+class Sender:
+    """Deliver one outbox slot: send it, or edit what was sent."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        redis: Redis,
+        keys: Keys,
+        outbox: Outbox,
+        limiter: SharedRateLimiter,
+        limits: SendLimits,
+        providers: Providers,
+        repos: Repositories,
+        texts: Texts,
+        metrics: Metrics,
+        links: RecordingLinks,
+    ) -> None:
+        self.bot = bot
+        self.redis = redis
+        self.keys = keys
+        self.outbox = outbox
+        self.limiter = limiter
+        self.limits = limits
+        self.providers = providers
+        self.repos = repos
+        self.texts = texts
+        self.metrics = metrics
+        self.links = links
+
+    async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
+        """Consumer handler for outbox entries."""
+        key = fields["slot"]
+        async with self.redis.lock(f"{key}:lock", timeout=120, blocking_timeout=60):
+            state = await self.redis.hgetall(key)
+            if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
+                return  # expired, or already delivered (a newer edit was coalesced in)
+            version = int(state["version"])
+            message = OutMessage.model_validate_json(state["content"])
+            message_id = int(state["message_id"]) if state.get("message_id") else None
+            age = time.time() - float(state.get("created", time.time()))
+            try:
+                message_id = await self._deliver(message, message_id, age)
+            except TelegramForbiddenError:
+                await self.repos.users.set_active(message.chat_id, active=False)
+                self.metrics.telegram_sent.labels("blocked").inc()
+            except RetryLater as later:
+                await self._retry_later(key, later.delay)
+                return
+            mapping: dict[str, int] = {"sent_version": version, "chat_id": message.chat_id}
+            if message_id is not None:
+                mapping["message_id"] = message_id
+            await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
+
+    async def _deliver(self, message: OutMessage, message_id: int | None, age: float) -> int | None:
+        if message.audio is not None and message_id is None:
+            return await self._send_audio(message, age)
+        if message_id is not None and message.audio is None:
+            edited = await self._with_retries(
+                message.chat_id, lambda: self._edit(message, message_id)
+            )
+            if edited:
+                return message_id
+        if message.audio is not None:
+            return message_id  # an audio message is never re-sent
+        return await self._with_retries(message.chat_id, lambda: self._send(message))
+
+    async def _send(self, message: OutMessage) -> int:
+        reply_to = await self._reply_target(message)
+        sent = await self.bot.send_message(
+            message.chat_id,
+            message.text,
+            reply_markup=_markup(message),
+            reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to
+            else None,
+        )
+        self.metrics.telegram_sent.labels("sent").inc()
+        return sent.message_id
+
+    async def _edit(self, message: OutMessage, message_id: int) -> bool:
+        """True when the message now shows the content; False if it is gone."""
+        try:
+            await self.bot.edit_message_text(
+                text=message.text,
+                chat_id=message.chat_id,
+                message_id=message_id,
+                reply_markup=_markup(message),
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                return True
+            if "not found" in exc.message:
+                return False
+            raise
+        self.metrics.telegram_sent.labels("edited").inc()
+        return True
+
+    async def _send_audio(self, message: OutMessage, age: float) -> int | None:
+        audio = message.audio
+        assert audio is not None
+        provider = self.providers.get(audio.account)
+        if provider is None:
+            return None
+        try:
+            stream = await provider.recording(audio.recording_id)
+        except PbxError as exc:
+            if age < RECORDING_PATIENCE:
+                log.info("recording %s not ready (%s)", audio.recording_id, exc.__class__.__name__)
+                raise RetryLater(min(60.0, 5.0 + age / 4)) from None
+            return await self._send_text_instead(message, "recording_unavailable")
+        if stream.size is not None and stream.size > TELEGRAM_FILE_LIMIT:
+            await stream.aclose()
+            return await self._send_text_instead(message, "recording_too_large")
+        reply_to = await self._reply_target(message)
+        params = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to
+            else None
+        )
+        await self._wait_turn(message.chat_id)
+        try:
+            sent = await self.bot.send_audio(
+                message.chat_id,
+                StreamedFile(stream),
+                caption=message.text or None,
+                title=audio.title or None,
+                reply_parameters=params,
+            )
+        except TelegramRetryAfter as exc:
+            await self._cool_down(message.chat_id, exc.retry_after)
+            raise RetryLater(exc.retry_after) from None
+        except (TelegramServerError, TelegramNetworkError):
+            raise RetryLater(5.0) from None
+        finally:
+            await stream.aclose()
+        self.metrics.telegram_sent.labels("audio").inc()
+        return sent.message_id
+
+    async def _send_text_instead(self, message: OutMessage, template: str) -> int:
+        """A recording that cannot be sent as audio: say so, with a link when there is one."""
+        assert message.audio is not None
+        link = self.links.url(message.audio.account, message.audio.recording_id)
+        t = await self.notices_translator(message.chat_id)
+        text = t(template, caption=message.text, link=link)
+        plain = message.model_copy(update={"audio": None, "text": text})
+        return await self._with_retries(message.chat_id, lambda: self._send(plain))
+
+    async def _reply_target(self, message: OutMessage) -> int | None:
+        if message.reply_to_slot is None:
+            return None
+        sent = await self.outbox.sent_message(message.reply_to_slot)
+        return sent[1] if sent and sent[0] == message.chat_id else None
+
+    async def _with_retries(self, chat_id: int, operation: Callable[[], Awaitable[T]]) -> T:
+        for attempt, pause in enumerate((*BACKOFF, None)):
+            await self._wait_turn(chat_id)
+            try:
+                return await operation()
+            except TelegramRetryAfter as exc:
+                await self._cool_down(chat_id, exc.retry_after)
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                self.metrics.telegram_sent.labels("retry").inc()
+                if pause is None:
+                    raise
+                log.info("telegram %s (attempt %d), retrying", exc.__class__.__name__, attempt)
+                await asyncio.sleep(pause)
+        raise RetryLater(30.0)
+
+    async def _wait_turn(self, chat_id: int) -> None:
+        """Wait out a 429 cooldown, then take a slot in the global and per-chat limits."""
+        started = time.monotonic()
+        cooldown = await self.redis.pttl(self.keys.chat_cooldown(chat_id))
+        if cooldown and cooldown > 0:
+            await asyncio.sleep(cooldown / 1000)
+        chat_limit = self.limits.group_chat if chat_id < 0 else self.limits.private_chat
+        await self.limiter.acquire(chat_limit, "tg", "chat", str(chat_id), max_wait=300)
+        await self.limiter.acquire(self.limits.global_limit, "tg", "global", max_wait=300)
+        self.metrics.telegram_wait.observe(time.monotonic() - started)
+
+    async def _cool_down(self, chat_id: int, seconds: float) -> None:
+        """Telegram said 429: nobody writes to this chat for ``seconds``."""
+        self.metrics.telegram_sent.labels("429").inc()
+        await self.redis.set(self.keys.chat_cooldown(chat_id), "1", px=int(seconds * 1000))
+
+    async def _retry_later(self, key: str, delay: float) -> None:
+        await self.redis.zadd(self.keys.outbox_delayed(), {key: time.time() + delay})
+
+    async def notices_translator(self, chat_id: int) -> Translator:
+        user = await self.repos.users.get(chat_id) if chat_id > 0 else None
+        return self.texts.bind(user.language if user and user.language else Language.RU)
+
+
+def _markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=b.text, callback_data=b.callback_data, url=b.url)
+                for b in row
+            ]
+            for row in message.buttons
+        ]
+    )
