@@ -58,33 +58,45 @@ class CallSession(BaseModel):
     cards: dict[str, int] = {}  # extension -> telegram id shown a card
     recordings: list[str] = []
 
-    def apply_leg(self, event: CallLegEvent, region: str = "RU") -> Leg | None:
-        """Update from a leg event; None when it is stale (or a duplicate)."""
-        current = self.legs.get(event.leg_id)
-        if current is not None and event.seq <= current.seq:
-            return None
+    def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
+        """Update from a leg event; False when it changed nothing (stale or duplicate).
+
+        A stale event (lower ``seq`` than the leg shows) never moves the leg back, but
+        what it proves still counts: a leg that was connected was answered.
+        """
         self._learn_call(event, region)
-        extension = event.callee.extension or event.caller.extension
-        leg = Leg(
-            leg_id=event.leg_id,
-            seq=event.seq,
-            state=event.state,
-            extension=extension or (current.extension if current else None),
-            started_at=current.started_at if current else event.at,
-            connected_at=current.connected_at if current else None,
-            ended_at=current.ended_at if current else None,
-            location=event.location,
-            disconnect_reason=event.disconnect_reason,
-        )
-        if event.state is LegState.CONNECTED and leg.connected_at is None:
-            leg.connected_at = event.at
-            if leg.extension and leg.location not in IVR_LOCATIONS and self.answered_by is None:
-                self.answered_by = leg.extension
-                self.answered_at = event.at
-        if event.state is LegState.DISCONNECTED:
-            leg.ended_at = event.at
-        self.legs[event.leg_id] = leg
-        return leg
+        current = self.legs.get(event.leg_id)
+        before = self.model_dump_json()
+        if current is None or event.seq > current.seq:
+            extension = event.callee.extension or event.caller.extension
+            current = Leg(
+                leg_id=event.leg_id,
+                seq=event.seq,
+                state=event.state,
+                extension=extension or (current.extension if current else None),
+                started_at=current.started_at if current else event.at,
+                connected_at=current.connected_at if current else None,
+                ended_at=current.ended_at if current else None,
+                location=event.location,
+                disconnect_reason=event.disconnect_reason,
+            )
+            self.legs[event.leg_id] = current
+        if event.state is LegState.RINGING and event.at < current.started_at:
+            current.started_at = event.at
+        if event.state in (LegState.CONNECTED, LegState.ON_HOLD):
+            self._connected(current, event.at)
+        if event.state is LegState.DISCONNECTED and current.ended_at is None:
+            current.ended_at = event.at
+        return self.model_dump_json() != before
+
+    def _connected(self, leg: Leg, at: datetime) -> None:
+        if leg.connected_at is None or at < leg.connected_at:
+            leg.connected_at = at
+        if not leg.extension or leg.location in IVR_LOCATIONS:
+            return
+        if self.answered_at is None or at < self.answered_at:
+            self.answered_by = leg.extension
+            self.answered_at = at
 
     def apply_summary(self, event: CallSummaryEvent, region: str = "RU") -> None:
         self.finished = True

@@ -46,7 +46,7 @@ class EventWorker:
         region = account.region if account else "RU"
         if isinstance(event, CallLegEvent):
             async with self.sessions.open(event.account, event.call_id) as session:
-                if session.apply_leg(event, region) is not None:
+                if session.apply_leg(event, region):
                     await self.notifier.on_leg(session, event)
         elif isinstance(event, CallSummaryEvent):
             async with self.sessions.open(event.account, event.call_id) as session:
