@@ -52,6 +52,16 @@ log = logging.getLogger(__name__)
 PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
+@dataclass(frozen=True)
+class Tuning:
+    """Timings the tests and benchmarks tighten; production uses the defaults."""
+
+    consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
+    send_limits: SendLimits | None = None  # None: Telegram's limits with TELEGRAM_GLOBAL_RATE
+    recording_retry: float = 5.0
+    delayed_poll: float = 1.0
+
+
 @dataclass
 class App:
     """Everything one process has wired together."""
@@ -71,12 +81,16 @@ class App:
     notifier: Notifier
     worker: EventWorker
     sender: Sender
+    tuning: Tuning = field(default_factory=Tuning)
     web_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def build_app(settings: Settings, redis: Redis, http: httpx.AsyncClient) -> App:
+def build_app(
+    settings: Settings, redis: Redis, http: httpx.AsyncClient, tuning: Tuning | None = None
+) -> App:
     """Wire the parts; nothing is started yet."""
+    tuning = tuning or Tuning()
     keys = Keys()
     repos = Repositories.over(redis, keys)
     texts = Texts()
@@ -100,12 +114,13 @@ def build_app(settings: Settings, redis: Redis, http: httpx.AsyncClient) -> App:
         keys,
         outbox,
         limiter,
-        SendLimits.per_second(settings.telegram_global_rate),
+        tuning.send_limits or SendLimits.per_second(settings.telegram_global_rate),
         providers,
         repos,
         texts,
         metrics,
         links,
+        recording_retry=tuning.recording_retry,
     )
     dispatcher = create_dispatcher(
         redis,
@@ -140,6 +155,7 @@ def build_app(settings: Settings, redis: Redis, http: httpx.AsyncClient) -> App:
         notifier,
         worker,
         sender,
+        tuning,
     )
 
 
@@ -149,13 +165,13 @@ async def running(
     *,
     web_role: bool,
     worker_role: bool,
-    consumer_options: ConsumerOptions | None = None,
+    tuning: Tuning | None = None,
 ) -> AsyncIterator[App]:
     """Start the requested roles; on exit stop them and release every connection."""
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=PBX_TIMEOUT))
-        app = build_app(settings, redis, http)
+        app = build_app(settings, redis, http, tuning)
         stack.push_async_callback(app.bot.session.close)
         await _check_token(app.bot)
         await register_commands(app.bot, app.texts, sorted(settings.admin_ids))
@@ -164,7 +180,7 @@ async def running(
         if worker_role:
             stop = asyncio.Event()
             stack.push_async_callback(_stop_tasks, stop, app.tasks)
-            _start_workers(app, stop, consumer_options or ConsumerOptions())
+            _start_workers(app, stop)
             if not settings.webhook_mode:
                 await app.bot.delete_webhook(drop_pending_updates=False)
                 polling = asyncio.create_task(_poll(app), name="telegram-polling")
@@ -185,7 +201,7 @@ async def _start_web(app: App, stack: AsyncExitStack) -> None:
     log.info("web listening on %s", app.web_url)
 
 
-def _start_workers(app: App, stop: asyncio.Event, options: ConsumerOptions) -> None:
+def _start_workers(app: App, stop: asyncio.Event) -> None:
     """The event workers, the outbox sender, and the loop that re-queues delayed slots."""
     name = f"{socket.gethostname()}-{os.getpid()}"
     events = StreamConsumer(
@@ -196,7 +212,7 @@ def _start_workers(app: App, stop: asyncio.Event, options: ConsumerOptions) -> N
         app.worker.handle,
         dead_letter_stream=app.keys.dead_letters(app.keys.events_stream()),
         on_dead=_tell_admins(app),
-        options=options,
+        options=app.tuning.consumer,
     )
     outbox = StreamConsumer(
         app.redis,
@@ -205,7 +221,7 @@ def _start_workers(app: App, stop: asyncio.Event, options: ConsumerOptions) -> N
         name,
         app.sender.deliver,
         dead_letter_stream=app.keys.dead_letters(app.keys.outbox(0)),
-        options=options,
+        options=app.tuning.consumer,
     )
     app.tasks.append(asyncio.create_task(events.run(stop), name="event-worker"))
     app.tasks.append(asyncio.create_task(outbox.run(stop), name="sender"))
@@ -234,7 +250,7 @@ async def _release_delayed(app: App, stop: asyncio.Event) -> None:
         except Exception:
             log.exception("could not re-queue delayed messages")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)
+            await asyncio.wait_for(stop.wait(), app.tuning.delayed_poll)
 
 
 async def _stop_tasks(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:

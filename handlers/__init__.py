@@ -8,9 +8,13 @@ from handlers import admin, approvals, calls, common, fallback, groups, start, t
 
 
 def build_router() -> Router:
-    """The root router: specific routers first, catch-alls last."""
-    root = Router(name="pbxgram")
-    root.include_routers(
+    """The root router: specific routers first, catch-alls last.
+
+    The feature routers live at module level, as aiogram intends; a process that builds
+    more than one Dispatcher (the test suite) takes them back from the previous root,
+    since aiogram offers no public way to detach a router.
+    """
+    routers = (
         start.router,
         approvals.router,
         admin.router,
@@ -21,4 +25,11 @@ def build_router() -> Router:
         telephony.router,
         fallback.router,
     )
+    for router in routers:
+        previous = router.parent_router
+        if previous is not None:
+            previous.sub_routers.remove(router)
+            router._parent_router = None
+    root = Router(name="pbxgram")
+    root.include_routers(*routers)
     return root

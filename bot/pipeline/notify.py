@@ -79,7 +79,7 @@ class Notifier:
                 if link is not None:
                     session.cards[extension] = link.telegram_id
             await self.refresh_cards(session)
-        if event.state is LegState.CONNECTED and session.answered_by and session.client_number:
+        if session.talked_at is not None and session.client_number:
             await self.close_missed(session)
 
     async def refresh_cards(self, session: CallSession) -> None:
@@ -133,6 +133,8 @@ class Notifier:
     # end of call -----------------------------------------------------------------
     async def on_summary(self, session: CallSession) -> None:
         await self.refresh_cards(session)
+        if session.talked_at is not None and session.client_number:
+            await self.close_missed(session)
         if session.direction is Direction.INBOUND and session.answered is False:
             await self.alert_missed(session)
         await self.post_summary(session)
@@ -210,7 +212,7 @@ class Notifier:
                 continue
             missed.closed_by = closer
             missed.closed_how = how
-            missed.closed_at = session.answered_at
+            missed.closed_at = session.talked_at
             await self.missed.save(missed)
             await self.render_missed(missed)
 

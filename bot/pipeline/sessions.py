@@ -51,6 +51,7 @@ class CallSession(BaseModel):
     legs: dict[str, Leg] = {}
     answered_by: str | None = None
     answered_at: datetime | None = None
+    talked_at: datetime | None = None  # when an employee and the client were connected
     finished: bool = False
     answered: bool | None = None
     talk_seconds: int = 0
@@ -84,12 +85,13 @@ class CallSession(BaseModel):
         if event.state is LegState.RINGING and event.at < current.started_at:
             current.started_at = event.at
         if event.state in (LegState.CONNECTED, LegState.ON_HOLD):
-            self._connected(current, event.at)
+            self._connected(current, event)
         if event.state is LegState.DISCONNECTED and current.ended_at is None:
             current.ended_at = event.at
         return self.model_dump_json() != before
 
-    def _connected(self, leg: Leg, at: datetime) -> None:
+    def _connected(self, leg: Leg, event: CallLegEvent) -> None:
+        at = event.at
         if leg.connected_at is None or at < leg.connected_at:
             leg.connected_at = at
         if not leg.extension or leg.location in IVR_LOCATIONS:
@@ -97,6 +99,13 @@ class CallSession(BaseModel):
         if self.answered_at is None or at < self.answered_at:
             self.answered_by = leg.extension
             self.answered_at = at
+        # Outbound, the employee's own leg connects first; the client is on the leg
+        # whose callee is not an employee.
+        reached_client = (
+            self.direction is not Direction.OUTBOUND or event.callee.extension is None
+        )
+        if reached_client and (self.talked_at is None or at < self.talked_at):
+            self.talked_at = at
 
     def apply_summary(self, event: CallSummaryEvent, region: str = "RU") -> None:
         self.finished = True
@@ -109,8 +118,11 @@ class CallSession(BaseModel):
         external = event.caller if event.direction is Direction.INBOUND else event.callee
         if event.direction is not Direction.INTERNAL and external.number:
             self.client_number = normalise(external.number, region) or external.number
-        if event.answered and self.answered_by is None and event.callee.extension:
-            self.answered_by = event.callee.extension
+        if event.answered:
+            self.talked_at = self.talked_at or event.answered_at or event.ended_at
+            if self.answered_by is None:
+                employee = event.caller if event.direction is Direction.OUTBOUND else event.callee
+                self.answered_by = employee.extension
 
     def _learn_call(self, event: CallLegEvent, region: str) -> None:
         self.started_at = self.started_at or event.at

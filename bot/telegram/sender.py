@@ -88,6 +88,8 @@ class Sender:
         texts: Texts,
         metrics: Metrics,
         links: RecordingLinks,
+        *,
+        recording_retry: float = 5.0,
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -100,6 +102,7 @@ class Sender:
         self.texts = texts
         self.metrics = metrics
         self.links = links
+        self.recording_retry = recording_retry
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
@@ -180,7 +183,7 @@ class Sender:
         except PbxError as exc:
             if age < RECORDING_PATIENCE:
                 log.info("recording %s not ready (%s)", audio.recording_id, exc.__class__.__name__)
-                raise RetryLater(min(60.0, 5.0 + age / 4)) from None
+                raise RetryLater(min(60.0, self.recording_retry + age / 4)) from None
             return await self._send_text_instead(message, "recording_unavailable")
         if stream.size is not None and stream.size > TELEGRAM_FILE_LIMIT:
             await stream.aclose()

@@ -29,6 +29,7 @@ from bot.pbx.base import (
     Inbound,
     InvalidRequest,
     NotReady,
+    PbxRejected,
     PbxUnavailable,
     Provider,
     Route,
@@ -43,6 +44,7 @@ MSK = timezone(timedelta(hours=3))
 SMS_LIMIT_LATIN = 612
 SMS_LIMIT_CYRILLIC = 268
 MAX_STATS_PERIOD = timedelta(days=30)
+RECORDING_MISSING = {3320, 404}  # "recording not found": still being saved, or gone
 
 
 class MangoProvider(Provider):
@@ -178,9 +180,17 @@ class MangoProvider(Provider):
 
     # recordings ------------------------------------------------------------------
     async def recording(self, recording_id: str) -> AudioStream:
-        response = await self.client.post(
-            "queries/recording/post", {"recording_id": recording_id, "action": "download"}
-        )
+        try:
+            response = await self.client.post(
+                "queries/recording/post", {"recording_id": recording_id, "action": "download"}
+            )
+        except PbxRejected as exc:
+            if exc.vendor_code in RECORDING_MISSING:
+                raise NotReady(
+                    f"MANGO recording {recording_id} is not available yet",
+                    vendor_code=exc.vendor_code,
+                ) from None
+            raise
         location = response.headers.get("Location")
         if response.status_code not in (301, 302, 303, 307) or not location:
             raise NotReady(f"MANGO recording {recording_id} is not available yet")

@@ -1,0 +1,174 @@
+"""The MANGO client and provider against the MANGO simulator over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from bot.config import MangoAccount
+from bot.domain import CampaignStatus, Language
+from bot.pbx.base import InvalidRequest, NotReady, PbxRateLimited, PbxRejected
+from bot.pbx.mango.provider import MangoProvider
+from bot.ratelimit import SharedRateLimiter
+from bot.sandbox.mango import Campaign, Employee, MangoLimits, MangoSimulator
+from bot.texts import Texts
+
+KEY, SALT = "test-api-key", "test-api-salt"
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[MangoSimulator]:
+    async with MangoSimulator(KEY, SALT, limits=MangoLimits.disabled()) as simulator:
+        simulator.auto_play = False
+        simulator.add_employee(
+            Employee(extension="101", name="Anna Petrova", phones=["79991112233"], groups=[1])
+        )
+        simulator.add_employee(
+            Employee(extension="102", name="Boris Ivanov", phones=["79992223344"])
+        )
+        yield simulator
+
+
+@pytest_asyncio.fixture
+async def provider(sim: MangoSimulator, redis: Redis) -> AsyncIterator[MangoProvider]:
+    account = MangoAccount(
+        id="main", provider="mango", api_key=KEY, api_salt=SALT, api_url=sim.base_url
+    )
+    async with httpx.AsyncClient() as http:
+        yield MangoProvider(
+            account,
+            http,
+            SharedRateLimiter(redis),
+            stats_poll_interval=0.05,
+            retry_delays=(0.01, 0.02),
+        )
+
+
+async def test_callback_is_signed_from_the_extension(
+    sim: MangoSimulator, provider: MangoProvider
+) -> None:
+    first = await provider.callback("101", "74955404444")
+    second = await provider.callback("101", "74955404444", line_number="74951234567")
+
+    assert first.command_id != second.command_id
+    sent = sim.commands("commands/callback")
+    assert sent[0] == {
+        "command_id": first.command_id,
+        "from": {"extension": "101"},
+        "to_number": "74955404444",
+    }
+    assert sent[1]["line_number"] == "74951234567"
+    assert all(r.verified for r in sim.requests)
+
+
+@pytest.mark.parametrize("http_status", [None, 420])
+async def test_error_codes_become_sentences(
+    sim: MangoSimulator, provider: MangoProvider, http_status: int | None
+) -> None:
+    sim.fail_next("commands/callback", code=2240, http_status=http_status)
+
+    with pytest.raises(PbxRejected) as caught:
+        await provider.callback("101", "74955404444")
+
+    assert caught.value.vendor_code == 2240
+    texts = Texts()
+    assert texts.label(Language.EN, caught.value.message_key)
+    assert texts.label(Language.RU, caught.value.message_key)
+    assert caught.value.message_key == "pbx_codes.mango.2240"
+
+
+async def test_bad_parameters_code(sim: MangoSimulator, provider: MangoProvider) -> None:
+    sim.fail_next("commands/callback", code=3100)
+    with pytest.raises(PbxRejected) as caught:
+        await provider.callback("101", "not-a-number")
+    assert caught.value.message_key == "pbx_codes.mango.3100"
+
+
+async def test_rate_limit_503_is_retried(sim: MangoSimulator, provider: MangoProvider) -> None:
+    sim.fail_next("account/balance", http_status=503, times=2)
+    balance = await provider.balance()
+    assert balance.amount == sim.balance[0]
+    assert [r.status for r in sim.requests] == [503, 503, 200]
+
+    sim.fail_next("account/balance", http_status=503, times=5)
+    with pytest.raises(PbxRateLimited):
+        await provider.balance()
+
+
+async def test_sms_length_is_checked_before_sending(
+    sim: MangoSimulator, provider: MangoProvider
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        await provider.send_sms("101", "79990000000", "я" * 269)
+    assert caught.value.params == {"length": 269, "limit": 268}
+    await provider.send_sms("101", "79990000000", "я" * 268)
+    await provider.send_sms("101", "79990000000", "a" * 612)
+    with pytest.raises(InvalidRequest):
+        await provider.send_sms("101", "79990000000", "a" * 613)
+    assert len(sim.commands("commands/sms")) == 2
+
+
+async def test_directory_balance_and_lines(sim: MangoSimulator, provider: MangoProvider) -> None:
+    employees = {e.extension: e for e in await provider.list_employees()}
+    assert employees["101"].name == "Anna Petrova"
+    assert employees["101"].phones == ("+79991112233",)
+    assert "103" not in employees
+
+    balance = await provider.balance()
+    assert isinstance(balance.amount, Decimal)
+    assert balance.currency == sim.balance[1]
+
+
+async def test_recording_is_streamed_once_ready(
+    sim: MangoSimulator, provider: MangoProvider
+) -> None:
+    audio = b"ID3" + bytes(range(256)) * 1000
+    sim.add_recording("rec-1", audio, ready_after=1)
+
+    with pytest.raises(NotReady):
+        await provider.recording("rec-1")
+    stream = await provider.recording("rec-1")
+    received = b"".join([chunk async for chunk in stream.chunks])
+
+    assert received == audio
+    assert stream.content_type.startswith("audio/")
+
+
+async def test_call_history_polls_stats(sim: MangoSimulator, provider: MangoProvider) -> None:
+    sim.stats_ready_after = 2
+    end = datetime.now(UTC)
+    records = await provider.call_history(end - timedelta(days=1), end)
+    assert isinstance(records, list)
+    request = sim.commands("stats/request")[0]
+    assert int(request["date_to"]) - int(request["date_from"]) == 86400
+    assert len(sim.commands("stats/result")) == 3
+
+
+async def test_long_history_is_split_by_month(sim: MangoSimulator, provider: MangoProvider) -> None:
+    sim.stats_ready_after = 0
+    end = datetime.now(UTC)
+    await provider.call_history(end - timedelta(days=45), end)
+    assert len(sim.commands("stats/request")) == 2
+
+
+async def test_campaigns(sim: MangoSimulator, provider: MangoProvider) -> None:
+    sim.add_campaign(Campaign(campaign_id=16064, name="Spring", status=1, tasks_count=10))
+
+    [campaign] = await provider.campaigns()
+    assert (campaign.id, campaign.name, campaign.status) == (
+        "16064",
+        "Spring",
+        CampaignStatus.PLANNED,
+    )
+    assert campaign.tasks_total == 10
+    assert await provider.start_campaign("16064") is CampaignStatus.RUNNING
+    assert await provider.stop_campaign("16064") in (
+        CampaignStatus.STOPPED,
+        CampaignStatus.STOPPING,
+    )

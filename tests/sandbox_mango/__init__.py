@@ -1,0 +1,3 @@
+"""Tests of the MANGO OFFICE API simulator."""
+
+from __future__ import annotations
