@@ -101,8 +101,9 @@ def build_app(
     bot = create_bot(settings)
     outbox = Outbox(redis, keys)
     missed = MissedCalls(redis, keys)
+    notices = Notices(bot, texts, repos)
     notifier = Notifier(
-        settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed
+        settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed, notices
     )
     links = RecordingLinks(
         settings.public_base() if settings.public_url else None,
@@ -120,6 +121,7 @@ def build_app(
         texts,
         metrics,
         links,
+        notices,
         recording_retry=tuning.recording_retry,
     )
     dispatcher = create_dispatcher(
@@ -131,7 +133,7 @@ def build_app(
         texts=texts,
         providers=providers,
         access=access,
-        notices=Notices(bot, texts, repos),
+        notices=notices,
         notifier=notifier,
         missed_calls=missed,
     )

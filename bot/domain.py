@@ -60,9 +60,15 @@ class User(_Model):
     first_name: str = ""
     username: str | None = None
     role: Role | None = None
-    language: Language | None = None
+    language: Language | None = None  # chosen with /lang
+    telegram_language: str | None = None  # the Telegram app's language code
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def preferred_language(self) -> Language:
+        """The chosen language, else the one of their Telegram app (Russian by default)."""
+        return self.language or Language.from_telegram(self.telegram_language)
 
     @property
     def display_name(self) -> str:

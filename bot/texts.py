@@ -27,8 +27,6 @@ class Texts:
             loader=FileSystemLoader(directory),
             autoescape=True,
             undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
         )
         self._labels = {language: _load_labels(directory / language.value) for language in Language}
 

@@ -46,10 +46,6 @@ MANGO_ACCOUNT: dict[str, Any] = {
     "provider": "mango",
     "api_key": "test-api-key",
     "api_salt": "test-api-salt",
-    "employees": [
-        {"extension": "101", "name": "Anna Petrova", "phones": ["+7 999 111-22-33"]},
-        {"extension": "102", "name": "Boris Ivanov", "phones": ["89992223344"]},
-    ],
 }
 
 

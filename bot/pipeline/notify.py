@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import Settings
-from bot.domain import Language, Role, SubscriptionKind
+from bot.domain import Role, SubscriptionKind
 from bot.events import CallLegEvent, Direction, LegState, RecordingEvent
 from bot.phones import display
 from bot.pipeline.directory import DirectoryCache
@@ -17,6 +17,7 @@ from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.sessions import CallSession
 from bot.storage import Repositories
 from bot.telegram.callbacks import MissedAction, MissedCallback
+from bot.telegram.notices import Notices
 from bot.telegram.outbox import AudioRef, Button, Outbox, OutMessage, Priority
 from bot.texts import Texts, Translator
 
@@ -34,6 +35,7 @@ class Notifier:
         texts: Texts,
         directory: DirectoryCache,
         missed: MissedCalls,
+        notices: Notices,
     ) -> None:
         self.settings = settings
         self.repos = repos
@@ -41,15 +43,11 @@ class Notifier:
         self.texts = texts
         self.directory = directory
         self.missed = missed
+        self.notices = notices
 
     # people and words ------------------------------------------------------------
     async def translator(self, chat_id: int) -> Translator:
-        if chat_id < 0:
-            language = await self.repos.subscriptions.language(chat_id)
-        else:
-            user = await self.repos.users.get(chat_id)
-            language = user.language if user else None
-        return self.texts.bind(language or Language.RU)
+        return await self.notices.translator(chat_id)
 
     async def name_of(self, account: str, extension: str | None) -> str | None:
         if extension is None:

@@ -101,9 +101,7 @@ class CallSession(BaseModel):
             self.answered_at = at
         # Outbound, the employee's own leg connects first; the client is on the leg
         # whose callee is not an employee.
-        reached_client = (
-            self.direction is not Direction.OUTBOUND or event.callee.extension is None
-        )
+        reached_client = self.direction is not Direction.OUTBOUND or event.callee.extension is None
         if reached_client and (self.talked_at is None or at < self.talked_at):
             self.talked_at = at
 

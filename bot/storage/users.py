@@ -25,15 +25,37 @@ class UserRepository:
             pipe.sadd(self._keys.users_index(), str(user.telegram_id))
             await pipe.execute()
 
-    async def touch(self, telegram_id: int, first_name: str, username: str | None) -> User:
-        """The stored user with a fresh name, created when new."""
+    async def touch(
+        self,
+        telegram_id: int,
+        first_name: str,
+        username: str | None,
+        language_code: str | None = None,
+    ) -> User:
+        """The stored user with a fresh name and app language, created when new."""
         user = await self.get(telegram_id)
+        fresh = User(
+            telegram_id=telegram_id,
+            first_name=first_name,
+            username=username,
+            telegram_language=language_code,
+        )
         if user is None:
-            user = User(telegram_id=telegram_id, first_name=first_name, username=username)
-        elif (user.first_name, user.username) == (first_name, username):
+            user = fresh
+        elif (user.first_name, user.username, user.telegram_language) == (
+            first_name,
+            username,
+            language_code,
+        ):
             return user
         else:
-            user = user.model_copy(update={"first_name": first_name, "username": username})
+            user = user.model_copy(
+                update={
+                    "first_name": first_name,
+                    "username": username,
+                    "telegram_language": language_code,
+                }
+            )
         await self.save(user)
         return user
 

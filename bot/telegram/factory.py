@@ -22,6 +22,17 @@ from bot.telegram.identity import IdentityMiddleware
 from handlers import build_router
 
 
+class SharedRedisStorage(RedisStorage):
+    """aiogram's RedisStorage over the app's own client, which the app closes itself.
+
+    aiogram closes its storage when polling stops; with a shared client that would cut
+    off the workers still using it.
+    """
+
+    async def close(self) -> None:
+        return None
+
+
 def create_bot(settings: Settings) -> Bot:
     """A Bot with HTML parse mode, talking to ``TELEGRAM_API_URL``."""
     base = str(settings.telegram_api_url).rstrip("/")
@@ -38,7 +49,7 @@ def create_dispatcher(redis: Redis, keys: Keys, metrics: Metrics, **data: Any) -
 
     Handlers receive ``redis`` and every entry of ``data`` as keyword arguments.
     """
-    storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=keys.fsm_prefix()))
+    storage = SharedRedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=keys.fsm_prefix()))
     dispatcher = Dispatcher(storage=storage, redis=redis, **data)
     dispatcher.update.outer_middleware(_UpdateCounter(metrics))
     dispatcher.update.outer_middleware(IdentityMiddleware())

@@ -45,11 +45,12 @@ async def resolve_identity(
     tg_user: TelegramUser, repos: Repositories, settings: Settings
 ) -> Identity:
     """Load (or create) the stored user and work out their effective role."""
-    user = await repos.users.touch(tg_user.id, tg_user.first_name, tg_user.username)
+    user = await repos.users.touch(
+        tg_user.id, tg_user.first_name, tg_user.username, tg_user.language_code
+    )
     links = await repos.links.of_user(tg_user.id)
     role = Role.ADMIN if tg_user.id in settings.admin_ids else user.role
-    language = user.language or Language.from_telegram(tg_user.language_code)
-    return Identity(user=user, role=role, links=tuple(links), language=language)
+    return Identity(user=user, role=role, links=tuple(links), language=user.preferred_language)
 
 
 class IdentityMiddleware(BaseMiddleware):

@@ -31,10 +31,17 @@ class Notices:
         self.texts = texts
         self.repos = repos
 
-    async def translator(self, telegram_id: int, fallback: Language = Language.RU) -> Translator:
-        """The recipient's Translator: their chosen language, else ``fallback``."""
-        user = await self.repos.users.get(telegram_id)
-        return self.texts.bind(user.language if user and user.language else fallback)
+    async def translator(self, chat_id: int, fallback: Language = Language.RU) -> Translator:
+        """The recipient's Translator: a person's language, or a group chat's.
+
+        ``fallback`` is for chats pbxgram knows nothing about yet.
+        """
+        if chat_id < 0:
+            language = await self.repos.subscriptions.language(chat_id)
+        else:
+            user = await self.repos.users.get(chat_id)
+            language = user.preferred_language if user else None
+        return self.texts.bind(language or fallback)
 
     async def send(
         self,

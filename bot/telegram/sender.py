@@ -28,7 +28,6 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, parse
 from redis.asyncio import Redis
 
-from bot.domain import Language
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.registry import Providers
@@ -36,8 +35,9 @@ from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories
 from bot.telegram.files import StreamedFile
 from bot.telegram.links import RecordingLinks
+from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, OutMessage
-from bot.texts import Texts, Translator
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class Sender:
         texts: Texts,
         metrics: Metrics,
         links: RecordingLinks,
+        notices: Notices,
         *,
         recording_retry: float = 5.0,
     ) -> None:
@@ -102,6 +103,7 @@ class Sender:
         self.texts = texts
         self.metrics = metrics
         self.links = links
+        self.notices = notices
         self.recording_retry = recording_retry
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
@@ -217,7 +219,7 @@ class Sender:
         """A recording that cannot be sent as audio: say so, with a link when there is one."""
         assert message.audio is not None
         link = self.links.url(message.audio.account, message.audio.recording_id)
-        t = await self.notices_translator(message.chat_id)
+        t = await self.notices.translator(message.chat_id)
         text = t(template, caption=message.text, link=link)
         plain = message.model_copy(update={"audio": None, "text": text})
         return await self._with_retries(message.chat_id, lambda: self._send(plain))
@@ -261,10 +263,6 @@ class Sender:
 
     async def _retry_later(self, key: str, delay: float) -> None:
         await self.redis.zadd(self.keys.outbox_delayed(), {key: time.time() + delay})
-
-    async def notices_translator(self, chat_id: int) -> Translator:
-        user = await self.repos.users.get(chat_id) if chat_id > 0 else None
-        return self.texts.bind(user.language if user and user.language else Language.RU)
 
 
 def _markup(message: OutMessage) -> InlineKeyboardMarkup | None:

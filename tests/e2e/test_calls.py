@@ -1,0 +1,162 @@
+"""Calls as people see them: cards, ring groups, missed alerts, summaries, recordings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.app import App
+from bot.domain import Role, SubscriptionKind
+from bot.sandbox.mango import MangoSimulator
+from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from tests.e2e.conftest import GROUP, LINE, REP_ANNA, drained
+
+BORIS = 2002
+MARIA = 2003  # manager
+CLIENT = "79001234567"
+CLIENT_SHOWN = "+7 900 123-45-67"
+
+
+@pytest_asyncio.fixture
+async def company(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: Callable[..., Any]
+) -> App:
+    emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
+    emulator.add_user(MARIA, "Maria", username="maria", language_code="en")
+    app: App = await start_app()
+    await app.access.link("main", "101", REP_ANNA, Role.REP)
+    await app.access.link("main", "102", BORIS, Role.REP)
+    await app.access.link("main", "103", MARIA, Role.MANAGER)
+    await app.repos.subscriptions.subscribe(GROUP, "main", SubscriptionKind.MISSED)
+    await app.repos.subscriptions.subscribe(GROUP, "main", SubscriptionKind.SUMMARY)
+    emulator.add_bot_to_group(GROUP, 1000)
+    return app
+
+
+def _texts(emulator: TelegramEmulator, chat: int) -> list[str]:
+    return [m.text for m in emulator.bot_messages(chat)]
+
+
+def _missed(messages: list[ChatMessage]) -> list[ChatMessage]:
+    return [m for m in messages if "Missed call" in m.text or "Пропущенный звонок" in m.text]
+
+
+async def test_ring_group_answered_by_one(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by="102")
+    await mango.wait_idle()
+    await drained(company)
+
+    [anna_card] = emulator.bot_messages(REP_ANNA)
+    assert "Ответил(а) Boris Ivanov" in anna_card.text
+    assert CLIENT_SHOWN in anna_card.text
+    assert anna_card.edited
+    [boris_card] = emulator.bot_messages(BORIS)
+    assert "Call ended" in boris_card.text
+    assert "Talk time: 0:30" in boris_card.text
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        assert _missed(emulator.bot_messages(chat)) == [], chat
+    summary = emulator.bot_messages(GROUP)[-1].text
+    assert "Inbound call" in summary or "Входящий звонок" in summary
+
+
+async def test_all_missed_then_taken_then_called_back(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by=None)
+    await mango.wait_idle()
+    await drained(company)
+
+    alerts = {
+        chat: _missed(emulator.bot_messages(chat)) for chat in (REP_ANNA, BORIS, MARIA, GROUP)
+    }
+    for chat, found in alerts.items():
+        assert len([m for m in found if m.buttons]) == 1, (chat, _texts(emulator, chat))
+    boris_alert = next(m for m in alerts[BORIS] if m.buttons)
+    assert boris_alert.button_texts() == ["📞 Call back", "🙋 I'll take it"]
+    assert CLIENT_SHOWN in boris_alert.text
+    assert "It rang: Anna Petrova, Boris Ivanov" in boris_alert.text
+
+    take = boris_alert.find_button("take")
+    assert take.callback_data is not None
+    emulator.press_button(BORIS, BORIS, boris_alert.message_id, take.callback_data)
+    await drained(company)
+    alert_ids = {
+        chat: next(m.message_id for m in found if m.buttons) for chat, found in alerts.items()
+    }
+    for chat, message_id in alert_ids.items():
+        [alert] = [m for m in emulator.bot_messages(chat) if m.message_id == message_id]
+        assert "Boris" in alert.text, chat
+        assert len(alert.button_texts()) == 1, chat
+
+    await mango.play_callback("101", CLIENT)
+    await mango.wait_idle()
+    await drained(company)
+    for chat, message_id in alert_ids.items():
+        [alert] = [m for m in emulator.bot_messages(chat) if m.message_id == message_id]
+        assert "Anna Petrova" in alert.text, (chat, alert.text)
+        assert "Called back" in alert.text or "Перезвонил(а)" in alert.text, alert.text
+        assert alert.buttons == []
+
+
+@pytest.mark.parametrize("delivery", ["duplicate", "out_of_order"])
+async def test_bad_delivery_gives_the_clean_transcript(
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    company: App,
+    delivery: str,
+) -> None:
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by="102")
+    await mango.play_inbound(LINE, "79005550000", group_id=1, ring=["101", "102"], answered_by=None)
+    await mango.wait_idle()
+    await drained(company)
+    clean = {chat: _texts(emulator, chat) for chat in (REP_ANNA, BORIS, MARIA, GROUP)}
+
+    mango.delivery = delivery  # type: ignore[assignment]
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by="102")
+    await mango.play_inbound(LINE, "79005550000", group_id=1, ring=["101", "102"], answered_by=None)
+    await mango.wait_idle()
+    await drained(company)
+    for chat, texts in clean.items():
+        assert _texts(emulator, chat) == texts + texts, chat
+
+
+async def test_recording_arrives_as_audio_once_ready(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    await company.repos.subscriptions.subscribe(GROUP, "main", SubscriptionKind.RECORDINGS)
+    record = await mango.play_inbound(
+        LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by="102", record=True
+    )
+    assert record.recording_id is not None
+    mango.add_recording(record.recording_id, b"ID3" + b"\0" * 5000, ready_after=2)
+    await mango.wait_idle()
+    await drained(company)
+
+    [audio] = [m for m in emulator.bot_messages(BORIS) if m.file]
+    assert audio.file is not None
+    assert audio.file["kind"] == "audio"
+    assert audio.file["size"] == 5003
+    card = emulator.bot_messages(BORIS)[0]
+    assert audio.reply_to == card.message_id
+    group_audio = [m for m in emulator.bot_messages(GROUP) if m.file]
+    assert len(group_audio) == 1
+
+
+async def test_telegram_429_and_5xx_lose_and_double_nothing(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    emulator.inject_error("sendMessage", 429, count=2, retry_after=1)
+    emulator.inject_error("editMessageText", 502, count=2)
+    emulator.inject_error("sendMessage", 500, count=1)
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by=None)
+    await mango.wait_idle()
+    await drained(company, patience=30)
+
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        assert len(_missed(emulator.bot_messages(chat))) in (1, 2), chat
+        assert len([m for m in _missed(emulator.bot_messages(chat)) if m.buttons]) == 1, chat
