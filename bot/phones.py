@@ -28,10 +28,11 @@ def normalise(raw: str, region: str = "RU") -> str | None:
     return None
 
 
-def display(e164: str) -> str:
-    """``+7 999 123-45-67`` for an E.164 number; the input unchanged if it cannot be parsed."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except NumberParseException:
-        return e164
+def display(raw: str, region: str = "RU") -> str:
+    """``+7 999 123-45-67`` for a phone number as people read it; SIP addresses and
+    anything that is not a phone number come back unchanged."""
+    e164 = normalise(raw, region) if not raw.startswith("sip:") else None
+    if e164 is None:
+        return raw
+    number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)

@@ -37,3 +37,19 @@ class DirectoryCache:
         names = {e.extension: e.name for e in employees if e.name}
         await self._redis.set(key, json.dumps(names), ex=CACHE_SECONDS)
         return names
+
+    async def group_names(self, account: str) -> dict[str, str]:
+        """Group extension → group name, where the PBX lists its groups."""
+        key = self._keys.directory(account) + ":groups"
+        cached = await self._redis.get(key)
+        if cached:
+            groups: dict[str, str] = json.loads(cached)
+            return groups
+        provider = self._providers.get(account)
+        try:
+            listed = await provider.list_groups() if provider else []
+        except PbxError:
+            listed = []
+        groups = {g.extension: g.name for g in listed if g.extension and g.name}
+        await self._redis.set(key, json.dumps(groups), ex=CACHE_SECONDS)
+        return groups

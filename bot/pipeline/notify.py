@@ -90,7 +90,9 @@ class Notifier:
                 client=display(session.client_number) if session.client_number else None,
                 caller_name=await self._caller_name(session),
                 line=display(session.line_number) if session.line_number else None,
-                group=session.group,
+                group=(await self.directory.group_names(session.account)).get(
+                    session.group or "", session.group
+                ),
                 colleague=await self.name_of(session.account, session.answered_by),
                 talk=_duration(session.talk_seconds or self._talk_of(session, extension)),
             )

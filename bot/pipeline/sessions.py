@@ -138,7 +138,9 @@ class CallSession(BaseModel):
     def rang(self) -> list[str]:
         """Extensions this call rang, in the order they first rang."""
         seen: list[str] = []
-        for leg in sorted(self.legs.values(), key=lambda leg: leg.started_at):
+        for leg in sorted(
+            self.legs.values(), key=lambda leg: (leg.started_at, leg.extension or "")
+        ):
             if leg.extension and leg.location not in IVR_LOCATIONS and leg.extension not in seen:
                 seen.append(leg.extension)
         return seen
