@@ -67,18 +67,19 @@ class Notifier:
         if session.direction in CARD_DIRECTIONS:
             leg = session.legs[event.leg_id]
             extension = leg.extension
-            if (
-                extension
-                and extension not in session.cards
-                and event.callee.extension == extension
-                and event.state is LegState.RINGING
-            ):
+            # Any event of a leg that called this extension shows it a card: workers
+            # may see a leg's end before its ringing.
+            if extension and extension not in session.cards and event.callee.extension == extension:
                 link = await self.repos.links.by_extension(session.account, extension)
                 if link is not None:
                     session.cards[extension] = link.telegram_id
             await self.refresh_cards(session)
         if session.talked_at is not None and session.client_number:
             await self.close_missed(session)
+        if session.finished:
+            # The summary was handled before this leg: decide the end of the call again
+            # with what is known now (nothing already shown is queued twice).
+            await self.on_summary(session)
 
     async def refresh_cards(self, session: CallSession) -> None:
         for extension, chat_id in session.cards.items():
@@ -155,10 +156,15 @@ class Notifier:
         )
         existing = await self.missed.get(missed.ref)
         if existing is not None:
-            missed = existing
-        else:
-            recipients = await self._missed_recipients(session)
-            missed.copies = [(chat, f"missed:{missed.ref}:{chat}") for chat in recipients]
+            missed = existing.model_copy(
+                update={"rang": session.rang, "ivr_abandoned": ivr_abandoned}
+            )
+        recipients = await self._missed_recipients(session)
+        known = {chat for chat, _ in missed.copies}
+        missed.copies = missed.copies + [
+            (chat, f"missed:{missed.ref}:{chat}") for chat in recipients if chat not in known
+        ]
+        if missed != existing:
             await self.missed.save(missed)
         await self.render_missed(missed)
 

@@ -112,7 +112,7 @@ class CallSession(BaseModel):
         self.ended_at = event.ended_at
         self.direction = event.direction
         self.line_number = self.line_number or event.line_number
-        self.started_at = self.started_at or event.created_at
+        self.started_at = event.created_at
         external = event.caller if event.direction is Direction.INBOUND else event.callee
         if event.direction is not Direction.INTERNAL and external.number:
             self.client_number = normalise(external.number, region) or external.number
@@ -123,7 +123,8 @@ class CallSession(BaseModel):
                 self.answered_by = employee.extension
 
     def _learn_call(self, event: CallLegEvent, region: str) -> None:
-        self.started_at = self.started_at or event.at
+        if self.started_at is None or (not self.finished and event.at < self.started_at):
+            self.started_at = event.at
         self.command_id = self.command_id or event.command_id
         self.line_number = self.line_number or event.callee.line_number
         self.group = self.group or event.callee.group
