@@ -172,3 +172,16 @@ async def test_campaigns(sim: MangoSimulator, provider: MangoProvider) -> None:
         CampaignStatus.STOPPED,
         CampaignStatus.STOPPING,
     )
+
+
+async def test_signed_recording_link_downloads(
+    sim: MangoSimulator, provider: MangoProvider
+) -> None:
+    sim.add_recording("rec-2", b"ID3-link")
+    link = provider.recording_link("rec-2")
+    assert link.startswith(sim.base_url + "queries/recording/link/rec-2/download/")
+    async with httpx.AsyncClient(follow_redirects=True) as http:
+        answer = await http.get(link)
+        forged = await http.get(link[:-4] + "0000", follow_redirects=False)
+    assert answer.content == b"ID3-link"
+    assert forged.status_code != 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -37,6 +38,7 @@ from bot.pbx.base import (
 from bot.pbx.mango import directory, stats
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
 from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
+from bot.pbx.mango.signing import recording_link_sign
 from bot.pbx.mango.webhooks import EVENT_ROUTES, RESULT_ROUTES, parse_payload, signed_json
 from bot.ratelimit import SharedRateLimiter
 
@@ -206,6 +208,22 @@ class MangoProvider(Provider):
             content_type=file.headers.get("Content-Type", "audio/mpeg"),
             size=int(size) if size and size.isdigit() else None,
             filename=f"{recording_id[:40]}.mp3".replace("/", "_"),
+        )
+
+    def recording_link(
+        self, recording_id: str, *, action: str = "download", valid_for: int = 3600
+    ) -> str:
+        """A GET link to the recording that works without signing in, until it expires.
+
+        The PBX account must allow such links; the link carries the API key (not the salt).
+        """
+        expires = int(time.time()) + valid_for
+        key = self.mango.api_key.get_secret_value()
+        signature = recording_link_sign(
+            key, expires, recording_id, self.mango.api_salt.get_secret_value()
+        )
+        return self.client.url(
+            f"queries/recording/link/{recording_id}/{action}/{key}/{expires}/{signature}"
         )
 
     # history ---------------------------------------------------------------------
