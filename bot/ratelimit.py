@@ -30,17 +30,45 @@ class SharedRateLimiter:
             key_prefix=prefix,
         )
         self._limiter = MovingWindowRateLimiter(storage)
+        # Waiters of this process queue for each limit locally, so only the first asks Redis
+        # while the others wait their turn: no herd of polls after every free slot, and a
+        # slot is used the moment it is granted.
+        self._queues: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def try_acquire(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Take a slot if one is free now."""
         return await self._limiter.hit(item, *identifiers)
 
-    async def acquire(self, item: RateLimitItem, *identifiers: str, max_wait: float = 30.0) -> None:
-        """Wait for a slot; RateLimitTimeout if none frees up within ``max_wait`` seconds."""
+    async def acquire(
+        self, item: RateLimitItem, *identifiers: str, max_wait: float = 30.0, margin: float = 0.0
+    ) -> None:
+        """Wait for a slot; RateLimitTimeout if none frees up within ``max_wait`` seconds.
+
+        ``margin``: when the window is full, wait this much longer than the moment a slot
+        frees up, for a server that counts requests when they arrive (network jitter).
+        """
         deadline = time.monotonic() + max_wait
+        key = "/".join((item.key_for(), *identifiers))
+        lock, waiting = self._queues.get(key, (asyncio.Lock(), 0))
+        self._queues[key] = (lock, waiting + 1)
+        try:
+            async with asyncio.timeout(max_wait), lock:
+                await self._take(item, identifiers, deadline, margin)
+        except TimeoutError:
+            raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s") from None
+        finally:
+            lock, waiting = self._queues[key]
+            if waiting <= 1:
+                del self._queues[key]
+            else:
+                self._queues[key] = (lock, waiting - 1)
+
+    async def _take(
+        self, item: RateLimitItem, identifiers: tuple[str, ...], deadline: float, margin: float
+    ) -> None:
         while not await self._limiter.hit(item, *identifiers):
             stats = await self._limiter.get_window_stats(item, *identifiers)
-            pause = min(max(stats.reset_time - time.time(), 0.01), 1.0)
+            pause = min(max(stats.reset_time - time.time(), 0.005), 1.0) + margin
             if time.monotonic() + pause > deadline:
-                raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s")
+                raise TimeoutError
             await asyncio.sleep(pause)

@@ -64,3 +64,6 @@ def make_settings(redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
         return Settings(**values)
 
     return build
+
+
+pytest_plugins = ["tests.deadline"]

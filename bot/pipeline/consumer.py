@@ -63,6 +63,8 @@ class StreamConsumer:
         self.on_dead = on_dead
         self.options = options or ConsumerOptions()
         self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._handling: dict[str, set[str]] = {stream: set() for stream in self.streams}
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the streams) if they do not exist yet."""
@@ -77,15 +79,20 @@ class StreamConsumer:
         await self.ensure_group()
         loop = asyncio.get_running_loop()
         next_claim = 0.0
-        while not stop.is_set():
-            try:
-                if loop.time() >= next_claim:
-                    await self.reclaim()
-                    next_claim = loop.time() + self.options.claim_every_s
-                await self.read_new()
-            except RedisError as exc:
-                log.warning("streams %s: %s; retrying", self.streams, exc.__class__.__name__)
-                await asyncio.sleep(0.5)
+        try:
+            while not stop.is_set():
+                try:
+                    if loop.time() >= next_claim:
+                        await self.reclaim()
+                        next_claim = loop.time() + self.options.claim_every_s
+                    await self.read_new()
+                except RedisError as exc:
+                    log.warning("streams %s: %s; retrying", self.streams, exc.__class__.__name__)
+                    await asyncio.sleep(0.5)
+            await asyncio.gather(*self._in_flight)
+        finally:
+            for task in self._in_flight:
+                task.cancel()
 
     async def read_new(self) -> int:
         """Handle one batch of new entries, highest priority first; return how many."""
@@ -107,6 +114,7 @@ class StreamConsumer:
 
     async def reclaim(self) -> int:
         """Take over entries other consumers left idle; dead-letter the hopeless ones."""
+        await self._keep_claimed()
         total = 0
         for stream in self.streams:
             total += await self._reclaim(stream)
@@ -127,7 +135,7 @@ class StreamConsumer:
             start, entries = reply[0], reply[1]
             live = []
             for entry_id, fields in entries:
-                if fields is None:
+                if fields is None or entry_id in self._handling[stream]:
                     continue
                 deliveries = await self._deliveries(stream, entry_id)
                 if deliveries > self.options.max_deliveries:
@@ -140,19 +148,41 @@ class StreamConsumer:
                 return total
 
     async def _handle_all(self, stream: str, entries: list[tuple[str, Entry]]) -> None:
-        if entries:
-            await asyncio.gather(
-                *(self._handle(stream, entry_id, fields) for entry_id, fields in entries)
-            )
+        """Start handling each entry as soon as a slot is free; do not wait for them.
+
+        One slow entry (a chat that must wait for its rate limit, a recording not ready)
+        holds only its own slot, never the entries read with it.
+        """
+        for entry_id, fields in entries:
+            await self._slots.acquire()
+            self._handling[stream].add(entry_id)
+            task = asyncio.create_task(self._handle(stream, entry_id, fields))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
 
     async def _handle(self, stream: str, entry_id: str, fields: Entry) -> None:
-        async with self._slots:
-            try:
-                await self.handler(entry_id, fields)
-            except Exception:
-                log.exception("stream %s entry %s failed; it will be retried", stream, entry_id)
-                return
+        try:
+            await self.handler(entry_id, fields)
             await self.redis.xack(stream, self.group, entry_id)
+        except Exception:
+            log.exception("stream %s entry %s failed; it will be retried", stream, entry_id)
+        finally:
+            self._handling[stream].discard(entry_id)
+
+    async def _keep_claimed(self) -> None:
+        """Reset the idle time of the entries still being handled here (``JUSTID`` does not
+        count a delivery), so no reclaim, this consumer's or a replica's, takes them over
+        and handles them twice at once while they wait for a lock or a rate limit.
+        """
+        for stream, handling in self._handling.items():
+            if handling:
+                await self.redis.xclaim(
+                    stream, self.group, self.consumer, 0, list(handling), justid=True
+                )
 
     async def _deliveries(self, stream: str, entry_id: str) -> int:
         pending = await self.redis.xpending_range(

@@ -51,12 +51,16 @@ class _Ingest:
             method=request.method,
             headers=dict(request.headers),
             query=dict(request.query),
-            body=await request.read(),
+            body=b"" if provider.streams_body else await request.read(),
             params={k: v for k, v in request.match_info.items() if k != "account"},
         )
         try:
+            inbound = await provider.prepare(inbound)
             provider.verify(inbound)
-            events = provider.parse(inbound)
+            if provider.streams_body:
+                events = await provider.receive(inbound, request.content)
+            else:
+                events = provider.parse(inbound)
         except WebhookError as exc:
             self._count(provider, route, str(exc.status))
             log.info(
@@ -68,6 +72,10 @@ class _Ingest:
             )
             message = "forbidden" if exc.status == 403 else str(exc)
             return web.json_response({"error": message}, status=exc.status)
+        except (RedisError, OSError):  # state a provider keeps while receiving
+            log.exception("could not receive a request from %s", provider.account.id)
+            self._count(provider, route, "503")
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
         try:
             await self.stream.put(events)
         except (RedisError, OSError):

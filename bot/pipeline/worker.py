@@ -11,11 +11,16 @@ from bot.config import Settings
 from bot.events import (
     CallLegEvent,
     CallSummaryEvent,
+    CommandResultEvent,
     PbxEvent,
     RecordingEvent,
     RecordingState,
+    SmsStatusEvent,
 )
 from bot.metrics import Metrics
+from bot.pipeline.calllog import CallLog
+from bot.pipeline.closing import CallCloser
+from bot.pipeline.commands import CommandResults
 from bot.pipeline.notify import Notifier
 from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import decode_event
@@ -29,12 +34,22 @@ class EventWorker:
     """Handle one entry of the events stream."""
 
     def __init__(
-        self, settings: Settings, sessions: SessionStore, notifier: Notifier, metrics: Metrics
+        self,
+        settings: Settings,
+        sessions: SessionStore,
+        notifier: Notifier,
+        metrics: Metrics,
+        call_log: CallLog,
+        command_results: CommandResults | None = None,
+        closer: CallCloser | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.notifier = notifier
         self.metrics = metrics
+        self.call_log = call_log
+        self.command_results = command_results
+        self.closer = closer  # ends the calls of PBXs that send no summaries
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
         event = decode_event(fields["event"])
@@ -48,12 +63,21 @@ class EventWorker:
             async with self.sessions.open(event.account, event.call_id) as session:
                 if session.apply_leg(event, region):
                     await self.notifier.on_leg(session, event)
+                    await self.call_log.record(session)
+                    if self.closer is not None:
+                        await self.closer.watch(session)
         elif isinstance(event, CallSummaryEvent):
             async with self.sessions.open(event.account, event.call_id) as session:
                 session.apply_summary(event, region)
                 await self.notifier.on_summary(session)
+                await self.call_log.record(session)
         elif isinstance(event, RecordingEvent):
             await self._recording(event)
+        if self.command_results is not None:
+            if isinstance(event, CommandResultEvent):
+                await self.command_results.on_result(event)
+            elif isinstance(event, SmsStatusEvent):
+                await self.command_results.on_sms_status(event)
 
     async def _recording(self, event: RecordingEvent) -> None:
         if event.state is not RecordingState.COMPLETED or event.call_id is None:
@@ -65,3 +89,4 @@ class EventWorker:
             if event.recording_id not in session.recordings:
                 session.recordings.append(event.recording_id)
             await self.notifier.on_recording(session, event)
+            await self.call_log.record(session)

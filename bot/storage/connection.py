@@ -9,12 +9,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.errors import StorageError
 from bot.storage.embedded import EmbeddedRedis
+
+# Connections per process; when all are busy a command waits for one (up to
+# POOL_WAIT seconds) instead of failing.
+POOL_SIZE = 64
+POOL_WAIT = 30.0
 
 
 @asynccontextmanager
@@ -27,7 +32,10 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             embedded = EmbeddedRedis(settings.pbxgram_data_dir)
             await stack.enter_async_context(embedded)
             url = embedded.url
-        client: Redis = Redis.from_url(url, decode_responses=True)
+        pool = BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_WAIT
+        )
+        client: Redis = Redis.from_pool(pool)
         stack.push_async_callback(client.aclose)
         try:
             await client.ping()

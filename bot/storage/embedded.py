@@ -25,10 +25,14 @@ SERVER_CONFIG: dict[str, str] = {
 
 
 class EmbeddedRedis:
-    """A Redis-compatible server owned by this process, persisted under ``data_dir``."""
+    """A Redis-compatible server owned by this process, persisted under ``data_dir``.
 
-    def __init__(self, data_dir: Path) -> None:
+    ``port`` None picks a free one on the first start; a restart keeps the port.
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir.resolve()
+        self.port = port
         self._server: ValkeyServer | None = None
 
     @property
@@ -43,9 +47,10 @@ class EmbeddedRedis:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self._server = ValkeyServer(
-                data_dir=self.data_dir, persist=True, config=dict(SERVER_CONFIG)
+                port=self.port, data_dir=self.data_dir, persist=True, config=dict(SERVER_CONFIG)
             )
             await asyncio.to_thread(self._server.start, 15.0)
+            self.port = self._server.port
         except (ValkeyServerError, OSError) as exc:
             self._server = None
             raise StorageError(

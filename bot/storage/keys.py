@@ -92,7 +92,7 @@ class Keys:
         return f"{self.prefix}:missed:open:{account}:{number}"
 
     def missed_day(self, account: str, day: str) -> str:
-        """Sorted set: missed call ids of one day (score: time)."""
+        """Sorted set: missed call refs of one UTC day (score: time)."""
         return f"{self.prefix}:missed:day:{account}:{day}"
 
     def directory(self, account: str) -> str:
@@ -102,6 +102,118 @@ class Keys:
     def chat_language(self, chat_id: int) -> str:
         """String: the language a group chat is written to in."""
         return f"{self.prefix}:chat:{chat_id}:lang"
+
+    def call_log(self, account: str) -> str:
+        """Sorted set: call ids of finished calls (score: start time)."""
+        return f"{self.prefix}:log:{account}"
+
+    def call_log_entry(self, account: str, call_id: str) -> str:
+        """String with TTL: a LoggedCall as JSON."""
+        return f"{self.prefix}:log:{account}:call:{call_id}"
+
+    def call_log_by_extension(self, account: str, extension: str) -> str:
+        """Sorted set: call ids that rang or were taken by ``extension`` (score: start time)."""
+        return f"{self.prefix}:log:{account}:ext:{extension}"
+
+    def call_log_by_number(self, account: str, number: str) -> str:
+        """Sorted set: call ids with the client ``number`` (score: start time)."""
+        return f"{self.prefix}:log:{account}:num:{number}"
+
+    def call_ref(self, ref: str) -> str:
+        """String with TTL: "account call_id" for a short call ref used in buttons."""
+        return f"{self.prefix}:log:ref:{ref}"
+
+    def outbox_file(self, digest: str) -> str:
+        """String with TTL: a file (base64) an outbox slot sends, by its content hash."""
+        return f"{self.prefix}:outbox:file:{digest}"
+
+    def digest_sent(self, account: str, chat_id: int, day: str) -> str:
+        """String with TTL: the daily digest of ``day`` was queued for this chat."""
+        return f"{self.prefix}:digest:{account}:{chat_id}:{day}"
+
+    def balance_state(self, account: str) -> str:
+        """Hash: the low-balance watch of one account: state, episode, figures, notified."""
+        return f"{self.prefix}:balance:{account}"
+
+    def balance_schedule(self) -> str:
+        """String with TTL: present while the current balance-check period is taken."""
+        return f"{self.prefix}:balance:due"
+
+    def balance_lock(self) -> str:
+        """String with TTL: held by the replica checking balances right now."""
+        return f"{self.prefix}:balance:lock"
+
+    def mobilon_keys(self, account: str) -> str:
+        """Hash: extension -> that employee's Mobilon API key (a secret)."""
+        return f"{self.prefix}:mobilon:{account}:keys"
+
+    def mobilon_key_index(self, account: str) -> str:
+        """Hash: digest of a Mobilon key -> extension, to recognise webhooks."""
+        return f"{self.prefix}:mobilon:{account}:keyindex"
+
+    def mobilon_ringing(self, account: str, number: str) -> str:
+        """String with TTL: the call id a caller's number is ringing employees in now."""
+        return f"{self.prefix}:mobilon:{account}:ringing:{number}"
+
+    def mobilon_call(self, account: str, call_id: str) -> str:
+        """String with TTL: a Mobilon call being followed, as JSON."""
+        return f"{self.prefix}:mobilon:{account}:call:{call_id}"
+
+    def mobilon_followed(self, account: str) -> str:
+        """Sorted set: call ids being followed (score: when to poll them next)."""
+        return f"{self.prefix}:mobilon:{account}:followed"
+
+    def mobilon_claimed(self, account: str, callid: str) -> str:
+        """String with TTL: our call id a Mobilon ``callid`` was matched to."""
+        return f"{self.prefix}:mobilon:{account}:claimed:{callid}"
+
+    def mobilon_poll_lock(self, account: str) -> str:
+        """String with TTL: held by the replica polling this Mobilon account right now."""
+        return f"{self.prefix}:mobilon:{account}:poll:lock"
+
+    def relay_call(self, account: str, call_id: str) -> str:
+        """String with TTL: a relay call (its legs, timings and status) as JSON."""
+        return f"{self.prefix}:relay:{account}:call:{call_id}"
+
+    def relay_pbx_call(self, account: str, pbx_call_id: str) -> str:
+        """String with TTL: our call id for the relay PBX's ``pbx_call_id``."""
+        return f"{self.prefix}:relay:{account}:pbx:{pbx_call_id}"
+
+    def relay_call_ids(self, account: str) -> str:
+        """String: the last call id issued to a relay account."""
+        return f"{self.prefix}:relay:{account}:ids"
+
+    def relay_recording(self, account: str, recording_id: str) -> str:
+        """List with TTL: an uploaded recording's chunks (base64), in order."""
+        return f"{self.prefix}:relay:{account}:rec:{recording_id}"
+
+    def relay_recording_info(self, account: str, recording_id: str) -> str:
+        """String with TTL: size, content_type and filename of an uploaded recording (JSON)."""
+        return f"{self.prefix}:relay:{account}:rec:{recording_id}:info"
+
+    def mts_abonents(self, account: str) -> str:
+        """String with TTL: the MTS abonent directory (the API's JSON), cached."""
+        return f"{self.prefix}:mts:{account}:abonents"
+
+    def mts_subscriptions(self, account: str) -> str:
+        """Hash: MTS abonent id -> its event subscription (id, expiry) as JSON."""
+        return f"{self.prefix}:mts:{account}:subs"
+
+    def mts_service(self, account: str) -> str:
+        """String with TTL: the MTS notification service was enabled for this callback URL."""
+        return f"{self.prefix}:mts:{account}:service"
+
+    def mts_lock(self) -> str:
+        """String with TTL: held by the replica keeping MTS subscriptions right now."""
+        return f"{self.prefix}:mts:lock"
+
+    def calls_closing(self) -> str:
+        """Sorted set: "account call_id" of calls whose legs all ended (score: when to close)."""
+        return f"{self.prefix}:calls:closing"
+
+    def polling_lease(self) -> str:
+        """Lock: held by the one worker that long-polls Telegram."""
+        return f"{self.prefix}:telegram:polling"
 
     def fsm_prefix(self) -> str:
         """Prefix for aiogram's RedisStorage keys."""

@@ -29,3 +29,39 @@ class MissedCallback(CallbackData, prefix="ms"):
 
     action: MissedAction
     ref: str
+
+
+class CampaignAction(StrEnum):
+    START = "s"
+    STOP = "p"
+    REFRESH = "r"
+
+
+class CampaignCallback(CallbackData, prefix="cmp"):
+    """A button under the campaign list: start or stop one campaign (asked, then
+    ``confirmed``), or show the list again.
+    """
+
+    action: CampaignAction
+    confirmed: bool = False
+    account: str = ""
+    campaign_id: str = ""
+
+
+class RecordingCallback(CallbackData, prefix="rec"):
+    """A call in the /recordings list: send its recording to the chat."""
+
+    ref: str
+
+
+class DialAction(StrEnum):
+    CALL = "c"
+    SMS = "s"
+
+
+class DialCallback(CallbackData, prefix="dl"):
+    """Call (or text) a number from the presser's own extension of ``account``."""
+
+    action: DialAction
+    account: str
+    number: str  # E.164 digits without "+"

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.storage import Keys
 from bot.telegram.identity import IdentityMiddleware
+from bot.telegram.retry import RetryAfterMiddleware
 from handlers import build_router
 
 
@@ -37,6 +38,7 @@ def create_bot(settings: Settings) -> Bot:
     """A Bot with HTML parse mode, talking to ``TELEGRAM_API_URL``."""
     base = str(settings.telegram_api_url).rstrip("/")
     session = AiohttpSession(api=TelegramAPIServer.from_base(base))
+    session.middleware(RetryAfterMiddleware())
     return Bot(
         token=settings.require_bot_token().get_secret_value(),
         session=session,

@@ -15,6 +15,8 @@ from bot.domain import Language, Role
 from bot.texts import Texts
 
 EVERYONE = ("start", "help", "whoami", "lang")
+TELEPHONY = ("call", "sms", "recordings", "history", "missed")
+MANAGER = ("balance", "campaigns", "report")
 ADMIN = ("invite", "users", "role", "unlink")
 GROUP = ("help", "subscriptions")
 GROUP_ADMIN = ("subscribe", "unsubscribe")
@@ -25,7 +27,9 @@ def commands_for(role: Role | None, *, in_group: bool) -> tuple[str, ...]:
     is_admin = role is not None and role.at_least(Role.ADMIN)
     if in_group:
         return GROUP + (GROUP_ADMIN if is_admin else ())
-    return EVERYONE + (ADMIN if is_admin else ())
+    telephony = TELEPHONY if role is not None else ()
+    managing = MANAGER if role is not None and role.at_least(Role.MANAGER) else ()
+    return EVERYONE + telephony + managing + (ADMIN if is_admin else ())
 
 
 async def register_commands(bot: Bot, texts: Texts, admin_ids: list[int]) -> None:

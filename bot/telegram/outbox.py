@@ -9,6 +9,8 @@ before the sender gets to them become one edit to the newest content.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from enum import IntEnum
 
@@ -61,8 +63,20 @@ class AudioRef(BaseModel):
     title: str = ""
 
 
+class PhotoRef(BaseModel):
+    """A picture stored beside the outbox (see :meth:`Outbox.store_photo`), sent as a photo."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str
+    filename: str = "image.png"
+
+
 class OutMessage(BaseModel):
-    """What one slot should show: text (HTML) with buttons, or audio with a caption."""
+    """What one slot should show: text (HTML) with buttons, or audio or a photo with a caption.
+
+    A photo's text too long for a caption follows the photo as a message of its own.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -71,6 +85,7 @@ class OutMessage(BaseModel):
     buttons: tuple[tuple[Button, ...], ...] = ()
     reply_to_slot: str | None = None
     audio: AudioRef | None = None
+    photo: PhotoRef | None = None
 
 
 class Outbox:
@@ -96,6 +111,26 @@ class Outbox:
         )
         return bool(added)
 
+    async def adopt(self, slot: str, chat_id: int, message_id: int, content: OutMessage) -> None:
+        """Take over a message a handler sent itself, showing ``content``: the slot then
+        looks as if the sender had delivered it, so a later :meth:`put` edits that message.
+        """
+        key = self._keys.slot(slot)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "content": content.model_dump_json(),
+                    "version": 1,
+                    "sent_version": 1,
+                    "chat_id": chat_id,
+                    "message_id": message_id,
+                    "created": time.time(),
+                },
+            )
+            pipe.expire(key, SLOT_TTL_SECONDS)
+            await pipe.execute()
+
     async def release_due(self, now: float | None = None) -> int:
         """Queue again the slots whose retry time has come; return how many."""
         delayed = self._keys.outbox_delayed()
@@ -118,3 +153,26 @@ class Outbox:
         if chat is None or message is None:
             return None
         return int(chat), int(message)
+
+    async def awaiting_delivery(self, slot: str, patience: float) -> bool:
+        """True while ``slot`` holds content younger than ``patience`` seconds that has not
+        been delivered yet: a reply to it should wait rather than arrive on its own."""
+        state = await self._redis.hmget(
+            self._keys.slot(slot), ["version", "sent_version", "created"]
+        )
+        version, sent_version, created = state
+        if version is None or int(sent_version or 0) >= int(version):
+            return False
+        return time.time() - float(created or 0) < patience
+
+    async def store_photo(self, data: bytes, filename: str) -> PhotoRef:
+        """Keep a picture for slots to send (as long as slots live); stored once per content."""
+        digest = hashlib.sha256(data).hexdigest()[:32]
+        encoded = base64.b64encode(data).decode("ascii")
+        await self._redis.set(self._keys.outbox_file(digest), encoded, ex=SLOT_TTL_SECONDS)
+        return PhotoRef(sha256=digest, filename=filename)
+
+    async def photo_bytes(self, photo: PhotoRef) -> bytes | None:
+        """The stored picture, or None once it expired."""
+        encoded = await self._redis.get(self._keys.outbox_file(photo.sha256))
+        return base64.b64decode(encoded) if encoded else None

@@ -10,7 +10,9 @@ inactive and the message dropped; "message is not modified" counts as delivered.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,29 +26,50 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from aiogram.methods import EditMessageText, Response, SendAudio, SendMessage, SendPhoto
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, parse
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.registry import Providers
 from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories
+from bot.storage.lease import lease
 from bot.telegram.files import StreamedFile
 from bot.telegram.links import RecordingLinks
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, OutMessage
+from bot.telegram.retry import outbox_delivery
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_FILE_LIMIT = 50 * 1024 * 1024
+CAPTION_LIMIT = 1024  # characters a media caption may have once its HTML is parsed
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 RECORDING_PATIENCE = 600.0  # seconds to keep asking the PBX for a recording
+REPLY_PATIENCE = 120.0  # seconds a reply waits for the message it answers to be sent
 T = TypeVar("T")
 
 
+# aiogram builds ``Response[<result type>]`` for every answer, and pydantic only keeps
+# such generic models while something refers to them: without these references they are
+# garbage collected and rebuilt over and over, which costs milliseconds each time.
+RESPONSE_TYPES = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (SendMessage, EditMessageText, SendAudio, SendPhoto)
+)
+
+RECORD_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # about half a minute in all
 PRIVATE_CHAT_LIMIT = parse("3/3second")  # about 1/s, with a short burst
 GROUP_CHAT_LIMIT = RateLimitItemPerMinute(20)
 
@@ -109,7 +132,11 @@ class Sender:
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
         key = fields["slot"]
-        async with self.redis.lock(f"{key}:lock", timeout=120, blocking_timeout=60):
+        with outbox_delivery():
+            await self._deliver_slot(key)
+
+    async def _deliver_slot(self, key: str) -> None:
+        async with lease(self.redis, f"{key}:lock", wait=60):
             state = await self.redis.hgetall(key)
             if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
                 return  # expired, or already delivered (a newer edit was coalesced in)
@@ -118,7 +145,12 @@ class Sender:
             message_id = int(state["message_id"]) if state.get("message_id") else None
             age = time.time() - float(state.get("created", time.time()))
             try:
-                message_id = await self._deliver(message, message_id, age)
+                if message_id is None:
+                    await self._wait_for_replied(message)
+                if message.photo is not None:
+                    message_id = await self._deliver_photo(key, message, message_id)
+                else:
+                    message_id = await self._deliver(message, message_id, age)
             except TelegramForbiddenError:
                 await self.repos.users.set_active(message.chat_id, active=False)
                 self.metrics.telegram_sent.labels("blocked").inc()
@@ -128,7 +160,20 @@ class Sender:
             mapping: dict[str, int] = {"sent_version": version, "chat_id": message.chat_id}
             if message_id is not None:
                 mapping["message_id"] = message_id
-            await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
+            await self._record_sent(key, mapping)
+
+    async def _record_sent(self, key: str, mapping: dict[str, int]) -> None:
+        """Note what Telegram now shows. Telegram has already done it, so a Redis outage
+        here is waited out: giving up would send the message again on the next delivery."""
+        for pause in (*RECORD_BACKOFF, None):
+            try:
+                await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                if pause is None:
+                    raise
+                log.warning("could not note a delivered message yet; retrying")
+                await asyncio.sleep(pause)
 
     async def _deliver(self, message: OutMessage, message_id: int | None, age: float) -> int | None:
         if message.audio is not None and message_id is None:
@@ -200,7 +245,7 @@ class Sender:
         try:
             sent = await self.bot.send_audio(
                 message.chat_id,
-                StreamedFile(stream),
+                StreamedFile(stream, audio.title),
                 caption=message.text or None,
                 title=audio.title or None,
                 reply_parameters=params,
@@ -215,6 +260,45 @@ class Sender:
         self.metrics.telegram_sent.labels("audio").inc()
         return sent.message_id
 
+    async def _deliver_photo(self, key: str, message: OutMessage, message_id: int | None) -> int:
+        """Send a photo once (never edited); a text too long for its caption follows it.
+
+        Once the photo is out its id is kept, so a retry sends only what is still missing.
+        """
+        assert message.photo is not None
+        fits = caption_fits(message.text)
+        if message_id is None:
+            data = await self.outbox.photo_bytes(message.photo)
+            if data is None:  # kept longer than the picture: the words still matter
+                plain = message.model_copy(update={"photo": None})
+                return await self._with_retries(message.chat_id, lambda: self._send(plain))
+            message_id = await self._with_retries(
+                message.chat_id, lambda: self._send_photo(message, data, with_caption=fits)
+            )
+            if fits:
+                return message_id
+            await self.redis.hset(key, "message_id", message_id)
+        elif fits:
+            return message_id
+        rest = message.model_copy(update={"photo": None})
+        await self._with_retries(message.chat_id, lambda: self._send(rest))
+        return message_id
+
+    async def _send_photo(self, message: OutMessage, data: bytes, *, with_caption: bool) -> int:
+        assert message.photo is not None
+        reply_to = await self._reply_target(message)
+        sent = await self.bot.send_photo(
+            message.chat_id,
+            BufferedInputFile(data, filename=message.photo.filename),
+            caption=message.text if with_caption and message.text else None,
+            reply_markup=_markup(message) if with_caption else None,
+            reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to
+            else None,
+        )
+        self.metrics.telegram_sent.labels("photo").inc()
+        return sent.message_id
+
     async def _send_text_instead(self, message: OutMessage, template: str) -> int:
         """A recording that cannot be sent as audio: say so, with a link when there is one."""
         assert message.audio is not None
@@ -223,6 +307,13 @@ class Sender:
         text = t(template, caption=message.text, link=link)
         plain = message.model_copy(update={"audio": None, "text": text})
         return await self._with_retries(message.chat_id, lambda: self._send(plain))
+
+    async def _wait_for_replied(self, message: OutMessage) -> None:
+        """A reply waits while the message it answers is still on its way (a call card
+        waiting for its turn in the chat), so that it arrives after it, as a reply."""
+        slot = message.reply_to_slot
+        if slot is not None and await self.outbox.awaiting_delivery(slot, REPLY_PATIENCE):
+            raise RetryLater(1.0)
 
     async def _reply_target(self, message: OutMessage) -> int | None:
         if message.reply_to_slot is None:
@@ -263,6 +354,17 @@ class Sender:
 
     async def _retry_later(self, key: str, delay: float) -> None:
         await self.redis.zadd(self.keys.outbox_delayed(), {key: time.time() + delay})
+
+
+def visible_length(html_text: str) -> int:
+    """How long Telegram HTML is once parsed, as Telegram counts it (UTF-16 code units)."""
+    plain = html.unescape(re.sub(r"<[^>]*>", "", html_text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def caption_fits(html_text: str) -> bool:
+    """True when Telegram HTML is short enough to be a photo's caption."""
+    return visible_length(html_text) <= CAPTION_LIMIT
 
 
 def _markup(message: OutMessage) -> InlineKeyboardMarkup | None:
