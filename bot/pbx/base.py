@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from bot.config import AccountBase
 from bot.domain import (
@@ -39,6 +40,9 @@ from bot.domain import (
 from bot.errors import PbxgramError
 from bot.events import PbxEvent
 from bot.phones import normalise
+
+if TYPE_CHECKING:
+    from aiohttp import StreamReader
 
 
 class Capability(StrEnum):
@@ -128,6 +132,9 @@ class Inbound:
     query: Mapping[str, str]
     body: bytes
     params: Mapping[str, str] = field(default_factory=dict)  # route parameters
+    # What the provider worked out about this request in one step (verify, receive) and
+    # needs again in a later one (parse, acknowledge), so nothing is decoded twice.
+    state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,9 @@ class Provider:
     name = "PBX"
     capabilities: frozenset[Capability] = frozenset()
     routes: tuple[Route, ...] = ()
+    # Set when the PBX sends no "call finished" summary: the pipeline then ends each call
+    # itself, this many seconds after its last leg ended (bot.pipeline.closing).
+    summary_grace: float | None = None
 
     def __init__(self, account: AccountBase) -> None:
         self.account = account
@@ -179,6 +189,11 @@ class Provider:
         return UnsupportedError(f"{self.name} does not offer {what}")
 
     # inbound ---------------------------------------------------------------------
+    async def prepare(self, inbound: Inbound) -> Inbound:
+        """Look up what :meth:`verify` needs (e.g. in Redis) and return the request with it
+        in ``params``; WebhookError refuses the request. Most PBXs need nothing."""
+        return inbound
+
     def verify(self, inbound: Inbound) -> None:
         """Raise WebhookForbidden unless the request provably comes from this PBX."""
         raise WebhookForbidden("this account receives no webhooks")
@@ -186,6 +201,15 @@ class Provider:
     def parse(self, inbound: Inbound) -> list[PbxEvent]:
         """Normalised events of a verified request; WebhookMalformed if unreadable."""
         raise WebhookMalformed("this account receives no webhooks")
+
+    # True: the web tier leaves the body unread (Inbound.body is empty) and hands its
+    # stream to :meth:`receive`, for PBXs that upload files with their requests.
+    streams_body = False
+
+    async def receive(self, inbound: Inbound, body: StreamReader) -> list[PbxEvent]:
+        """The events of a verified request whose body is read here, as it streams in
+        (only called when :attr:`streams_body`); may keep state. WebhookError refuses it."""
+        raise WebhookMalformed("this account reads no request bodies itself")
 
     def acknowledge(self, inbound: Inbound, events: list[PbxEvent]) -> Reply:
         """The answer once the events are stored."""
@@ -227,6 +251,10 @@ class Provider:
 
     async def hangup(self, leg_id: str) -> CommandTicket:
         raise self._unsupported("hang-up")
+
+    def check_sms(self, text: str) -> None:
+        """InvalidRequest if this PBX would refuse ``text`` (empty, too long); call it before
+        :meth:`send_sms` to refuse without a request."""
 
     async def send_sms(self, extension: str, number: str, text: str) -> CommandTicket:
         raise self._unsupported("SMS")

@@ -6,11 +6,15 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 import httpx
+from redis.asyncio import Redis
 
-from bot.config import Account, MangoAccount, Settings
+from bot.config import Account, MangoAccount, MobilonAccount, MtsAccount, RelayAccount, Settings
 from bot.domain import Employee
 from bot.pbx.base import PbxError, Provider
 from bot.pbx.mango.provider import MangoProvider
+from bot.pbx.mobilon.provider import MobilonProvider
+from bot.pbx.mts.provider import MtsProvider
+from bot.pbx.relay.provider import RelayProvider
 from bot.ratelimit import SharedRateLimiter
 
 PROVIDER_NAMES = {
@@ -19,15 +23,30 @@ PROVIDER_NAMES = {
     "mobilon": "Mobilon",
     "relay": "relay",
 }
-PROVIDER_CLASSES: dict[str, type[Provider]] = {"mango": MangoProvider}
+PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "mango": MangoProvider,
+    "relay": RelayProvider,
+    "mts": MtsProvider,
+}
+PROVIDER_CLASSES["mobilon"] = MobilonProvider
 
 
 def build_provider(
-    account: Account, http: httpx.AsyncClient, limiter: SharedRateLimiter | None
+    account: Account,
+    http: httpx.AsyncClient,
+    limiter: SharedRateLimiter | None,
+    *,
+    redis: Redis | None = None,
 ) -> Provider:
-    """The provider object for one account."""
+    """The provider object for one account (``redis`` for providers that keep state)."""
     if isinstance(account, MangoAccount):
         return MangoProvider(account, http, limiter)
+    if isinstance(account, MtsAccount):
+        return MtsProvider(account, http, redis)
+    if isinstance(account, RelayAccount):
+        return RelayProvider(account, redis)
+    if isinstance(account, MobilonAccount):
+        return MobilonProvider(account, http, limiter, redis)
     return Provider(account)
 
 
@@ -43,8 +62,10 @@ class Providers:
         settings: Settings,
         http: httpx.AsyncClient,
         limiter: SharedRateLimiter | None = None,
+        *,
+        redis: Redis | None = None,
     ) -> Providers:
-        return cls({a.id: build_provider(a, http, limiter) for a in settings.accounts})
+        return cls({a.id: build_provider(a, http, limiter, redis=redis) for a in settings.accounts})
 
     def get(self, account_id: str) -> Provider | None:
         return self._providers.get(account_id)

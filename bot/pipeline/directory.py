@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
@@ -11,45 +13,59 @@ from bot.pbx.registry import Providers
 from bot.storage import Keys
 
 CACHE_SECONDS = 600
+FAILED_CACHE_SECONDS = 60  # a PBX that could not answer is asked again after this
+
+Fetch = Callable[[], Awaitable[dict[str, str]]]
 
 
 class DirectoryCache:
-    """Extension → employee name per account; a PBX that cannot answer gives no names."""
+    """Extension → employee name per account; a PBX that cannot answer gives no names.
+
+    Directory requests are rate limited (MANGO: one every two seconds), so call cards must
+    never queue for them: lookups that miss the cache at the same time share one request,
+    and a failed request is remembered for a minute like an empty directory.
+    """
 
     def __init__(self, redis: Redis, keys: Keys, providers: Providers) -> None:
         self._redis = redis
         self._keys = keys
         self._providers = providers
+        self._loading: dict[str, asyncio.Task[dict[str, str]]] = {}
 
     async def names(self, account: str) -> dict[str, str]:
-        key = self._keys.directory(account)
-        cached = await self._redis.get(key)
-        if cached:
-            names: dict[str, str] = json.loads(cached)
-            return names
-        provider = self._providers.get(account)
-        if provider is None:
-            return {}
-        try:
-            employees = await provider.list_employees()
-        except PbxError:
-            return {}
-        names = {e.extension: e.name for e in employees if e.name}
-        await self._redis.set(key, json.dumps(names), ex=CACHE_SECONDS)
-        return names
+        async def fetch() -> dict[str, str]:
+            provider = self._providers.get(account)
+            employees = await provider.list_employees() if provider else []
+            return {e.extension: e.name for e in employees if e.name}
+
+        return await self._cached(self._keys.directory(account), fetch)
 
     async def group_names(self, account: str) -> dict[str, str]:
         """Group extension → group name, where the PBX lists its groups."""
-        key = self._keys.directory(account) + ":groups"
+
+        async def fetch() -> dict[str, str]:
+            provider = self._providers.get(account)
+            listed = await provider.list_groups() if provider else []
+            return {g.extension: g.name for g in listed if g.extension and g.name}
+
+        return await self._cached(self._keys.directory(account) + ":groups", fetch)
+
+    async def _cached(self, key: str, fetch: Fetch) -> dict[str, str]:
         cached = await self._redis.get(key)
         if cached:
-            groups: dict[str, str] = json.loads(cached)
-            return groups
-        provider = self._providers.get(account)
+            found: dict[str, str] = json.loads(cached)
+            return found
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.create_task(self._load(key, fetch))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, key: str, fetch: Fetch) -> dict[str, str]:
         try:
-            listed = await provider.list_groups() if provider else []
+            found, ttl = await fetch(), CACHE_SECONDS
         except PbxError:
-            listed = []
-        groups = {g.extension: g.name for g in listed if g.extension and g.name}
-        await self._redis.set(key, json.dumps(groups), ex=CACHE_SECONDS)
-        return groups
+            found, ttl = {}, FAILED_CACHE_SECONDS
+        await self._redis.set(key, json.dumps(found), ex=ttl)
+        return found

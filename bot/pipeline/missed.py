@@ -7,7 +7,7 @@ calling back edits all of them. ``ref`` is a short id that fits in button data.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -57,7 +57,7 @@ class MissedCalls:
         return MissedCall.model_validate_json(raw) if raw else None
 
     async def save(self, missed: MissedCall) -> None:
-        day = missed.at.strftime("%Y-%m-%d")
+        day = _utc_day(missed.at)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.missed(missed.ref), missed.model_dump_json(), ex=MISSED_TTL)
             pipe.zadd(
@@ -78,7 +78,19 @@ class MissedCalls:
         found = [await self.get(str(ref)) for ref in sorted(refs)]
         return [m for m in found if m is not None and m.is_open]
 
-    async def of_day(self, account: str, day: str) -> list[MissedCall]:
-        refs = await self._redis.zrange(self._keys.missed_day(account, day), 0, -1)
-        found = [await self.get(str(ref)) for ref in refs]
-        return [m for m in found if m is not None]
+    async def between(self, account: str, start: datetime, end: datetime) -> list[MissedCall]:
+        """Oldest first: the missed calls of [start, end), e.g. one local day."""
+        found: list[MissedCall] = []
+        day = start.astimezone(UTC).date()
+        while day <= end.astimezone(UTC).date():
+            refs = await self._redis.zrange(self._keys.missed_day(account, day.isoformat()), 0, -1)
+            for ref in refs:
+                missed = await self.get(str(ref))
+                if missed is not None and start <= missed.at < end:
+                    found.append(missed)
+            day += timedelta(days=1)
+        return sorted(found, key=lambda missed: missed.at)
+
+
+def _utc_day(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")

@@ -16,7 +16,7 @@ from bot.pipeline.directory import DirectoryCache
 from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.sessions import CallSession
 from bot.storage import Repositories
-from bot.telegram.callbacks import MissedAction, MissedCallback
+from bot.telegram.callbacks import DialAction, DialCallback, MissedAction, MissedCallback
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import AudioRef, Button, Outbox, OutMessage, Priority
 from bot.texts import Texts, Translator
@@ -98,8 +98,11 @@ class Notifier:
                 talk=_duration(session.talk_seconds or self._talk_of(session, extension)),
             )
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
+            buttons = _call_back(t, session) if state in ("missed", "ended") else ()
             await self.outbox.put(
-                card_slot(session, extension), OutMessage(chat_id=chat_id, text=text), priority
+                card_slot(session, extension),
+                OutMessage(chat_id=chat_id, text=text, buttons=buttons),
+                priority,
             )
 
     def _card_state(self, session: CallSession, extension: str) -> str:
@@ -224,9 +227,14 @@ class Notifier:
 
     async def post_summary(self, session: CallSession) -> None:
         chats = await self.repos.subscriptions.chats(session.account, SubscriptionKind.SUMMARY)
-        employee = await self.name_of(
-            session.account, session.answered_by or (session.rang[0] if session.rang else None)
-        )
+        rang: list[str] = []
+        if session.answered_by is None and session.direction is Direction.INBOUND:
+            employee = None  # nobody took it: say whom it rang instead
+            rang = [await self.name_of(session.account, ext) or ext for ext in session.rang]
+        else:
+            employee = await self.name_of(
+                session.account, session.answered_by or (session.rang[0] if session.rang else None)
+            )
         for chat_id in chats:
             t = await self.translator(chat_id)
             text = t(
@@ -235,6 +243,7 @@ class Notifier:
                 at=self.clock(session.started_at),
                 client=display(session.client_number) if session.client_number else None,
                 employee=employee,
+                rang=rang,
                 answered=bool(session.answered),
                 talk=_duration(session.talk_seconds),
             )
@@ -284,6 +293,15 @@ def card_slot(session: CallSession, extension: str) -> str:
 
 def summary_slot(session: CallSession, chat_id: int) -> str:
     return f"summary:{session.account}:{session.call_id}:{chat_id}"
+
+
+def _call_back(t: Translator, session: CallSession) -> tuple[tuple[Button, ...], ...]:
+    """A "Call back" button for a card of an inbound call from a phone number."""
+    number = session.client_number
+    if session.direction is not Direction.INBOUND or not number or not number.startswith("+"):
+        return ()
+    data = DialCallback(action=DialAction.CALL, account=session.account, number=number[1:])
+    return ((Button(text=t.label("calls.call_back"), callback_data=data.pack()),),)
 
 
 def _button(text: str, action: MissedAction, ref: str) -> Button:

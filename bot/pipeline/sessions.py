@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
 from bot.storage import Keys
+from bot.storage.lease import lease
 
 SESSION_TTL_SECONDS = 2 * 24 * 3600
 IVR_LOCATIONS = {"ivr", "queue"}
@@ -193,7 +194,7 @@ class SessionStore:
     async def open(self, account: str, call_id: str) -> AsyncIterator[CallSession]:
         """The session, locked for this worker; saved when the block ends without error."""
         key = self._keys.call_session(account, call_id)
-        async with self._redis.lock(f"{key}:lock", timeout=30, blocking_timeout=30):
+        async with lease(self._redis, f"{key}:lock", wait=30):
             raw = await self._redis.get(key)
             session = (
                 CallSession.model_validate_json(raw)

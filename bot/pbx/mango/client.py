@@ -40,6 +40,9 @@ ENDPOINT_LIMITS: dict[str, RateLimitItem] = {
     "stats/result": parse("50/second"),
 }
 RETRY_DELAYS = (0.5, 1.0, 2.0)
+# MANGO counts a request when it arrives: a slot that just freed up is taken a little later,
+# so that network jitter does not land two requests in the same second there.
+ARRIVAL_MARGIN = 0.05
 
 
 class MangoClient:
@@ -105,13 +108,19 @@ class MangoClient:
         return data
 
     async def _wait_for_slot(self, path: str) -> None:
+        # The endpoint's slot first (its wait may be long), the global one last: the
+        # request leaves right after, so MANGO never sees a slot that was taken long ago.
         if self._limiter is None:
             return
         try:
-            await self._limiter.acquire(GLOBAL_LIMIT, "mango", self.account.id)
             item = ENDPOINT_LIMITS.get(path.strip("/"))
             if item is not None:
-                await self._limiter.acquire(item, "mango", self.account.id, path)
+                await self._limiter.acquire(
+                    item, "mango", self.account.id, path, margin=ARRIVAL_MARGIN
+                )
+            await self._limiter.acquire(
+                GLOBAL_LIMIT, "mango", self.account.id, margin=ARRIVAL_MARGIN
+            )
         except RateLimitTimeout:
             raise PbxRateLimited(f"MANGO {path}: local rate limit wait too long") from None
 

@@ -127,11 +127,17 @@ class MangoProvider(Provider):
     async def hangup(self, leg_id: str) -> CommandTicket:
         return await self._command("call/hangup", {"call_id": leg_id})
 
-    async def send_sms(self, extension: str, number: str, text: str) -> CommandTicket:
+    def check_sms(self, text: str) -> None:
         validate_sms(text)
-        return await self._command(
-            "sms", {"text": text, "from_extension": extension, "to_number": number}
-        )
+
+    async def send_sms(self, extension: str, number: str, text: str) -> CommandTicket:
+        """Send from ``extension`` (billed to it); under the account's ``sms_sender`` name
+        when one is configured, else the sender name chosen in the PBX settings."""
+        validate_sms(text)
+        payload = {"text": text, "from_extension": extension, "to_number": number}
+        if self.mango.sms_sender:
+            payload["sms_sender"] = self.mango.sms_sender
+        return await self._command("sms", payload)
 
     async def start_recording(self, leg_id: str, extension: str) -> CommandTicket:
         return await self._command(

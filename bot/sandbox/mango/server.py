@@ -4,14 +4,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.sandbox.mango import codes
+from bot.sandbox.mango.control import control_routes
 from bot.sandbox.mango.handlers import HANDLERS, Invalid, Reply, failure
 from bot.sandbox.mango.signing import recording_link_sign, same_sign, sign
 
@@ -32,6 +34,7 @@ class ReceivedRequest:
     verified: bool
     status: int = 0
     result_code: int | None = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 def _parse(text: str | None) -> Any:
@@ -92,13 +95,18 @@ def build_app(sim: MangoSimulator) -> web.Application:
         payload = parsed if isinstance(parsed, dict) else None
         received = ReceivedRequest(path, form, payload, verified=False)
         sim.requests.append(received)
-        reply = await answer(request.method, path, form, parsed, received)
+        reply = await answer(request, path, form, parsed, received)
         received.status, received.result_code = reply.status, reply.result_code
         return to_response(sim, reply)
 
     async def answer(
-        method: str, path: str, form: dict[str, str], parsed: Any, received: ReceivedRequest
+        request: web.Request,
+        path: str,
+        form: dict[str, str],
+        parsed: Any,
+        received: ReceivedRequest,
     ) -> Reply:
+        method = request.method
         handler = HANDLERS.get(path)
         if handler is None:
             return Reply(404)
@@ -112,6 +120,11 @@ def build_app(sim: MangoSimulator) -> web.Application:
             return failure(problem)
         if not isinstance(parsed, dict):
             return failure(codes.BAD_FORMAT)
+        stall = sim.take_stall(path)
+        if stall:
+            await asyncio.sleep(stall)
+            if request.transport is None or request.transport.is_closing():
+                return Reply(504)  # the caller gave up: the request is not carried out
         injected = sim.take_failure(path)
         if injected is not None:
             return injected
@@ -168,5 +181,6 @@ def build_app(sim: MangoSimulator) -> web.Application:
 
     app = web.Application()
     app.router.add_get("/files/{token}", files)
+    app.add_routes(control_routes(sim))
     app.router.add_route("*", "/vpbx/{path:.*}", api)
     return app

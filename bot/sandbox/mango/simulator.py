@@ -11,10 +11,8 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from decimal import Decimal
-from types import TracebackType
 from typing import Any, Literal
 
-import aiohttp
 from aiohttp import web
 
 from bot.sandbox.mango import codes, scenarios
@@ -28,13 +26,14 @@ from bot.sandbox.mango.recordings import Recordings
 from bot.sandbox.mango.server import ReceivedRequest, build_app
 from bot.sandbox.mango.signing import encode
 from bot.sandbox.mango.stats import HistoryRow, StatsJob
+from bot.sandbox.server import SimulatorServer
 
 log = logging.getLogger(__name__)
 
 Delivery = Literal["normal", "duplicate", "out_of_order"]
 
 
-class MangoSimulator:
+class MangoSimulator(SimulatorServer):
     """MANGO's side of the API on ``host:port`` (port 0 picks a free one)."""
 
     def __init__(
@@ -51,8 +50,7 @@ class MangoSimulator:
     ) -> None:
         self.api_key = api_key
         self.api_salt = api_salt
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.webhook_url = webhook_url
         self.limits = limits if limits is not None else MangoLimits()
         self.limiter = RateLimiter(self.limits)
@@ -74,46 +72,15 @@ class MangoSimulator:
         self.live_legs: set[str] = set()
         self.hangups: set[str] = set()
         self._failures = Failures()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stalls: dict[str, list[float]] = {}
         self._errors: list[BaseException] = []
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._commands = 0
 
     # lifecycle --------------------------------------------------------------------
-    async def start(self) -> None:
-        """Listen on ``host:port`` and open the client that posts events."""
-        self._runner = web.AppRunner(build_app(self), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        self._session = aiohttp.ClientSession(timeout=POST_TIMEOUT)
+    post_timeout = POST_TIMEOUT
 
-    async def stop(self) -> None:
-        """Cancel scenarios still playing, close the client and the server."""
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> MangoSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def build_app(self) -> web.Application:
+        return build_app(self)
 
     @property
     def root_url(self) -> str:
@@ -169,6 +136,17 @@ class MangoSimulator:
 
     def take_failure(self, path: str) -> Reply | None:
         return self._failures.take(path)
+
+    def stall_next(self, path: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next ``times`` verified requests to ``path`` for ``seconds`` before
+        answering, like an overloaded PBX. One whose caller gave up meanwhile (a client
+        timeout) is not carried out and is recorded with status 504.
+        """
+        self._stalls.setdefault(_clean(path), []).extend([seconds] * times)
+
+    def take_stall(self, path: str) -> float:
+        queue = self._stalls.get(path)
+        return queue.pop(0) if queue else 0.0
 
     # scenarios --------------------------------------------------------------------
     async def play_callback(
