@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, approvals, calls, common, fallback, groups, start, telephony
+from handlers import (
+    account,
+    admin,
+    approvals,
+    calling,
+    calls,
+    common,
+    fallback,
+    groups,
+    journal,
+    mobilon_keys,
+    reports,
+    start,
+    telephony,
+)
 
 
 def build_router() -> Router:
@@ -22,6 +36,11 @@ def build_router() -> Router:
         groups.admin_router,
         common.router,
         calls.router,
+        calling.router,
+        account.router,
+        journal.router,
+        reports.router,
+        mobilon_keys.router,
         telephony.router,
         fallback.router,
     )

@@ -8,11 +8,9 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 from redis.asyncio import Redis
 
-from bot.pbx.base import PbxError
-from bot.pbx.registry import Providers
+from bot.pipeline.dialer import Dialer, Refusal
 from bot.pipeline.missed import MissedCalls
 from bot.pipeline.notify import Notifier
-from bot.storage import Repositories
 from bot.telegram.callbacks import MissedAction, MissedCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
@@ -30,8 +28,7 @@ async def missed_button(
     t: Translator,
     missed_calls: MissedCalls,
     notifier: Notifier,
-    providers: Providers,
-    repos: Repositories,
+    dialer: Dialer,
     redis: Redis,
 ) -> None:
     missed = await missed_calls.get(callback_data.ref)
@@ -53,14 +50,12 @@ async def missed_button(
         await notifier.render_missed(missed)
         await query.answer(t.label("calls.yours"))
         return
-    provider = providers.get(missed.account)
-    if provider is None or missed.client_number is None:
+    if missed.client_number is None:
         await query.answer(t.label("pbx_errors.unsupported"), show_alert=True)
         return
-    try:
-        ticket = await provider.callback(link.extension, missed.client_number.lstrip("+"))
-    except PbxError as exc:
-        await query.answer(t.label(exc.message_key, **exc.params), show_alert=True)
+    try:  # the call is announced, and its result shown, in the presser's private chat
+        await dialer.call(t, link, missed.client_number, identity.telegram_id)
+    except Refusal as refusal:
+        await query.answer(refusal.text, show_alert=True)
         return
-    await repos.commands.remember(ticket, telegram_id=identity.telegram_id, missed=missed.ref)
     await query.answer(t.label("calls.calling", extension=link.extension))

@@ -61,7 +61,16 @@ async def start(message: Message, identity: Identity, t: Translator) -> None:
     )
 
 
-@router.message(F.contact)
+def _proves_a_phone(message: Message, identity: Identity) -> bool:
+    """A contact for linking: one's own, or anything from someone not linked yet.
+
+    A linked person's contact of someone else is a number to call (handlers/calling.py).
+    """
+    contact = message.contact
+    return not identity.linked or (contact is not None and contact.user_id == identity.telegram_id)
+
+
+@router.message(F.contact, _proves_a_phone)
 async def contact_shared(
     message: Message, identity: Identity, t: Translator, access: Access, notices: Notices
 ) -> None:

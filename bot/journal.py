@@ -1,0 +1,179 @@
+"""What a person may see of their account's calls, and how journal lines show them.
+
+Use :class:`Journal` for one linked person: reps are limited to their own extension,
+managers and admins see every call of the account. :class:`JournalCall` is one line of a
+listing, from the call log or from the PBX's call statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.access import Access
+from bot.config import Settings
+from bot.domain import CallRecord, Link, Role
+from bot.pbx.registry import PROVIDER_NAMES
+from bot.phones import display, normalise
+from bot.pipeline.calllog import LoggedCall
+from bot.pipeline.missed import MissedCall, MissedCalls
+from bot.pipeline.notify import Notifier
+from bot.telegram.identity import Identity
+
+STATS_WINDOW = timedelta(days=30)  # one statistics request: MANGO allows a month at most
+
+
+@dataclass(frozen=True)
+class JournalCall:
+    """One call as a journal line shows it, from the call log or the PBX's statistics."""
+
+    call_id: str
+    at: datetime
+    direction: str
+    client: str | None
+    extension: str | None
+    answered: bool
+    talk_seconds: int
+
+    @classmethod
+    def logged(cls, call: LoggedCall) -> JournalCall:
+        return cls(
+            call_id=call.call_id,
+            at=call.started_at,
+            direction=call.direction.value,
+            client=call.client_number,
+            extension=call.extension,
+            answered=call.answered,
+            talk_seconds=call.talk_seconds,
+        )
+
+    @classmethod
+    def from_pbx(cls, record: CallRecord, client: str) -> JournalCall:
+        return cls(
+            call_id=record.call_id,
+            at=record.started_at,
+            direction=record.direction,
+            client=client,
+            extension=record.extension,
+            answered=record.answered,
+            talk_seconds=record.talk_seconds,
+        )
+
+
+class Journal:
+    """What one linked person may see of one account, and how to show it to them."""
+
+    def __init__(
+        self, link: Link, identity: Identity, access: Access, settings: Settings, notifier: Notifier
+    ) -> None:
+        self.link = link
+        self.account = access.account(link.account)
+        self.region = self.account.region if self.account else "RU"
+        self.pbx = PROVIDER_NAMES.get(self.account.provider, "PBX") if self.account else "PBX"
+        self.manager = identity.has_role(Role.MANAGER)
+        self.settings = settings
+        self.notifier = notifier
+        self._names: dict[str, str | None] = {}
+
+    @classmethod
+    def of(
+        cls,
+        identity: Identity,
+        access: Access,
+        settings: Settings,
+        notifier: Notifier,
+        account: str,
+    ) -> Journal | None:
+        """The journal of the person's link to ``account``; None when they have none."""
+        link = next((x for x in identity.links if x.account == account), None)
+        return cls(link, identity, access, settings, notifier) if link else None
+
+    @property
+    def own(self) -> str | None:
+        """The extension a rep is limited to; None for managers."""
+        return None if self.manager else self.link.extension
+
+    def now(self) -> datetime:
+        return datetime.now(self.settings.zone)
+
+    def clock(self, moment: datetime) -> str:
+        return moment.astimezone(self.settings.zone).strftime("%H:%M")
+
+    def start_of_today(self) -> datetime:
+        return self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def when(self, moment: datetime) -> str:
+        local = moment.astimezone(self.settings.zone)
+        same_year = local.year == self.now().year
+        return local.strftime("%d.%m %H:%M" if same_year else "%d.%m.%Y %H:%M")
+
+    def shown(self, number: str | None) -> str | None:
+        return display(number, self.region) if number else None
+
+    async def name(self, extension: str | None) -> str | None:
+        if extension is None:
+            return None
+        if extension not in self._names:
+            self._names[extension] = await self.notifier.name_of(self.link.account, extension)
+        return self._names[extension]
+
+    async def lines(self, calls: list[JournalCall]) -> list[dict[str, object]]:
+        """The context a journal line template needs, one dict per call."""
+        return [
+            {
+                "at": self.when(call.at),
+                "direction": call.direction,
+                "client": self.shown(call.client),
+                "employee": await self.name(call.extension),
+                "answered": call.answered,
+                "talk": duration(call.talk_seconds),
+            }
+            for call in calls
+        ]
+
+    async def missed_lines(self, calls: list[MissedCall]) -> list[dict[str, object]]:
+        """The context a missed-call line needs, one dict per call."""
+        return [
+            {
+                "at": self.clock(call.at),
+                "client": self.shown(call.client_number),
+                "ivr": call.ivr_abandoned,
+                "rang": [await self.name(extension) for extension in call.rang],
+                "taken_by": call.taken_by,
+            }
+            for call in calls
+        ]
+
+
+def duration(seconds: int) -> str:
+    minutes, rest = divmod(max(0, seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def merge_history(
+    logged: list[JournalCall], records: list[CallRecord], number: str, journal: Journal
+) -> list[JournalCall]:
+    """The log's calls and the PBX's calls with ``number`` (the log's copy wins), newest
+    first; a rep keeps only the calls of their extension."""
+    merged = {call.call_id: call for call in logged}
+    for record in records:
+        if record.call_id in merged:
+            continue
+        parties = (normalise(side, journal.region) for side in (record.caller, record.callee))
+        if number not in parties:
+            continue
+        if journal.own is not None and record.extension != journal.own:
+            continue
+        merged[record.call_id] = JournalCall.from_pbx(record, number)
+    return sorted(merged.values(), key=lambda call: call.at, reverse=True)
+
+
+async def open_missed_today(journal: Journal, missed_calls: MissedCalls) -> list[MissedCall]:
+    """Today's open missed calls (in the people's time zone) this person should see."""
+    start = journal.start_of_today()
+    found = await missed_calls.between(journal.link.account, start, start + timedelta(days=1))
+    own = journal.own
+    return sorted(
+        (call for call in found if call.is_open and (own is None or own in call.rang)),
+        key=lambda call: call.at,
+    )

@@ -1,0 +1,146 @@
+"""A report for one account and period: collected from the call log, put into words and a
+chart in the reader's language.
+
+Use :meth:`Reports.collect` once per account and period, then :meth:`Reports.render` per
+language (``/report`` renders once; the digest renders once per group chat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.pipeline.calllog import CallLog
+from bot.pipeline.missed import MissedCalls
+from bot.pipeline.notify import Notifier
+from bot.reports.chart import ChartText, render_chart
+from bot.reports.figures import EmployeeFigures, Figures, count
+from bot.reports.period import Period, PeriodKind
+from bot.telegram.sender import visible_length
+from bot.texts import Translator
+
+MESSAGE_LIMIT = 4096  # characters of one Telegram message once its HTML is parsed
+NAME_WIDTH = 18
+CHART_FILENAME = "calls.png"
+
+
+@dataclass(frozen=True)
+class Report:
+    """The figures of a period and the names of the employees in them."""
+
+    account: str
+    figures: Figures
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    text: str  # Telegram HTML, within one message
+    chart: bytes | None  # PNG; None when there were no calls to draw
+
+
+class Reports:
+    """Collect a period's report for an account and render it."""
+
+    def __init__(self, call_log: CallLog, missed: MissedCalls, notifier: Notifier) -> None:
+        self._call_log = call_log
+        self._missed = missed
+        self._notifier = notifier
+
+    async def collect(self, account: str, period: Period) -> Report:
+        calls = await self._call_log.between(account, period.start, period.end)
+        figures = count(calls, period, await self._open_missed(account, period))
+        names: dict[str, str] = {}
+        for row in figures.employees:
+            names[row.extension] = await self._notifier.name_of(account, row.extension) or ""
+        return Report(account, figures, names)
+
+    async def _open_missed(self, account: str, period: Period) -> set[str]:
+        """Refs of the period's missed calls nobody has talked to since."""
+        missed = await self._missed.between(account, period.start, period.end)
+        return {call.ref for call in missed if call.is_open}
+
+    async def render(
+        self, report: Report, t: Translator, *, digest: bool = False
+    ) -> RenderedReport:
+        """Words (shortening the employee table to fit one message) and the chart."""
+        return RenderedReport(
+            report_text(report, t, digest=digest), await report_chart(report.figures, t)
+        )
+
+
+async def report_chart(figures: Figures, t: Translator) -> bytes | None:
+    """The chart's PNG (drawn off the event loop); None when there were no calls."""
+    if not figures.total:
+        return None
+    return await render_chart(
+        chart_text(figures.period, t), figures.answered_by_bucket, figures.missed_by_bucket
+    )
+
+
+def report_text(report: Report, t: Translator, *, digest: bool = False) -> str:
+    """The report's message; the employee table loses its last rows until it fits."""
+    figures = report.figures
+    rows = [_row(employee, report.names) for employee in figures.employees]
+    shown = len(rows)
+    while True:
+        text = t(
+            "report",
+            digest=digest,
+            week=figures.period.kind is PeriodKind.WEEK,
+            start=day_label(figures.period.first_day, t),
+            end=day_label(figures.period.last_day, t),
+            f=figures,
+            wait=duration(figures.average_wait) if figures.average_wait is not None else None,
+            rows=rows[:shown],
+            width=max((len(row[0]) for row in rows), default=0),
+            more=len(rows) - shown,
+        )
+        if visible_length(text) <= MESSAGE_LIMIT or shown == 0:
+            return text
+        shown -= 1
+
+
+def chart_text(period: Period, t: Translator) -> ChartText:
+    if period.kind is PeriodKind.TODAY:
+        return ChartText(
+            title=t.label("reports.chart.title_today", date=day_label(period.first_day, t)),
+            x_label=t.label("reports.chart.hour"),
+            y_label=t.label("reports.chart.calls"),
+            answered=t.label("reports.chart.answered"),
+            missed=t.label("reports.chart.missed"),
+            ticks=tuple(str(hour) for hour in range(period.bucket_count)),
+        )
+    return ChartText(
+        title=t.label(
+            "reports.chart.title_week",
+            start=day_label(period.first_day, t),
+            end=day_label(period.last_day, t),
+        ),
+        x_label=t.label("reports.chart.day"),
+        y_label=t.label("reports.chart.calls"),
+        answered=t.label("reports.chart.answered"),
+        missed=t.label("reports.chart.missed"),
+        ticks=tuple(
+            f"{t.label(f'reports.weekdays.{day.weekday()}')}\n{day:%d.%m}" for day in period.days()
+        ),
+    )
+
+
+def day_label(day: date, t: Translator) -> str:
+    """``11 June`` / ``11 июня``."""
+    return t.label("reports.date", day=day.day, month=t.label(f"reports.months.{day.month}"))
+
+
+def duration(seconds: int) -> str:
+    """``0:42``, ``12:05``, ``1:02:03``."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _row(employee: EmployeeFigures, names: dict[str, str]) -> tuple[str, int, int, str]:
+    name = names.get(employee.extension) or employee.extension
+    if len(name) > NAME_WIDTH:
+        name = name[: NAME_WIDTH - 1] + "…"
+    return name, employee.calls, employee.answered, duration(employee.talk_seconds)
