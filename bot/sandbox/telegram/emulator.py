@@ -14,7 +14,7 @@ from bot.sandbox.telegram.control import control_routes
 from bot.sandbox.telegram.limits import Limits, RateLimiter
 from bot.sandbox.telegram.models import ChatMessage
 from bot.sandbox.telegram.people import People
-from bot.sandbox.telegram.server import BotApi, Fault
+from bot.sandbox.telegram.server import BotApi, Fault, RandomFaults
 from bot.sandbox.telegram.state import State
 from bot.sandbox.telegram.updates import UpdateQueue, WebhookPusher
 
@@ -52,6 +52,7 @@ class TelegramEmulator(People):
         )
         self._next_query_id = 4_000_000_000
         self._faults: list[Fault] = []
+        self._random_faults: RandomFaults | None = None
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -59,7 +60,8 @@ class TelegramEmulator(People):
     async def start(self) -> None:
         """Bind and serve; with port 0 a free port is picked (see ``base_url``)."""
         app = web.Application(client_max_size=16 * 1024 * 1024)
-        app.add_routes(BotApi(self._ctx, self.token, self._faults).routes())
+        api = BotApi(self._ctx, self.token, self._faults, lambda: self._random_faults)
+        app.add_routes(api.routes())
         app.add_routes(control_routes(self))
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -210,3 +212,9 @@ class TelegramEmulator(People):
     def inject_drop(self, method: str | None, *, count: int = 1) -> None:
         """Make the next ``count`` calls of ``method`` (None: any) lose their connection."""
         self._faults.append(Fault(method, 0, count, drop=True))
+
+    def inject_random_faults(self, faults: RandomFaults | None) -> None:
+        """Fail calls at random from now on as ``faults`` says (None: stop); faults queued
+        with ``inject_error``/``inject_drop`` still come first.
+        """
+        self._random_faults = faults

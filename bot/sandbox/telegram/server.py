@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -64,6 +66,47 @@ class Fault:
         return ApiError(self.status, self.description or default)
 
 
+@dataclass
+class RandomFaults:
+    """Failures drawn at random for each call of ``methods`` (None: any method), like a
+    flaky network in front of Telegram: a share answered 429 with a ``retry_after`` drawn
+    from ``retry_after`` (inclusive), a share answered a 5xx from ``statuses``, a share
+    whose connection is dropped. ``seed`` makes the draws repeatable; ``injected`` counts
+    what was injected by kind ("429", "5xx", "drop").
+    """
+
+    too_many: float = 0.0
+    server_error: float = 0.0
+    drop: float = 0.0
+    retry_after: tuple[int, int] = (1, 1)
+    statuses: tuple[int, ...] = (500, 502, 503, 504)
+    methods: frozenset[str] | None = None
+    seed: int | None = None
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)  # noqa: S311 - test faults, not cryptography
+        if self.methods is not None:
+            self.methods = frozenset(method.lower() for method in self.methods)
+
+    def draw(self, name: str) -> Fault | None:
+        """The fault for this call of ``name``, or None to let it through."""
+        if self.methods is not None and name.lower() not in self.methods:
+            return None
+        roll = self._rng.random()
+        if roll < self.too_many:
+            self.injected["429"] += 1
+            return Fault(name, 429, 1, self._rng.randint(*self.retry_after))
+        roll -= self.too_many
+        if roll < self.server_error:
+            self.injected["5xx"] += 1
+            return Fault(name, self._rng.choice(self.statuses), 1)
+        if roll - self.server_error < self.drop:
+            self.injected["drop"] += 1
+            return Fault(name, 0, 1, drop=True)
+        return None
+
+
 def _answer(error: ApiError) -> web.Response:
     return web.json_response(error.payload(), status=error.status)
 
@@ -71,10 +114,17 @@ def _answer(error: ApiError) -> web.Response:
 class BotApi:
     """Serves Bot API calls for one token against an ApiContext."""
 
-    def __init__(self, ctx: ApiContext, token: str, faults: list[Fault]) -> None:
+    def __init__(
+        self,
+        ctx: ApiContext,
+        token: str,
+        faults: list[Fault],
+        random_faults: Callable[[], RandomFaults | None] = lambda: None,
+    ) -> None:
         self.ctx = ctx
         self.token = token
         self.faults = faults
+        self.random_faults = random_faults
 
     def routes(self) -> list[web.RouteDef]:
         """The Bot API routes (POST and GET, like Telegram)."""
@@ -90,7 +140,8 @@ class BotApi:
                 if fault.remaining <= 0:
                     self.faults.remove(fault)
                 return fault
-        return None
+        drawn = self.random_faults()
+        return drawn.draw(name) if drawn is not None else None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One Bot API call: auth, parse, record, maybe fail on purpose, then run the method."""

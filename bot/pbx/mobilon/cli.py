@@ -1,0 +1,49 @@
+"""``pbxgram set-key``: store an employee's Mobilon key from the shell.
+
+The key is read from standard input (piped) or typed at a prompt that does not echo it,
+never taken as an argument, so it stays out of the shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import TextIO
+
+from bot.config import MobilonAccount, Settings
+from bot.errors import ConfigError
+from bot.pbx.mobilon.keys import EXTENSION_PATTERN, EmployeeKeys, looks_like_key
+
+
+def read_key(extension: str, stream: TextIO | None = None) -> str:
+    """The key: the first line of ``stream`` (stdin) when piped, else typed at a prompt."""
+    stream = stream if stream is not None else sys.stdin
+    if stream.isatty():
+        return getpass.getpass(f"Mobilon key for extension {extension}: ").strip()
+    return stream.readline().strip()
+
+
+async def set_key(
+    settings: Settings, account_id: str, extension: str, stream: TextIO | None = None
+) -> str:
+    """Store the key read from ``stream`` for ``extension``; the line to print."""
+    from bot.storage import open_redis
+
+    account = settings.account(account_id)
+    if not isinstance(account, MobilonAccount):
+        known = ", ".join(a.id for a in settings.accounts if isinstance(a, MobilonAccount))
+        raise ConfigError(
+            f"--account: no Mobilon account {account_id!r} (Mobilon accounts: {known or 'none'})"
+        )
+    if not EXTENSION_PATTERN.match(extension):
+        raise ConfigError("--extension: digits only, e.g. 101")
+    key = read_key(extension, stream)
+    if not key:
+        raise ConfigError("no key given: pipe it on standard input or type it at the prompt")
+    if not looks_like_key(key):
+        raise ConfigError(
+            "that does not look like a Mobilon key (6–200 Latin letters, digits, - _ .)"
+        )
+    async with open_redis(settings) as redis:
+        await EmployeeKeys(redis).set(account.id, extension, key)
+    return f"Saved the Mobilon key for extension {extension} of {account.id}."

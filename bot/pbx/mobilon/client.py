@@ -1,0 +1,160 @@
+"""The Mobilon HTTP client: ``CallToSubscriber`` with an employee's key, call info and the
+journal with the account token, and recording downloads.
+
+Every secret travels in the query string, as the doc wants, so the URLs never reach a log
+line or an error text: the ``httpx`` request log is filtered (:class:`RedactQuerySecrets`)
+and errors name only the endpoint. Use :class:`MobilonClient` for every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+from limits import RateLimitItem, parse
+from pydantic import SecretStr
+
+from bot.config import MobilonAccount
+from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable
+from bot.pbx.mobilon import codes
+from bot.pbx.mobilon.journal import JournalEntry, call_info, journal
+from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
+
+log = logging.getLogger(__name__)
+
+CALL_PATH = "api/call/CallToSubscriber"
+INFO_PATH = "api/call/info"
+JOURNAL_PATH = "api/call/journal"
+# Mobilon publishes no limits; the bot keeps its polling of one account gentle.
+READ_LIMIT: RateLimitItem = parse("3/second")
+SECRET_QUERY = re.compile(r"(?i)\b(key|token)=[^&\s\"']+")
+
+
+class RedactQuerySecrets(logging.Filter):
+    """Masks ``key=`` and ``token=`` query values in log lines (httpx logs every URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = SECRET_QUERY.sub(r"\1=***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_redaction() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactQuerySecrets) for f in httpx_log.filters):
+        httpx_log.addFilter(RedactQuerySecrets())
+
+
+_install_redaction()
+
+
+class MobilonClient:
+    """Requests to one Mobilon account."""
+
+    def __init__(
+        self,
+        account: MobilonAccount,
+        http: httpx.AsyncClient,
+        limiter: SharedRateLimiter | None = None,
+    ) -> None:
+        self.account = account
+        self._http = http
+        self._limiter = limiter
+        self._base = account.base_api_url.rstrip("/") + "/"
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a path (``record_url`` comes as ``/api/call/record?...``)."""
+        return urljoin(self._base, path)
+
+    async def call_to_subscriber(self, key: SecretStr, number: str) -> str:
+        """Ring the employee whose key this is, then ``number``; the ``callid``.
+
+        The answer's ``code`` 1–5 raises PbxRejected with the sentence for it.
+        """
+        data = await self._get_json(
+            CALL_PATH, {"key": key.get_secret_value(), "outboundNumber": number}, limited=False
+        )
+        code = codes.as_code(data.get("code"))
+        result = str(data.get("result") or "").upper()
+        if result == "SUCCESS" or (code == codes.SUCCESS and result != "FAIL"):
+            return str(data.get("callid") or "")
+        raise PbxRejected(
+            f"Mobilon CallToSubscriber: code {data.get('code')!r}",
+            vendor_code=code if code is not None else str(data.get("code")),
+            message_key=codes.message_key(code),
+        )
+
+    async def call_info(self, callid: str) -> JournalEntry | None:
+        """The finished call ``callid``; None while the PBX has no record of it."""
+        data = await self._get_json(
+            INFO_PATH, {**self._token(), "callid": callid, "format": "json"}
+        )
+        return call_info(data)
+
+    async def journal(self, day: str) -> list[JournalEntry]:
+        """Every call of one day (``YYYY-MM-DD``)."""
+        data = await self._get_json(JOURNAL_PATH, {**self._token(), "date": day, "format": "json"})
+        return journal(data)
+
+    async def open_record(self, record_url: str) -> httpx.Response | None:
+        """The recording behind ``record_url``, streaming; None while it is not there."""
+        await self._wait_for_slot()
+        request = self._http.build_request("GET", self.url(record_url))
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise PbxUnavailable(f"Mobilon recording: {exc.__class__.__name__}") from None
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code != 200 or "json" in content_type or "text" in content_type:
+            await response.aclose()
+            if response.status_code >= 500:
+                raise PbxUnavailable(
+                    f"Mobilon recording: HTTP {response.status_code}",
+                    vendor_code=response.status_code,
+                )
+            return None
+        return response
+
+    def _token(self) -> dict[str, str]:
+        return {"token": self.account.api_token.get_secret_value()}
+
+    async def _get_json(
+        self, path: str, params: dict[str, str], *, limited: bool = True
+    ) -> dict[str, Any]:
+        if limited:
+            await self._wait_for_slot()
+        try:
+            response = await self._http.get(self.url(path), params=params)
+        except httpx.HTTPError as exc:
+            raise PbxUnavailable(f"Mobilon {path}: {exc.__class__.__name__}") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise PbxRejected(
+                f"Mobilon {path}: HTTP {status}",
+                vendor_code=status,
+                message_key="mobilon.errors.token",
+            )
+        if status >= 400:
+            raise PbxUnavailable(f"Mobilon {path}: HTTP {status}", vendor_code=status)
+        try:
+            data = response.json()
+        except ValueError:
+            raise PbxUnavailable(f"Mobilon {path}: answer is not JSON") from None
+        if isinstance(data, list):
+            return {"calls": data}
+        if not isinstance(data, dict):
+            raise PbxUnavailable(f"Mobilon {path}: unexpected answer")
+        return data
+
+    async def _wait_for_slot(self) -> None:
+        if self._limiter is None:
+            return
+        try:
+            await self._limiter.acquire(READ_LIMIT, "mobilon", self.account.id)
+        except RateLimitTimeout:
+            raise PbxRateLimited("Mobilon: local rate limit wait too long") from None

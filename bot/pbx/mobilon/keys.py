@@ -1,0 +1,99 @@
+"""Employees' Mobilon API keys, kept in Redis.
+
+A key is a secret: it is stored as given (``CallToSubscriber`` needs it back), returned
+only as :class:`~pydantic.SecretStr`, and never logged or shown. Webhooks name an employee
+by key, so an index maps a digest of each key to its extension; one key belongs to one
+extension of an account at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from pydantic import SecretStr
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from bot.storage import Keys
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-.]{6,200}$")
+EXTENSION_PATTERN = re.compile(r"^\d{1,10}$")
+
+
+def looks_like_key(text: str) -> bool:
+    """True for something shaped like an API key (no spaces, 6–200 safe characters)."""
+    return bool(KEY_PATTERN.match(text))
+
+
+def _digest(account: str, key: str) -> str:
+    return hashlib.sha256(f"{account}\n{key}".encode()).hexdigest()
+
+
+class EmployeeKeys:
+    """Set, find and drop the key of each extension of Mobilon accounts."""
+
+    def __init__(self, redis: Redis, keys: Keys | None = None) -> None:
+        self._redis = redis
+        self._keys = keys or Keys()
+
+    async def set(self, account: str, extension: str, key: str) -> None:
+        """Store ``key`` for ``extension``, replacing its old key; a key given to another
+        extension before moves here."""
+        keys_hash = self._keys.mobilon_keys(account)
+        index = self._keys.mobilon_key_index(account)
+        digest = _digest(account, key)
+        while True:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(keys_hash, index)
+                    old_key = await pipe.hget(keys_hash, extension)
+                    old_owner = await pipe.hget(index, digest)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if old_key is not None:
+                        pipe.hdel(index, _digest(account, str(old_key)))
+                    if old_owner is not None and str(old_owner) != extension:
+                        pipe.hdel(keys_hash, str(old_owner))
+                    pipe.hset(keys_hash, extension, key)
+                    pipe.hset(index, digest, extension)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
+
+    async def remove(self, account: str, extension: str) -> bool:
+        """Forget the key of ``extension``; False when it had none."""
+        keys_hash = self._keys.mobilon_keys(account)
+        old_key = await self._redis.hget(keys_hash, extension)
+        if old_key is None:
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys_hash, extension)
+            pipe.hdel(self._keys.mobilon_key_index(account), _digest(account, str(old_key)))
+            await pipe.execute()
+        return True
+
+    async def key_of(self, account: str, extension: str) -> SecretStr | None:
+        """The key of ``extension``, None when nobody set it."""
+        value = await self._redis.hget(self._keys.mobilon_keys(account), extension)
+        return SecretStr(str(value)) if value is not None else None
+
+    async def extension_of(self, account: str, key: str) -> str | None:
+        """The extension ``key`` belongs to in ``account``, None for an unknown key."""
+        if not key or len(key) > 1000:
+            return None
+        extension = await self._redis.hget(
+            self._keys.mobilon_key_index(account), _digest(account, key)
+        )
+        if extension is None:
+            return None
+        stored = await self._redis.hget(self._keys.mobilon_keys(account), str(extension))
+        if stored is None or not hmac.compare_digest(str(stored).encode(), key.encode()):
+            return None
+        return str(extension)
+
+    async def extensions(self, account: str) -> list[str]:
+        """Extensions that have a key, in order."""
+        found = await self._redis.hkeys(self._keys.mobilon_keys(account))
+        return sorted((str(e) for e in found), key=lambda e: (len(e), e))

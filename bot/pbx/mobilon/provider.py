@@ -1,0 +1,218 @@
+"""Mobilon as a :class:`~bot.pbx.base.Provider`: click-to-call from each employee's own
+key, recordings and history from the journal; no SMS, balance, campaigns or directory.
+
+Needs the app's Redis (employee keys, followed calls, the events stream); without it
+(``pbxgram link``) only the configured employees are known.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from redis.asyncio import Redis
+
+from bot.config import MobilonAccount
+from bot.domain import CallRecord, CommandTicket
+from bot.events import CommandResultEvent, PbxEvent
+from bot.pbx.base import (
+    AudioStream,
+    Capability,
+    Inbound,
+    InvalidRequest,
+    NotReady,
+    PbxUnavailable,
+    Provider,
+    WebhookForbidden,
+)
+from bot.pbx.mobilon import codes, webhooks
+from bot.pbx.mobilon.calls import CallBook, FollowedCall
+from bot.pbx.mobilon.client import MobilonClient
+from bot.pbx.mobilon.journal import MSK, JournalEntry
+from bot.pbx.mobilon.keys import EmployeeKeys
+from bot.pbx.mobilon.matching import client_key
+from bot.pbx.mobilon.outcome import EXTENSION
+from bot.pipeline.stream import EventStream
+from bot.ratelimit import SharedRateLimiter
+from bot.storage import Keys
+
+NUMBER = re.compile(r"^[0-9A-Za-z]+$")  # what CallToSubscriber accepts (its code 3)
+MAX_HISTORY_DAYS = 31
+
+
+class MobilonProvider(Provider):
+    """One Mobilon account."""
+
+    name = "Mobilon"
+    capabilities = frozenset({Capability.CALLBACK, Capability.RECORDINGS, Capability.CALL_HISTORY})
+    routes = webhooks.ROUTES
+
+    def __init__(
+        self,
+        account: MobilonAccount,
+        http: httpx.AsyncClient,
+        limiter: SharedRateLimiter | None = None,
+        redis: Redis | None = None,
+        keys: Keys | None = None,
+    ) -> None:
+        super().__init__(account)
+        self.mobilon = account
+        self.client = MobilonClient(account, http, limiter)
+        self._redis = redis
+        self._keys = keys or Keys()
+
+    # state in Redis --------------------------------------------------------------
+    def _need_redis(self) -> Redis:
+        if self._redis is None:
+            raise PbxUnavailable("Mobilon: no storage for employee keys")
+        return self._redis
+
+    @property
+    def employee_keys(self) -> EmployeeKeys:
+        """Where each employee's key is kept."""
+        return EmployeeKeys(self._need_redis(), self._keys)
+
+    @property
+    def calls(self) -> CallBook:
+        """Calls followed until the journal shows how they ended."""
+        return CallBook(self._need_redis(), self._keys)
+
+    # inbound ---------------------------------------------------------------------
+    async def prepare(self, inbound: Inbound) -> Inbound:
+        """Recognise the employee by the webhook's key and join the ring to its call."""
+        if self._redis is None:
+            raise WebhookForbidden("no storage for employee keys")
+        return await webhooks.prepare(
+            inbound,
+            self.account.id,
+            self.account.region,
+            self.employee_keys,
+            self.calls,
+            datetime.now(UTC),
+        )
+
+    def verify(self, inbound: Inbound) -> None:
+        webhooks.verify(inbound)
+
+    def parse(self, inbound: Inbound) -> list[PbxEvent]:
+        return list(webhooks.parse(inbound, self.account.id))
+
+    # click-to-call ---------------------------------------------------------------
+    async def callback(
+        self, extension: str, number: str, *, line_number: str | None = None
+    ) -> CommandTicket:
+        """``CallToSubscriber`` with the key of ``extension``: it rings, then ``number``."""
+        digits = number.lstrip("+")
+        if not NUMBER.match(digits):
+            raise InvalidRequest(
+                "number refused before sending", vendor_code=3, message_key=codes.message_key(3)
+            )
+        key = await self.employee_keys.key_of(self.account.id, extension)
+        if key is None:
+            raise InvalidRequest(
+                f"no Mobilon key for extension {extension}",
+                message_key="mobilon.no_key",
+                params={"extension": extension},
+            )
+        callid = await self.client.call_to_subscriber(key, digits)
+        ticket = CommandTicket(
+            account=self.account.id, command="callback", command_id=f"pbxgram-{uuid.uuid4().hex}"
+        )
+        accepted = CommandResultEvent(
+            account=self.account.id,
+            provider="mobilon",
+            raw={"callid": callid, "code": codes.SUCCESS},
+            command="callback",
+            command_id=ticket.command_id,
+            code=codes.SUCCESS,
+            success=True,
+            message_key="mobilon.errors.accepted",
+        )
+        await EventStream(self._need_redis(), self._keys).put([accepted])
+        if callid:
+            now = datetime.now(UTC)
+            await self.calls.follow_outbound(
+                self.account.id,
+                FollowedCall(
+                    call_id=callid,
+                    direction="outbound",
+                    number=digits,
+                    client=client_key(digits, self.account.region),
+                    opened_at=now,
+                    rings={extension: now},
+                    extension=extension,
+                    command_id=ticket.command_id,
+                    callid=callid,
+                ),
+            )
+        return ticket
+
+    # recordings ------------------------------------------------------------------
+    async def recording(self, recording_id: str) -> AudioStream:
+        """The recording of the call ``recording_id`` (a Mobilon callid), by its
+        ``record_url``; NotReady while the PBX has none."""
+        info = await self.client.call_info(recording_id)
+        if info is None or not info.record_url:
+            raise NotReady(f"Mobilon call {recording_id} has no recording yet")
+        response = await self.client.open_record(info.record_url)
+        if response is None:
+            raise NotReady(f"Mobilon recording of {recording_id} is not there yet")
+        size = response.headers.get("Content-Length")
+        return AudioStream(
+            chunks=_chunks(response),
+            aclose=response.aclose,
+            content_type=response.headers.get("Content-Type", "audio/mpeg"),
+            size=int(size) if size and size.isdigit() else None,
+            filename=re.sub(r"[^0-9A-Za-z._-]", "_", recording_id)[:40] + ".mp3",
+        )
+
+    # history ---------------------------------------------------------------------
+    async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
+        """Every call the journal holds between ``start`` and ``end`` (one request per
+        day, the last :data:`MAX_HISTORY_DAYS` days at most)."""
+        start = max(start, end - timedelta(days=MAX_HISTORY_DAYS))
+        day = start.astimezone(MSK).date()
+        last = end.astimezone(MSK).date()
+        records: list[CallRecord] = []
+        while day <= last:
+            for entry in await self.client.journal(day.isoformat()):
+                if start <= entry.time < end:
+                    records.append(history_record(entry))
+            day += timedelta(days=1)
+        return records
+
+
+def history_record(entry: JournalEntry) -> CallRecord:
+    """A journal record as a CallRecord; a short all-digit ``from``/``to`` is an extension."""
+    from_ext = EXTENSION.match(entry.caller) is not None
+    to_ext = EXTENSION.match(entry.callee) is not None
+    if from_ext and to_ext:
+        direction, extension = "internal", entry.callee
+    elif from_ext:
+        direction, extension = "outbound", entry.caller
+    elif to_ext:
+        direction, extension = "inbound", entry.callee
+    else:
+        direction, extension = "unknown", None
+    return CallRecord(
+        call_id=entry.callid,
+        started_at=entry.time.astimezone(UTC),
+        direction=direction,
+        caller=entry.caller,
+        callee=entry.callee,
+        extension=extension,
+        answered=entry.answered,
+        talk_seconds=entry.duration if entry.answered else 0,
+        recording_ids=(entry.callid,) if entry.record_url else (),
+    )
+
+
+async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_bytes(64 * 1024):
+            yield chunk
+    finally:
+        await response.aclose()

@@ -1,0 +1,1 @@
+"""MTS VPBX ("API CRM" on BroadWorks): client, webhooks, provider and subscriptions."""

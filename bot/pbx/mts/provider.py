@@ -1,0 +1,280 @@
+"""MTS VPBX as a :class:`~bot.pbx.base.Provider`: click-to-call, hang-up, transfer,
+recordings, the abonent directory and call history. No SMS, balance or campaigns: the API
+has none.
+
+Events arrive at ``POST /pbx/{account}/events`` with the account's callback key as
+``X-AUTH-TOKEN``. They name abonents by portal id, so :meth:`MtsProvider.complete` looks the
+ids up in the directory before the events are stored. The PBX never says a call is over:
+``summary_grace`` lets the pipeline end each call once all its legs are released.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiohttp import StreamReader
+from redis.asyncio import Redis
+
+from bot.config import MtsAccount
+from bot.domain import CallRecord, CommandTicket, Employee, PbxGroup
+from bot.events import PbxEvent
+from bot.pbx.base import (
+    AudioStream,
+    Capability,
+    Inbound,
+    InvalidRequest,
+    PbxError,
+    Provider,
+    Route,
+    WebhookMalformed,
+)
+from bot.pbx.mts.client import MtsClient
+from bot.pbx.mts.directory import Abonent, AbonentDirectory, Abonents
+from bot.pbx.mts.history import call_record
+from bot.pbx.mts.state import SubscriptionStore
+from bot.pbx.mts.webhooks import CALL_EVENTS, EventType, read, to_events, verify_token
+from bot.phones import normalise
+from bot.storage import Keys
+
+log = logging.getLogger(__name__)
+
+EVENTS_ROUTE = Route("POST", "/events", "events")
+MAX_BODY = 64 * 1024  # a notification is a few hundred bytes
+SUMMARY_GRACE = 8.0  # seconds: a queue may hand a released call to the next abonent
+
+
+class MtsProvider(Provider):
+    """One MTS VPBX account."""
+
+    name = "MTS VPBX"
+    capabilities = frozenset(
+        {
+            Capability.CALLBACK,
+            Capability.HANGUP,
+            Capability.TRANSFER,
+            Capability.RECORDINGS,
+            Capability.EMPLOYEE_DIRECTORY,
+            Capability.CALL_HISTORY,
+        }
+    )
+    routes = (EVENTS_ROUTE,)
+    summary_grace = SUMMARY_GRACE
+    streams_body = True  # see receive(): the abonent ids need a directory look-up
+
+    def __init__(
+        self,
+        account: MtsAccount,
+        http: httpx.AsyncClient,
+        redis: Redis | None = None,
+        keys: Keys | None = None,
+        *,
+        retry_delays: tuple[float, ...] | None = None,
+    ) -> None:
+        super().__init__(account)
+        self.mts = account
+        self.client = (
+            MtsClient(account, http)
+            if retry_delays is None
+            else MtsClient(account, http, retry_delays=retry_delays)
+        )
+        keys = keys or Keys()
+        self.directory = AbonentDirectory(
+            account.id, self.client.abonents, redis, keys.mts_abonents(account.id)
+        )
+        self.subscriptions = (
+            SubscriptionStore(redis, keys, account.id) if redis is not None else None
+        )
+
+    # inbound ---------------------------------------------------------------------
+    def verify(self, inbound: Inbound) -> None:
+        verify_token(inbound, self.mts.callback_key.get_secret_value())
+
+    def parse(self, inbound: Inbound) -> list[PbxEvent]:
+        """Events of a notification, naming the abonents known right now (the web tier calls
+        :meth:`receive`, which looks unknown ones up)."""
+        note, raw = read(inbound)
+        return self._events(note, raw, self.directory.snapshot)
+
+    async def receive(self, inbound: Inbound, body: StreamReader) -> list[PbxEvent]:
+        """Read the notification, note a subscription's end, and name the abonent (asking
+        the PBX's directory when the id is new); a directory that cannot be read answers
+        503, so the PBX delivers the event again."""
+        try:
+            data = await _read_all(body, MAX_BODY + 1)
+        except (ValueError, OSError):
+            raise WebhookMalformed("body could not be read") from None
+        if len(data) > MAX_BODY:
+            raise WebhookMalformed("body too large for a notification")
+        inbound = replace(inbound, body=data)
+        note, raw = read(inbound)
+        if note.event_type is EventType.SUBSCRIPTION_TERMINATION:
+            assert note.abonent_id is not None
+            if self.subscriptions is not None:
+                await self.subscriptions.mark_terminated(note.abonent_id)
+            log.info("MTS %s: subscription of abonent %s ended", self.account.id, note.abonent_id)
+            return []
+        if note.event_type not in CALL_EVENTS or note.abonent_id is None:
+            return []  # CHECK_ALIVE: answered 200 straight away
+        try:
+            abonents = await self.directory.knowing({note.abonent_id})
+        except PbxError as exc:
+            raise ConnectionError(f"MTS directory unavailable: {exc}") from None
+        return self._events(note, raw, abonents)
+
+    def _events(self, note: Any, raw: dict[str, Any], abonents: Abonents) -> list[PbxEvent]:
+        return to_events(
+            note,
+            raw,
+            self.account.id,
+            abonents,
+            received_at=datetime.now(UTC),
+            recordings=self.mts.recordings,
+        )
+
+    # abonents --------------------------------------------------------------------
+    async def abonent(self, extension: str) -> Abonent:
+        """The abonent with this extension; InvalidRequest when the PBX has none."""
+        abonents = await self.directory.get()
+        found = abonents.by_extension.get(extension)
+        if found is None:
+            abonents = await self.directory.get(fresh=True)
+            found = abonents.by_extension.get(extension)
+        if found is None:
+            raise InvalidRequest(
+                f"MTS: no abonent with extension {extension}",
+                message_key="mts.errors.no_abonent",
+                params={"extension": extension},
+            )
+        return found
+
+    async def list_employees(self) -> list[Employee]:
+        abonents = await self.directory.get(fresh=True)
+        fetched = [
+            a.employee(self.account.id, self.account.region) for a in abonents.all if a.extension
+        ]
+        known = {employee.extension for employee in fetched}
+        configured = [e for e in await super().list_employees() if e.extension not in known]
+        return fetched + configured
+
+    async def list_groups(self) -> list[PbxGroup]:
+        abonents = (await self.directory.get()).all
+        return [
+            PbxGroup(
+                id=str(item.get("id")),
+                name=str(item.get("name") or ""),
+                members=tuple(
+                    a.extension for a in abonents if a.extension and a.group_id == item.get("id")
+                ),
+            )
+            for item in await self.client.groups()
+            if item.get("id") is not None
+        ]
+
+    # calls -----------------------------------------------------------------------
+    def _ticket(self, command: str, command_id: str) -> CommandTicket:
+        return CommandTicket(account=self.account.id, command=command, command_id=command_id)
+
+    async def callback(
+        self, extension: str, number: str, *, line_number: str | None = None
+    ) -> CommandTicket:
+        """Click-to-call from the abonent's own phone (section 4.8.2)."""
+        address = normalise(number, self.account.region)
+        if address is None:
+            raise InvalidRequest(f"MTS: {number!r} is not a phone number")
+        abonent = await self.abonent(extension)
+        await self.client.dial(abonent.user_id, address)
+        return self._ticket("callback", f"mts-{abonent.user_id}-{address}")
+
+    async def hangup(self, leg_id: str) -> CommandTicket:
+        user_id, call_id = _split_leg(leg_id)
+        await self.client.hangup(user_id, call_id)
+        return self._ticket("call/hangup", leg_id)
+
+    async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
+        """Blind: ``to`` is a number or extension. Consult: ``to`` is the leg id of the
+        abonent's second call (the one with the party taking over)."""
+        user_id, call_id = _split_leg(leg_id)
+        if consult:
+            other_user, other_call = _split_leg(to)
+            if other_user != user_id:
+                raise InvalidRequest("MTS consult transfer joins two calls of one abonent")
+            await self.client.consult_transfer(user_id, call_id, other_call)
+        else:
+            await self.client.blind_transfer(user_id, call_id, transfer_address(to))
+        return self._ticket("transfer", leg_id)
+
+    async def call_return(self, extension: str) -> CommandTicket:
+        """Call back whoever last called (or was missed by) the abonent (4.8.7)."""
+        abonent = await self.abonent(extension)
+        answer = await self.client.call_return(abonent.user_id)
+        return self._ticket("callback", f"{abonent.user_id}:{answer.get('callId', '')}")
+
+    async def redial(self, extension: str) -> CommandTicket:
+        """Dial the abonent's last dialled number again (4.8.8)."""
+        abonent = await self.abonent(extension)
+        answer = await self.client.last_number_redial(abonent.user_id)
+        return self._ticket("callback", f"{abonent.user_id}:{answer.get('callId', '')}")
+
+    # recordings ------------------------------------------------------------------
+    async def recording(self, recording_id: str) -> AudioStream:
+        response = await self.client.recording(recording_id)
+        size = response.headers.get("Content-Length")
+        return AudioStream(
+            chunks=_chunks(response),
+            aclose=response.aclose,
+            content_type=response.headers.get("Content-Type", "audio/mpeg"),
+            size=int(size) if size and size.isdigit() else None,
+            filename=f"{recording_id[:40]}.mp3".replace("/", "_").replace(":", "-"),
+        )
+
+    # history ---------------------------------------------------------------------
+    async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
+        rows = await self.client.call_history(
+            "enterprise",
+            dateFrom=int(start.timestamp() * 1000),
+            dateTo=int(end.timestamp() * 1000),
+        )
+        abonents = await self.directory.get()
+        records = (call_record(row, abonents, self.mts.recordings) for row in rows)
+        return [record for record in records if record is not None]
+
+
+def transfer_address(to: str) -> str:
+    """The transfer target as the doc wants it: an extension, or 8 and ten digits."""
+    digits = "".join(ch for ch in to if ch.isdigit())
+    if len(digits) == 11 and digits[0] in "78":
+        return "8" + digits[1:]
+    if len(digits) == 10:
+        return "8" + digits
+    return digits or to
+
+
+def _split_leg(leg_id: str) -> tuple[int, str]:
+    user, _, call = leg_id.partition(":")
+    if not user.isdigit() or not call:
+        raise InvalidRequest(f"MTS: {leg_id!r} is not a call of this PBX")
+    return int(user), call
+
+
+async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_bytes(64 * 1024):
+            yield chunk
+    finally:
+        await response.aclose()
+
+
+async def _read_all(body: StreamReader, limit: int) -> bytes:
+    """The body, or its first ``limit`` bytes."""
+    data = b""
+    while len(data) < limit:
+        chunk = await body.read(limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data

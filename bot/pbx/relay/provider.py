@@ -1,0 +1,186 @@
+"""The relay provider: any PBX (Asterisk, FreePBX…) whose script posts the relay format.
+
+The PBX only pushes: ``POST /pbx/{account}/calls/{secret}`` with ``create_call`` and
+``update_call``. Calls are kept in Redis (:mod:`bot.pbx.relay.calls`) to turn statuses
+into leg events and one summary per call; uploaded recordings are kept in Redis
+(:mod:`bot.pbx.relay.recordings`) and streamed to Telegram. Nothing can be asked of the
+PBX, so click-to-call, SMS, balance, history and campaigns are unsupported.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from aiohttp import StreamReader
+from redis.asyncio import Redis
+
+from bot.config import RelayAccount
+from bot.domain import utcnow
+from bot.events import Direction, PbxEvent
+from bot.pbx.base import (
+    AudioStream,
+    Capability,
+    Inbound,
+    Provider,
+    Reply,
+    Route,
+    WebhookError,
+    WebhookForbidden,
+)
+from bot.pbx.relay.calls import CallBook, RelayCall, UnknownCall, advance, events_of
+from bot.pbx.relay.recordings import RecordingStore, Upload
+from bot.pbx.relay.webhooks import CREATE, RelayRequest, read_body, read_request
+from bot.storage import Keys
+from bot.storage.links import LinkRepository
+
+
+class CallNotFound(WebhookError):
+    """An update for a call this account never created (or one long over): 404."""
+
+    status = 404
+
+
+class RelayProvider(Provider):
+    name = "relay"
+    capabilities = frozenset({Capability.RECORDINGS})
+    routes = (Route("POST", "/calls/{secret}", "calls"),)
+    streams_body = True
+
+    def __init__(self, account: RelayAccount, redis: Redis | None = None) -> None:
+        super().__init__(account)
+        self.relay_account = account
+        self._redis = redis
+        self._keys = Keys()
+
+    # inbound ---------------------------------------------------------------------
+    def verify(self, inbound: Inbound) -> None:
+        given = inbound.params.get("secret", "").encode()
+        expected = self.relay_account.secret.get_secret_value().encode()
+        if not hmac.compare_digest(given, expected):
+            raise WebhookForbidden("wrong secret")
+
+    async def receive(self, inbound: Inbound, body: StreamReader) -> list[PbxEvent]:
+        redis = self._require_redis()
+        store = RecordingStore(redis, self._keys, self.account.id)
+        fields, upload = await read_body(inbound, body, store)
+        try:
+            request = read_request(fields, has_audio=upload is not None)
+            call, recording_id, events = await self._apply(redis, request, upload)
+            answer = await self._answer(redis, call, recording_id)
+        finally:
+            if upload is not None:
+                await store.discard(upload)  # nothing left once kept: it was moved
+        inbound.state["relay.answer"] = answer  # acknowledge() sends it
+        return events
+
+    def acknowledge(self, inbound: Inbound, events: list[PbxEvent]) -> Reply:
+        return Reply(json={"data": inbound.state.get("relay.answer", {})})
+
+    async def _apply(
+        self, redis: Redis, request: RelayRequest, upload: Upload | None
+    ) -> tuple[RelayCall, str | None, list[PbxEvent]]:
+        book = CallBook(redis, self._keys, self.account.id)
+        now = utcnow()
+        if request.action == CREATE:
+            call_id = await book.id_for_new(request.pbx_call_id)
+        else:
+            try:
+                call_id = await book.id_of(request.call_id, request.pbx_call_id)
+            except UnknownCall as exc:
+                raise CallNotFound(str(exc)) from None
+        answerer = await self._answerer(redis, request)
+        async with book.locked(call_id):
+            call = await book.load(call_id)
+            ring: list[str] = []
+            if call is None:
+                if request.action != CREATE or request.direction is None or not request.phone:
+                    raise CallNotFound(f"no call with call_id {call_id}")
+                call = RelayCall(
+                    call_id=call_id,
+                    pbx_call_id=request.pbx_call_id,
+                    direction=request.direction,
+                    phone=request.phone,
+                    created_at=now,
+                    comment=request.comment,
+                )
+            if request.action == CREATE:
+                ring = await self._targets(redis, request)
+            elif request.call_status == "ringing" and answerer is not None:
+                ring = [answerer]
+            advance(
+                call,
+                request.call_status,
+                ring=ring,
+                answerer=answerer,
+                now=now,
+                final=request.is_final,
+            )
+            recording_id = None
+            if upload is not None:
+                store = RecordingStore(redis, self._keys, self.account.id)
+                recording_id = await store.keep(upload, call_id)
+            await book.save(call)
+        recordings = [(recording_id, now)] if recording_id else []
+        return call, recording_id, events_of(call, self.account.id, request.raw, recordings)
+
+    async def _targets(self, redis: Redis, request: RelayRequest) -> list[str]:
+        """The extensions a created call rings: those named, else everyone linked (inbound)."""
+        links = LinkRepository(redis, self._keys)
+        if request.pbx_user_ids:
+            return list(request.pbx_user_ids)
+        if request.user_ids:
+            found = [await self._extension_of(links, user_id) for user_id in request.user_ids]
+            named = [extension for extension in found if extension is not None]
+            if named or request.direction is Direction.OUTBOUND:
+                return named
+        if request.direction is Direction.OUTBOUND:
+            return []  # who is calling out is unknown
+        return [link.extension for link in await links.of_account(self.account.id)]
+
+    async def _answerer(self, redis: Redis, request: RelayRequest) -> str | None:
+        if request.pbx_user_id is not None:
+            return request.pbx_user_id
+        if request.user_id is not None:
+            return await self._extension_of(LinkRepository(redis, self._keys), request.user_id)
+        return None
+
+    async def _extension_of(self, links: LinkRepository, telegram_id: int) -> str | None:
+        return next(
+            (
+                link.extension
+                for link in await links.of_user(telegram_id)
+                if link.account == self.account.id
+            ),
+            None,
+        )
+
+    async def _answer(
+        self, redis: Redis, call: RelayCall, recording_id: str | None
+    ) -> dict[str, Any]:
+        """The ``data`` of the format's answer; ``user_id`` is the assignee's Telegram id."""
+        extension = call.assignee
+        link = (
+            await LinkRepository(redis, self._keys).by_extension(self.account.id, extension)
+            if extension
+            else None
+        )
+        return {
+            "call_id": int(call.call_id),
+            "pbx_call_id": call.pbx_call_id,
+            "user_id": link.telegram_id if link else None,
+            "pbx_user_id": extension,
+            "call_status": call.status,
+            "audio_record": recording_id,
+            "ticket_id": None,
+        }
+
+    def _require_redis(self) -> Redis:
+        if self._redis is None:
+            raise ConnectionError("the relay provider was built without Redis")
+        return self._redis
+
+    # outbound --------------------------------------------------------------------
+    async def recording(self, recording_id: str) -> AudioStream:
+        store = RecordingStore(self._require_redis(), self._keys, self.account.id)
+        return await store.open(recording_id)

@@ -1,0 +1,78 @@
+"""Calls as the Mobilon simulator keeps them, and their records in the doc's fields."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+MSK = timezone(timedelta(hours=3))
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass
+class Subscriber:
+    """An employee: their extension and the key of the portal user linked to them.
+
+    ``registered`` False: ``CallToSubscriber`` answers code 1; ``has_subscriber`` False:
+    the key's user has no subscriber or operator (code 5).
+    """
+
+    extension: str
+    key: str
+    registered: bool = True
+    has_subscriber: bool = True
+
+
+@dataclass
+class SimCall:
+    """One call: in progress until ``status`` is set, then in the journal."""
+
+    callid: str
+    direction: Literal["inbound", "outbound"]
+    caller: str  # ``from``
+    callee: str  # ``to``
+    started: datetime
+    rang: list[str] = field(default_factory=list)
+    status: str | None = None
+    duration: int = 0
+    recorded: bool = False
+    record_requests: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not None
+
+    @property
+    def day(self) -> str:
+        return self.started.astimezone(MSK).strftime("%Y-%m-%d")
+
+    def record(self, token: str) -> dict[str, Any]:
+        """The call as ``/api/call/info`` and ``/api/call/journal`` show it."""
+        data: dict[str, Any] = {
+            "callid": self.callid,
+            "status": self.status,
+            "duration": self.duration,
+            "from": self.caller,
+            "to": self.callee,
+            "time": self.started.astimezone(MSK).strftime(TIME_FORMAT),
+        }
+        if self.recorded:
+            data["record_url"] = f"/api/call/record?token={token}&callid={self.callid}"
+        return data
+
+
+class CallIds:
+    """``1476087194.216329``-style ids, as the doc shows them."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(216329)
+
+    def next(self) -> str:
+        return f"{int(time.time())}.{next(self._counter)}"
+
+
+def now_msk() -> datetime:
+    return datetime.now(MSK).replace(microsecond=0)

@@ -1,0 +1,220 @@
+"""A relay-format PBX (an Asterisk script) driving the real app, as people see it in Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from bot.app import App, running
+from bot.config import Settings
+from bot.domain import Role, SubscriptionKind
+from bot.sandbox.relay import Audio, RelayPbx, silent_wav
+from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
+
+SECRET = "asterisk-relay-secret-42"
+RELAY = {"id": "asterisk", "provider": "relay", "secret": SECRET}
+BORIS = 2002
+MARIA = 2003  # manager
+CLIENT = "79001234567"
+CLIENT_SHOWN = "+7 900 123-45-67"
+ANNA_REFUSED = "Команда /call недоступна: ваша АТС (relay) этого не позволяет."
+BORIS_REFUSED = "/call is not available: your PBX (relay) does not offer it."
+
+
+@dataclass
+class Company:
+    app: App
+    pbx: RelayPbx
+
+
+@pytest_asyncio.fixture
+async def company(
+    emulator: TelegramEmulator, make_settings: Callable[..., Settings], redis: Redis
+) -> AsyncIterator[Company]:
+    """Anna (101), Boris (102) and Maria (103, manager) on an Asterisk pushing the relay format;
+    the Sales group follows missed calls, summaries and recordings."""
+    emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
+    emulator.add_user(MARIA, "Maria", username="maria", language_code="en")
+    settings = make_settings(
+        bot_token=emulator.token,
+        telegram_api_url=emulator.base_url,
+        admin_ids=[ADMIN],
+        accounts=[RELAY],
+    )
+    async with running(settings, web_role=True, worker_role=True, tuning=FAST) as app:
+        for person in (REP_ANNA, BORIS, MARIA):
+            emulator.send_text(person, "/start")
+            await emulator.wait_for_message(person)
+        await app.access.link("asterisk", "101", REP_ANNA, Role.REP)
+        await app.access.link("asterisk", "102", BORIS, Role.REP)
+        await app.access.link("asterisk", "103", MARIA, Role.MANAGER)
+        for kind in (
+            SubscriptionKind.MISSED,
+            SubscriptionKind.SUMMARY,
+            SubscriptionKind.RECORDINGS,
+        ):
+            await app.repos.subscriptions.subscribe(GROUP, "asterisk", kind)
+        emulator.add_bot_to_group(GROUP, ADMIN)
+        async with RelayPbx(f"{app.web_url}/pbx/asterisk/calls/{SECRET}") as pbx:
+            yield Company(app, pbx)
+
+
+def _calls(emulator: TelegramEmulator, chat: int) -> list[ChatMessage]:
+    """The bot's messages about calls (after its answer to /start)."""
+    return [m for m in emulator.bot_messages(chat) if "pbxgram" not in m.text]
+
+
+def _alerts(emulator: TelegramEmulator, chat: int) -> list[ChatMessage]:
+    """Missed-call alerts (their buttons are the missed-call ones, not a card's)."""
+    return [
+        m
+        for m in emulator.bot_messages(chat)
+        if any((b.callback_data or "").startswith("ms:") for row in m.buttons for b in row)
+    ]
+
+
+async def test_incoming_call_shows_a_card_to_the_ringing_people(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    created = await company.pbx.create_call(
+        CLIENT, pbx_call_id="1714557600.7", pbx_user_ids=["101"]
+    )
+    assert created.data["user_id"] == REP_ANNA
+    assert created.data["pbx_user_id"] == "101"
+
+    card = await emulator.wait_for_message(REP_ANNA, lambda m: "Входящий звонок" in m.text)
+    assert card.text == f"📞 Входящий звонок\n{CLIENT_SHOWN}"
+    assert card.buttons == []
+    await drained(company.app)
+    assert _calls(emulator, BORIS) == []
+
+
+async def test_ring_group_answered_elsewhere_is_not_missed_and_the_recording_arrives(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    wav = silent_wav(seconds=3)
+    await company.pbx.play_inbound(
+        CLIENT,
+        ring=["101", "102"],
+        answered_by="102",
+        recording=Audio("1714557600.8.wav", wav, "audio/x-wav"),
+    )
+    await drained(company.app)
+
+    [anna_card] = _calls(emulator, REP_ANNA)
+    assert anna_card.text == f"👥 Ответил(а) Boris\n{CLIENT_SHOWN}"
+    assert anna_card.edited
+    [boris_card, recording] = _calls(emulator, BORIS)
+    assert boris_card.text.startswith(f"✅ Call ended\n{CLIENT_SHOWN}\nTalk time: 0:0")
+    assert recording.file is not None
+    assert recording.file["kind"] == "audio"
+    assert recording.file["size"] == len(wav)
+    assert recording.file["name"].endswith(".wav")
+    assert recording.reply_to == boris_card.message_id
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        assert _alerts(emulator, chat) == [], emulator.describe(chat)
+    group_files = [m.file for m in emulator.bot_messages(GROUP) if m.file is not None]
+    assert [(f["kind"], f["size"]) for f in group_files] == [("audio", len(wav))]
+
+
+async def test_nobody_answers_a_ring_group_and_everyone_concerned_is_alerted(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    await company.pbx.play_inbound(CLIENT, ring=["101", "102"], final="canceled")
+    await drained(company.app)
+
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        [alert] = _alerts(emulator, chat)
+        assert CLIENT_SHOWN in alert.text
+    [boris_alert] = _alerts(emulator, BORIS)
+    assert boris_alert.text.startswith("❌ Missed call\n")
+    assert "It rang: Anna, Boris" in boris_alert.text
+    boris_card = next(m for m in _calls(emulator, BORIS) if m not in _alerts(emulator, BORIS))
+    assert boris_card.text == f"❌ Missed call\n{CLIENT_SHOWN}"
+    assert boris_card.button_texts() == ["📞 Call back"]
+
+
+async def test_call_back_and_call_are_refused_in_words_naming_the_pbx(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    await company.pbx.play_inbound(CLIENT, ring=["101"], final="missed")
+    await drained(company.app)
+    card = next(m for m in _calls(emulator, REP_ANNA) if m not in _alerts(emulator, REP_ANNA))
+    [alert] = _alerts(emulator, REP_ANNA)
+
+    for message in (card, alert):
+        data = message.find_button("Перезвонить").callback_data
+        assert data is not None
+        pressed = emulator.press_button(REP_ANNA, REP_ANNA, message.message_id, data)
+        answer = await emulator.wait_for_callback_answer(pressed)
+        assert answer.get("text") == ANNA_REFUSED
+        assert answer.get("show_alert") is True
+
+    emulator.send_text(BORIS, f"/call {CLIENT_SHOWN}")
+    await emulator.wait_for_message(BORIS, lambda m: m.text == BORIS_REFUSED)
+
+
+async def test_other_capabilities_are_refused_in_words(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    emulator.send_text(MARIA, "/balance")  # a manager's command
+    await emulator.wait_for_message(
+        MARIA, lambda m: m.text == "/balance is not available: your PBX (relay) does not offer it."
+    )
+    emulator.send_text(BORIS, f"/sms {CLIENT} Hello")
+    await emulator.wait_for_message(
+        BORIS, lambda m: m.text == "/sms is not available: your PBX (relay) does not offer it."
+    )
+
+
+async def test_the_readme_example_as_curl_sends_it(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    """The three requests of the README's curl example, field for field."""
+    created = await company.pbx.post(
+        {
+            "action": "create_call",
+            "direction": "incoming",
+            "phone": "+79001234567",
+            "call_status": "ringing",
+            "pbx_call_id": "1714557600.42",
+            "pbx_user_ids": ["101", "102"],
+            "comment": "from Asterisk",
+        }
+    )
+    assert created.status == 200
+    talking = await company.pbx.post(
+        {
+            "action": "update_call",
+            "pbx_call_id": "1714557600.42",
+            "call_status": "in-progress",
+            "pbx_user_id": "101",
+        }
+    )
+    assert talking.data["user_id"] == REP_ANNA
+    wav = silent_wav(seconds=2)
+    ended = await company.pbx.post(
+        {"action": "update_call", "call_id": created.data["call_id"], "call_status": "answered"},
+        audio=Audio("1714557600.42.wav", wav, "audio/x-wav"),
+    )
+    assert ended.json == {
+        "data": {
+            "call_id": created.data["call_id"],
+            "pbx_call_id": "1714557600.42",
+            "user_id": REP_ANNA,
+            "pbx_user_id": "101",
+            "call_status": "answered",
+            "audio_record": ended.data["audio_record"],
+            "ticket_id": None,
+        }
+    }
+    await drained(company.app)
+    [anna_card, recording] = _calls(emulator, REP_ANNA)
+    assert anna_card.text.startswith("✅ Звонок завершён\n+7 900 123-45-67")
+    assert recording.file is not None and recording.file["size"] == len(wav)
+    [boris_card] = _calls(emulator, BORIS)
+    assert boris_card.text == f"👥 Answered by Anna\n{CLIENT_SHOWN}"
