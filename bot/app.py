@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -21,13 +23,21 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import LockError
 
 from bot.access import Access
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
+from bot.pbx.mobilon.poller import follow_calls
+from bot.pbx.mts.subscriptions import keep_subscriptions
 from bot.pbx.registry import Providers
+from bot.pipeline.balance import watch_balances
+from bot.pipeline.calllog import CallLog
+from bot.pipeline.closing import CallCloser, close_calls
+from bot.pipeline.commands import CommandResults
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
+from bot.pipeline.dialer import Dialer
 from bot.pipeline.directory import DirectoryCache
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.missed import MissedCalls
@@ -36,7 +46,9 @@ from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import EventStream
 from bot.pipeline.worker import EventWorker
 from bot.ratelimit import SharedRateLimiter
+from bot.reports.digest import DigestTiming, run_digest
 from bot.storage import Keys, Repositories, open_redis
+from bot.storage.lease import lease
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.links import RecordingLinks
 from bot.telegram.menu import register_commands
@@ -46,10 +58,14 @@ from bot.telegram.sender import Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
+from handlers.calling import LeaveSmsFormOnCommand
 
 log = logging.getLogger(__name__)
 
 PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+SENDER_CONCURRENCY = 256  # deliveries in flight per process
+POLLING_LEASE_WAIT = 60.0  # seconds per attempt to become the worker that polls
+STOP_GRACE = 5.0  # seconds a task has to stop when asked, and again when cancelled
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,11 @@ class Tuning:
     send_limits: SendLimits | None = None  # None: Telegram's limits with TELEGRAM_GLOBAL_RATE
     recording_retry: float = 5.0
     delayed_poll: float = 1.0
+    digest: DigestTiming = field(default_factory=DigestTiming)
+    pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
+    mts_tick: float = 30.0  # how often MTS subscriptions are looked after
+    summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
+    mobilon_poll: float = 5.0  # seconds between polls of Mobilon calls in progress
 
 
 @dataclass
@@ -81,6 +102,8 @@ class App:
     notifier: Notifier
     worker: EventWorker
     sender: Sender
+    call_log: CallLog
+    limiter: SharedRateLimiter
     tuning: Tuning = field(default_factory=Tuning)
     web_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -96,11 +119,12 @@ def build_app(
     texts = Texts()
     metrics = Metrics()
     limiter = SharedRateLimiter(redis)
-    providers = Providers.from_settings(settings, http, limiter)
+    providers = Providers.from_settings(settings, http, limiter, redis=redis)
     access = Access(repos, settings, providers)
     bot = create_bot(settings)
     outbox = Outbox(redis, keys)
     missed = MissedCalls(redis, keys)
+    call_log = CallLog(redis, keys)
     notices = Notices(bot, texts, repos)
     notifier = Notifier(
         settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed, notices
@@ -124,6 +148,7 @@ def build_app(
         notices,
         recording_retry=tuning.recording_retry,
     )
+    command_results = CommandResults(redis, keys, repos.commands, outbox, texts)
     dispatcher = create_dispatcher(
         redis,
         keys,
@@ -136,11 +161,29 @@ def build_app(
         notices=notices,
         notifier=notifier,
         missed_calls=missed,
+        call_log=call_log,
+        outbox=outbox,
+        limiter=limiter,
+        dialer=Dialer(bot, settings, providers, limiter, command_results),
     )
+    dispatcher.message.outer_middleware(LeaveSmsFormOnCommand())
     web_app = build_web_app(settings, redis, metrics)
     add_ingest_routes(web_app, providers, EventStream(redis, keys), metrics)
+    sessions = SessionStore(redis, keys)
+    closer = CallCloser(
+        redis,
+        keys,
+        sessions,
+        EventStream(redis, keys),
+        {
+            p.account.id: tuning.summary_grace or p.summary_grace
+            for p in providers
+            if p.summary_grace is not None
+        },
+        {p.account.id: p.account.provider_id for p in providers},
+    )
     add_recording_route(web_app, links, providers)
-    worker = EventWorker(settings, SessionStore(redis, keys), notifier, metrics)
+    worker = EventWorker(settings, sessions, notifier, metrics, call_log, command_results, closer)
     return App(
         settings,
         redis,
@@ -157,6 +200,8 @@ def build_app(
         notifier,
         worker,
         sender,
+        call_log,
+        limiter,
         tuning,
     )
 
@@ -170,9 +215,12 @@ async def running(
     tuning: Tuning | None = None,
 ) -> AsyncIterator[App]:
     """Start the requested roles; on exit stop them and release every connection."""
+    if tuning is None:
+        claim_ms = int(settings.worker_claim_idle_seconds * 1000)
+        tuning = Tuning(consumer=ConsumerOptions(claim_idle_ms=claim_ms))
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=PBX_TIMEOUT))
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=tuning.pbx_timeout))
         app = build_app(settings, redis, http, tuning)
         stack.push_async_callback(app.bot.session.close)
         await _check_token(app.bot)
@@ -185,8 +233,14 @@ async def running(
             _start_workers(app, stop)
             if not settings.webhook_mode:
                 await app.bot.delete_webhook(drop_pending_updates=False)
-                polling = asyncio.create_task(_poll(app), name="telegram-polling")
-                stack.push_async_callback(_stop_polling, app.dispatcher, polling)
+                leader = asyncio.Event()
+                polling = asyncio.create_task(_poll(app, leader), name="telegram-polling")
+                stack.push_async_callback(_stop_polling, app.dispatcher, polling, leader)
+        # What start-up built lives as long as the process: keep the garbage collector
+        # from walking it again and again (its pauses were most of the latency tail).
+        gc.collect()
+        gc.freeze()
+        stack.callback(gc.unfreeze)
         yield app
 
 
@@ -201,6 +255,19 @@ async def _start_web(app: App, stack: AsyncExitStack) -> None:
     host, port = runner.addresses[0][:2]
     app.web_url = f"http://{host}:{port}"
     log.info("web listening on %s", app.web_url)
+
+
+PeriodicJob = Callable[[App, asyncio.Event], Coroutine[Any, Any, None]]
+
+# Jobs every worker process runs until ``stop`` is set (each guards itself with a Redis
+# lock or a shared schedule so replicas do not repeat one another's work).
+PERIODIC_JOBS: dict[str, PeriodicJob] = {
+    "balance-watch": watch_balances,
+    "daily-digest": run_digest,
+    "close-calls": close_calls,
+    "mts-subscriptions": keep_subscriptions,
+    "mobilon-calls": follow_calls,
+}
 
 
 def _start_workers(app: App, stop: asyncio.Event) -> None:
@@ -223,11 +290,21 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
         name,
         app.sender.deliver,
         dead_letter_stream=app.keys.dead_letters(app.keys.outbox(0)),
-        options=app.tuning.consumer,
+        # Most of a delivery's time is waiting for a chat's rate limit, which costs nothing.
+        options=replace(app.tuning.consumer, concurrency=SENDER_CONCURRENCY),
     )
     app.tasks.append(asyncio.create_task(events.run(stop), name="event-worker"))
     app.tasks.append(asyncio.create_task(outbox.run(stop), name="sender"))
     app.tasks.append(asyncio.create_task(_release_delayed(app, stop), name="delayed"))
+    for job_name, job in PERIODIC_JOBS.items():
+        app.tasks.append(asyncio.create_task(_until_stopped(job, app, stop), name=job_name))
+
+
+async def _until_stopped(job: PeriodicJob, app: App, stop: asyncio.Event) -> None:
+    """Run ``job``; one with nothing to do (no account of its kind) may return early, but
+    its task must not end before ``stop``: the process stops when any of its tasks ends."""
+    await job(app, stop)
+    await stop.wait()
 
 
 def _tell_admins(app: App) -> Callable[[str, dict[str, str], int], Awaitable[None]]:
@@ -256,13 +333,16 @@ async def _release_delayed(app: App, stop: asyncio.Event) -> None:
 
 
 async def _stop_tasks(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """Ask the tasks to stop; cancel those still running after a grace period. Never waits
+    without bound: a stuck task is named in the log and left behind."""
     stop.set()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            try:
-                await asyncio.wait_for(task, 5)
-            except TimeoutError:
-                task.cancel()
+    _, running = await asyncio.wait(tasks, timeout=STOP_GRACE) if tasks else (set(), set())
+    for task in running:
+        task.cancel()
+    if running:
+        _, stuck = await asyncio.wait(running, timeout=STOP_GRACE)
+        for task in stuck:
+            log.error("task %s did not stop: %r", task.get_name(), task)
 
 
 async def _check_token(bot: Bot) -> None:
@@ -286,13 +366,38 @@ async def _enable_telegram_webhook(app: App) -> None:
     )
 
 
-async def _poll(app: App) -> None:
-    await app.dispatcher.start_polling(app.bot, handle_signals=False, close_bot_session=False)
+async def _poll(app: App, leader: asyncio.Event) -> None:
+    """Long polling by one worker process at a time: Telegram allows a single reader of
+    getUpdates, so the other workers wait for the lease and take over if it frees up.
+    ``leader`` is set once this process holds the lease."""
+    while True:
+        try:
+            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT):
+                leader.set()
+                await app.dispatcher.start_polling(
+                    app.bot, handle_signals=False, close_bot_session=False
+                )
+                return
+        except LockError:
+            continue  # another worker polls; keep waiting
 
 
-async def _stop_polling(dispatcher: Dispatcher, task: asyncio.Task[None]) -> None:
-    with contextlib.suppress(RuntimeError):
-        await dispatcher.stop_polling()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _stop_polling(
+    dispatcher: Dispatcher, task: asyncio.Task[None], leader: asyncio.Event
+) -> None:
+    """Stop polling the way aiogram intends (cancelling a running poll leaves its reader
+    task behind). A stop asked for while aiogram is still starting up can be lost, so it
+    is asked again until polling has ended; a process still waiting for the lease is
+    simply cancelled."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_GRACE
+    while leader.is_set() and not task.done() and loop.time() < deadline:
+        stopping = asyncio.create_task(dispatcher.stop_polling(), name="stop-polling")
+        await asyncio.wait({stopping, task}, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        await asyncio.wait({stopping})
+        if not stopping.cancelled():
+            stopping.exception()  # "not started yet" is expected here; try again
+    if not leader.is_set():
+        task.cancel()  # still waiting for the lease: nothing to wind down
+    await _stop_tasks(asyncio.Event(), [task])

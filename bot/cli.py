@@ -38,12 +38,28 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--extension", required=True)
     link.add_argument("--telegram-id", required=True, type=int)
     link.add_argument("--role", choices=[r.value for r in Role], default=Role.REP.value)
+    set_key = commands.add_parser(
+        "set-key", help="store an employee's Mobilon key, read from stdin or a prompt"
+    )
+    set_key.add_argument("--account", required=True)
+    set_key.add_argument("--extension", required=True)
+    demo = commands.add_parser(
+        "demo", help="offline sandbox: the real bot through a scripted morning, then the chats"
+    )
+    demo.add_argument("-v", "--verbose", action="store_true", help="log at INFO, not WARNING")
+    demo.add_argument(
+        "--keep-running", action="store_true", help="stay up afterwards to play more calls"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "demo":  # its own settings: no token, no PBX account needed
+            from bot.demo import run_demo
+
+            return run_demo(verbose=args.verbose, keep_running=args.keep_running)
         settings = load_settings()
         configure_logging(settings)
         if args.command == "check-config":
@@ -51,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "link":
             print(asyncio.run(_link(settings, args)))
+            return 0
+        if args.command == "set-key":
+            from bot.pbx.mobilon.cli import set_key as store_key
+
+            print(asyncio.run(store_key(settings, args.account, args.extension)))
             return 0
         web_role = args.command in ("run", "web")
         worker_role = args.command in ("run", "worker")

@@ -10,10 +10,12 @@ import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -79,6 +81,8 @@ class MangoAccount(AccountBase):
     api_salt: SecretStr
     # The spec gives this path two ways; the request example uses the versioned one.
     campaign_list_path: str = "io/v1/campaign/get_list"
+    # SMS sender name (commands/sms ``sms_sender``); unset: the one chosen in the PBX settings.
+    sms_sender: Annotated[str, Field(max_length=128)] | None = None
 
 
 class MtsAccount(AccountBase):
@@ -86,6 +90,8 @@ class MtsAccount(AccountBase):
     api_token: SecretStr
     callback_key: SecretStr
     mode: Literal["apicrm", "webhook"] = "apicrm"
+    # The PBX records calls ("Запись разговоров"): fetch each answered call's recording.
+    recordings: bool = False
 
 
 class MobilonAccount(AccountBase):
@@ -114,6 +120,7 @@ class Settings(BaseSettings):
     telegram_webhook: bool = False
     telegram_webhook_secret: SecretStr | None = None
     telegram_global_rate: Annotated[int, Field(ge=1, le=1000)] = 25
+    worker_claim_idle_seconds: Annotated[float, Field(ge=1, le=3600)] = 15.0
     redis_url: SecretStr | None = None
     pbxgram_data_dir: Path = Path("./data")
     pbxgram_config: Path | None = None
@@ -123,6 +130,10 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Europe/Moscow"
+    call_limit: str = "10/minute"  # per user, /call and "Call back" (calls cost money)
+    sms_limit: str = "5/minute"  # per user
+    digest_time: str = "19:00"  # when groups subscribed to the digest get it (TIMEZONE)
+    balance_check_seconds: Annotated[float, Field(ge=1)] = 300.0
     accounts: list[Account] = []
 
     @field_validator("admin_ids", mode="before")
@@ -140,6 +151,28 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow)") from None
         return value
+
+    @field_validator("call_limit", "sms_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError("expected a rate such as 10/minute") from None
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected a time of day such as 19:00") from None
+        return value
+
+    def digest_clock(self) -> time:
+        """When the daily digest goes out, in :attr:`zone`."""
+        return time.fromisoformat(self.digest_time)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote, quote_plus
 
 from bot.config import SECRET_FIELDS, Settings
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured secret value in a record's message with ``***``."""
+    """Replaces every configured secret value in a record's message with ``***``, also where
+    it appears URL-encoded (a request URL or form in an HTTP client's log line)."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        spellings = {
+            spelling
+            for s in secrets
+            if len(s) >= 4
+            for spelling in (s, quote(s), quote(s, safe=""), quote_plus(s))
+        }
+        self.secrets = sorted(spellings, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

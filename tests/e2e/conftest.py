@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bot.app import App, Tuning, running
 from bot.config import Settings
+from bot.domain import Role
 from bot.pipeline.consumer import ConsumerOptions
 from bot.sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
 from bot.sandbox.telegram import Limits, TelegramEmulator
@@ -32,6 +33,8 @@ FAST = Tuning(
 LINE = "74950000000"
 ADMIN = 1000
 REP_ANNA = 2001  # her phone +7 999 111-22-33 is in the directory as extension 101
+BORIS = 2002  # rep, extension 102
+MARIA = 2003  # manager, extension 103
 STRANGER = 3001
 GROUP = -100500
 
@@ -103,6 +106,22 @@ async def start_app(
 async def app(start_app: Callable[..., Any]) -> App:
     result: App = await start_app()
     return result
+
+
+@pytest_asyncio.fixture
+async def staffed(emulator: TelegramEmulator, start_app: Callable[..., Any]) -> App:
+    """The app with Anna (rep, 101), Boris (rep, 102) and Maria (manager, 103) linked, each
+    having opened the bot once."""
+    emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
+    emulator.add_user(MARIA, "Maria", username="maria", language_code="en")
+    app: App = await start_app()
+    for person in (REP_ANNA, BORIS, MARIA):
+        emulator.send_text(person, "/start")
+        await emulator.wait_for_message(person)
+    await app.access.link("main", "101", REP_ANNA, Role.REP)
+    await app.access.link("main", "102", BORIS, Role.REP)
+    await app.access.link("main", "103", MARIA, Role.MANAGER)
+    return app
 
 
 async def drained(app: App, *, patience: float = 15.0) -> None:
