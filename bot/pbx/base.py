@@ -20,6 +20,7 @@ vendor code and a ``message_key`` for a plain sentence in ru/en::
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,7 @@ from bot.events import PbxEvent
 from bot.phones import normalise
 
 if TYPE_CHECKING:
+    import httpx
     from aiohttp import StreamReader
 
 
@@ -163,6 +165,27 @@ class AudioStream:
     content_type: str = "audio/mpeg"
     size: int | None = None
     filename: str = "recording.mp3"
+
+    @classmethod
+    def from_response(cls, response: httpx.Response, recording_id: str) -> AudioStream:
+        """Stream the body of a download the PBX answered (opened with ``stream=True``),
+        named after the PBX's recording id."""
+        size = response.headers.get("Content-Length")
+        return cls(
+            chunks=_body_chunks(response),
+            aclose=response.aclose,
+            content_type=response.headers.get("Content-Type", "audio/mpeg"),
+            size=int(size) if size and size.isdigit() else None,
+            filename=re.sub(r"[^0-9A-Za-z._-]", "_", recording_id[:40]) + ".mp3",
+        )
+
+
+async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_bytes(64 * 1024):
+            yield chunk
+    finally:
+        await response.aclose()
 
 
 class Provider:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -207,14 +206,7 @@ class MangoProvider(Provider):
         if file.status_code != 200:
             await file.aclose()
             raise NotReady(f"MANGO recording {recording_id}: HTTP {file.status_code}")
-        size = file.headers.get("Content-Length")
-        return AudioStream(
-            chunks=_chunks(file),
-            aclose=file.aclose,
-            content_type=file.headers.get("Content-Type", "audio/mpeg"),
-            size=int(size) if size and size.isdigit() else None,
-            filename=f"{recording_id[:40]}.mp3".replace("/", "_"),
-        )
+        return AudioStream.from_response(file, recording_id)
 
     def recording_link(
         self, recording_id: str, *, action: str = "download", valid_for: int = 3600
@@ -305,11 +297,3 @@ def _msk_time(value: Any) -> datetime | None:
         return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=MSK)
     except ValueError:
         return None
-
-
-async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.aiter_bytes(64 * 1024):
-            yield chunk
-    finally:
-        await response.aclose()

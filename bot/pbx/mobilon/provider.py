@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -160,14 +159,7 @@ class MobilonProvider(Provider):
         response = await self.client.open_record(info.record_url)
         if response is None:
             raise NotReady(f"Mobilon recording of {recording_id} is not there yet")
-        size = response.headers.get("Content-Length")
-        return AudioStream(
-            chunks=_chunks(response),
-            aclose=response.aclose,
-            content_type=response.headers.get("Content-Type", "audio/mpeg"),
-            size=int(size) if size and size.isdigit() else None,
-            filename=re.sub(r"[^0-9A-Za-z._-]", "_", recording_id)[:40] + ".mp3",
-        )
+        return AudioStream.from_response(response, recording_id)
 
     # history ---------------------------------------------------------------------
     async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
@@ -208,11 +200,3 @@ def history_record(entry: JournalEntry) -> CallRecord:
         talk_seconds=entry.duration if entry.answered else 0,
         recording_ids=(entry.callid,) if entry.record_url else (),
     )
-
-
-async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.aiter_bytes(64 * 1024):
-            yield chunk
-    finally:
-        await response.aclose()

@@ -11,7 +11,6 @@ ids up in the directory before the events are stored. The PBX never says a call 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -223,14 +222,7 @@ class MtsProvider(Provider):
     # recordings ------------------------------------------------------------------
     async def recording(self, recording_id: str) -> AudioStream:
         response = await self.client.recording(recording_id)
-        size = response.headers.get("Content-Length")
-        return AudioStream(
-            chunks=_chunks(response),
-            aclose=response.aclose,
-            content_type=response.headers.get("Content-Type", "audio/mpeg"),
-            size=int(size) if size and size.isdigit() else None,
-            filename=f"{recording_id[:40]}.mp3".replace("/", "_").replace(":", "-"),
-        )
+        return AudioStream.from_response(response, recording_id)
 
     # history ---------------------------------------------------------------------
     async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
@@ -259,14 +251,6 @@ def _split_leg(leg_id: str) -> tuple[int, str]:
     if not user.isdigit() or not call:
         raise InvalidRequest(f"MTS: {leg_id!r} is not a call of this PBX")
     return int(user), call
-
-
-async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.aiter_bytes(64 * 1024):
-            yield chunk
-    finally:
-        await response.aclose()
 
 
 async def _read_all(body: StreamReader, limit: int) -> bytes:
