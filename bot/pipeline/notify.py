@@ -255,19 +255,27 @@ class Notifier:
 
     # recordings ------------------------------------------------------------------
     async def on_recording(self, session: CallSession, event: RecordingEvent) -> None:
+        """Send the recording as a reply to the call's card, and in subscribed groups to
+        its summary. Events of one call may be handled out of order: while that card or
+        summary is still to come, the recording waits for it (see the sender)."""
         extension = event.extension or session.answered_by
-        targets: list[tuple[int, str | None]] = []
+        targets: dict[int, tuple[str, bool]] = {}  # chat -> (slot replied to, still coming)
         if extension:
             link = await self.repos.links.by_extension(session.account, extension)
             if link is not None:
-                reply = card_slot(session, extension) if extension in session.cards else None
-                targets.append((link.telegram_id, reply))
+                legs_to_come = not session.finished and session.leg_of(extension) is None
+                coming = extension not in session.cards and legs_to_come
+                targets[link.telegram_id] = (card_slot(session, extension), coming)
+        summarised = set(
+            await self.repos.subscriptions.chats(session.account, SubscriptionKind.SUMMARY)
+        )
         for chat_id in await self.repos.subscriptions.chats(
             session.account, SubscriptionKind.RECORDINGS
         ):
-            targets.append((chat_id, summary_slot(session, chat_id)))
+            coming = chat_id in summarised and not session.finished
+            targets[chat_id] = (summary_slot(session, chat_id), coming)
         employee = await self.name_of(session.account, extension)
-        for chat_id, reply_to in dict(targets).items():
+        for chat_id, (reply_to, coming) in targets.items():
             t = await self.translator(chat_id)
             caption = t(
                 "recording_caption",
@@ -282,7 +290,13 @@ class Notifier:
             )
             await self.outbox.put(
                 f"rec:{session.account}:{event.recording_id}:{chat_id}",
-                OutMessage(chat_id=chat_id, text=caption, audio=audio, reply_to_slot=reply_to),
+                OutMessage(
+                    chat_id=chat_id,
+                    text=caption,
+                    audio=audio,
+                    reply_to_slot=reply_to,
+                    reply_to_coming=coming,
+                ),
                 Priority.RECORDING,
             )
 

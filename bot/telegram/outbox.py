@@ -84,6 +84,9 @@ class OutMessage(BaseModel):
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     reply_to_slot: str | None = None
+    # The message to reply to is still to come (a call's summary, after its recording):
+    # wait for it a while rather than arrive on its own.
+    reply_to_coming: bool = False
     audio: AudioRef | None = None
     photo: PhotoRef | None = None
 
@@ -154,14 +157,17 @@ class Outbox:
             return None
         return int(chat), int(message)
 
-    async def awaiting_delivery(self, slot: str, patience: float) -> bool:
-        """True while ``slot`` holds content younger than ``patience`` seconds that has not
-        been delivered yet: a reply to it should wait rather than arrive on its own."""
+    async def awaiting_delivery(self, slot: str, patience: float, *, coming: bool) -> bool:
+        """True while ``slot`` is younger than ``patience`` seconds and not delivered yet
+        (with ``coming``, also while it does not exist yet): a reply to it should wait
+        rather than arrive on its own."""
         state = await self._redis.hmget(
             self._keys.slot(slot), ["version", "sent_version", "created"]
         )
         version, sent_version, created = state
-        if version is None or int(sent_version or 0) >= int(version):
+        if version is None:
+            return coming
+        if int(sent_version or 0) >= int(version):
             return False
         return time.time() - float(created or 0) < patience
 

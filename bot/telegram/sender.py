@@ -58,6 +58,7 @@ CAPTION_LIMIT = 1024  # characters a media caption may have once its HTML is par
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 RECORDING_PATIENCE = 600.0  # seconds to keep asking the PBX for a recording
 REPLY_PATIENCE = 120.0  # seconds a reply waits for the message it answers to be sent
+COMING_PATIENCE = 30.0  # seconds it waits for that message to be queued at all
 T = TypeVar("T")
 
 
@@ -146,7 +147,7 @@ class Sender:
             age = time.time() - float(state.get("created", time.time()))
             try:
                 if message_id is None:
-                    await self._wait_for_replied(message)
+                    await self._wait_for_replied(message, age)
                 if message.photo is not None:
                     message_id = await self._deliver_photo(key, message, message_id)
                 else:
@@ -308,11 +309,15 @@ class Sender:
         plain = message.model_copy(update={"audio": None, "text": text})
         return await self._with_retries(message.chat_id, lambda: self._send(plain))
 
-    async def _wait_for_replied(self, message: OutMessage) -> None:
+    async def _wait_for_replied(self, message: OutMessage, age: float) -> None:
         """A reply waits while the message it answers is still on its way (a call card
-        waiting for its turn in the chat), so that it arrives after it, as a reply."""
+        waiting for its turn in the chat, a summary still to come), so that it arrives
+        after it, as a reply; past the patience limits it goes on its own."""
         slot = message.reply_to_slot
-        if slot is not None and await self.outbox.awaiting_delivery(slot, REPLY_PATIENCE):
+        if slot is None or age >= REPLY_PATIENCE:
+            return
+        coming = message.reply_to_coming and age < COMING_PATIENCE
+        if await self.outbox.awaiting_delivery(slot, REPLY_PATIENCE, coming=coming):
             raise RetryLater(1.0)
 
     async def _reply_target(self, message: OutMessage) -> int | None:

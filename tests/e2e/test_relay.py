@@ -117,8 +117,11 @@ async def test_ring_group_answered_elsewhere_is_not_missed_and_the_recording_arr
     assert recording.reply_to == boris_card.message_id
     for chat in (REP_ANNA, BORIS, MARIA, GROUP):
         assert _alerts(emulator, chat) == [], emulator.describe(chat)
-    group_files = [m.file for m in emulator.bot_messages(GROUP) if m.file is not None]
-    assert [(f["kind"], f["size"]) for f in group_files] == [("audio", len(wav))]
+    [summary, group_audio] = _calls(emulator, GROUP)
+    assert summary.text.startswith("⬇️ Входящий звонок"), emulator.describe(GROUP)
+    assert group_audio.file is not None
+    assert (group_audio.file["kind"], group_audio.file["size"]) == ("audio", len(wav))
+    assert group_audio.reply_to == summary.message_id
 
 
 async def test_nobody_answers_a_ring_group_and_everyone_concerned_is_alerted(
