@@ -250,6 +250,10 @@ async def test_two_web_and_two_workers_keep_telegrams_limits(
             )
             delivered = await wait_for_cards(emulator, cards)
             senders = await sender_consumers(redis)
+            # While both run, one long-polls and the other waits its turn. Once they are
+            # stopped, the survivor may take over while Telegram still holds the stopped
+            # one's abandoned long poll: that 409 reaches nobody, so it is only reported.
+            conflicts = [f for f in emulator.failures if f[0] == "getUpdates"]
             await redis.aclose()
         finally:
             for process in processes:
@@ -263,7 +267,7 @@ async def test_two_web_and_two_workers_keep_telegrams_limits(
             if method in SEND_METHODS
         ]
         refused = [f for f in emulator.failures if f[0] in SEND_METHODS]
-        conflicts = [f for f in emulator.failures if f[0] == "getUpdates"]
+        stop_conflicts = [f for f in emulator.failures if f[0] == "getUpdates"][len(conflicts) :]
 
     one_rate = sum(r.ok for r in one) / sum(r.seconds for r in one)
     two_rate = sum(r.ok for r in two) / sum(r.seconds for r in two)
@@ -286,6 +290,7 @@ async def test_two_web_and_two_workers_keep_telegrams_limits(
         "telegram_429s": len(refused),
         "sender_consumers": senders,
         "getUpdates_conflicts_409": len(conflicts),
+        "getUpdates_conflicts_409_at_stop": len(stop_conflicts),
         "cpu_cores": os.cpu_count(),
     }
     record(
@@ -295,7 +300,8 @@ async def test_two_web_and_two_workers_keep_telegrams_limits(
         f"process, then {INGEST_EVENTS} over both (closed loop, bench.load); then "
         f"{CARDS_PER_SECOND} cards/s offered for {CARD_SECONDS} s over both web processes "
         f"(TELEGRAM_GLOBAL_RATE={GLOBAL_RATE}).",
-        f"all posts accepted, all cards delivered, zero 429s, no getUpdates conflict; "
+        f"all posts accepted, all cards delivered, zero 429s, no getUpdates conflict while "
+        f"running (any at the stop reported); "
         f"no 1-second window above "
         f"{GLOBAL_RATE} + {JITTER} sends, no 5-second window above 5 × {GLOBAL_RATE} + "
         f"{JITTER}; ingest ratio 2 web / 1 web reported as measured.",
