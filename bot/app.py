@@ -369,17 +369,39 @@ async def _enable_telegram_webhook(app: App) -> None:
 async def _poll(app: App, leader: asyncio.Event) -> None:
     """Long polling by one worker process at a time: Telegram allows a single reader of
     getUpdates, so the other workers wait for the lease and take over if it frees up.
-    ``leader`` is set once this process holds the lease."""
+    ``leader`` is set while this process holds the lease. A process that loses the lease
+    (it stood still, or Redis was out of reach, for longer than the lease lasts) stops
+    polling and waits for its turn again, so two never read at once."""
     while True:
         try:
-            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT):
+            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT) as lost:
                 leader.set()
-                await app.dispatcher.start_polling(
-                    app.bot, handle_signals=False, close_bot_session=False
+                stepping_down = asyncio.create_task(
+                    _stop_polling_when(lost, app.dispatcher), name="polling-lease-watch"
                 )
-                return
+                try:
+                    await app.dispatcher.start_polling(
+                        app.bot, handle_signals=False, close_bot_session=False
+                    )
+                finally:
+                    stepping_down.cancel()
+                    await asyncio.wait({stepping_down})
+                if not lost.is_set():
+                    return
+                log.warning("the polling lease expired; polling stops until it is free again")
         except LockError:
-            continue  # another worker polls; keep waiting
+            pass  # another worker polls (or this one's lease expired): wait for the lease
+        leader.clear()
+
+
+async def _stop_polling_when(lost: asyncio.Event, dispatcher: Dispatcher) -> None:
+    await lost.wait()
+    while True:
+        try:
+            await dispatcher.stop_polling()
+            return
+        except RuntimeError:  # aiogram is still starting up: ask again
+            await asyncio.sleep(0.2)
 
 
 async def _stop_polling(

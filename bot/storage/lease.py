@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import RedisError
+from redis.exceptions import LockNotOwnedError, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +24,19 @@ LEASE_SECONDS = 10.0
 @contextlib.asynccontextmanager
 async def lease(
     redis: Redis, name: str, *, wait: float, ttl: float = LEASE_SECONDS
-) -> AsyncIterator[None]:
-    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds."""
+) -> AsyncIterator[asyncio.Event]:
+    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds.
+
+    Yields an event set if the lease is lost after all (it expired: Redis was out of
+    reach, or the process stood still, for longer than ``ttl``); a holder that must never
+    share its work with another (the one Telegram long-poller) stops when it is set.
+    """
     lock = redis.lock(name, timeout=ttl, blocking_timeout=wait)
     async with lock:
-        renewal = asyncio.create_task(_renew(lock, every=ttl / 3), name=f"lease {name}")
+        lost = asyncio.Event()
+        renewal = asyncio.create_task(_renew(lock, every=ttl / 3, lost=lost), name=f"lease {name}")
         try:
-            yield
+            yield lost
         finally:
             renewal.cancel()
             # asyncio.wait, not ``await renewal``: a cancellation of this task itself must
@@ -38,11 +44,14 @@ async def lease(
             await asyncio.wait({renewal})
 
 
-async def _renew(lock: Lock, *, every: float) -> None:
+async def _renew(lock: Lock, *, every: float, lost: asyncio.Event) -> None:
     while True:
         await asyncio.sleep(every)
         try:
             await lock.reacquire()
-        except RedisError as exc:  # LockNotOwnedError included: it expired after all
-            log.warning("lock %s could not be renewed: %r", lock.name, exc)
+        except LockNotOwnedError:
+            log.warning("lock %s expired under its holder", lock.name)
+            lost.set()
             return
+        except RedisError as exc:  # out of reach for now: the lease may still be saved
+            log.warning("lock %s could not be renewed yet: %r", lock.name, exc)
