@@ -265,7 +265,10 @@ class Notifier:
             if link is not None:
                 legs_to_come = not session.finished and session.leg_of(extension) is None
                 coming = extension not in session.cards and legs_to_come
-                targets[link.telegram_id] = (card_slot(session, extension), coming)
+                slot = card_slot(session, extension)
+                if extension not in session.cards:  # a call placed from Telegram: no card
+                    slot = await self._command_slot(session, link.telegram_id) or slot
+                targets[link.telegram_id] = (slot, coming)
         summarised = set(
             await self.repos.subscriptions.chats(session.account, SubscriptionKind.SUMMARY)
         )
@@ -299,6 +302,18 @@ class Notifier:
                 ),
                 Priority.RECORDING,
             )
+
+    async def _command_slot(self, session: CallSession, chat_id: int) -> str | None:
+        """The slot of the message in ``chat_id`` that announced this call, when someone
+        placed it from Telegram there (/call, "Call back")."""
+        if session.command_id is None:
+            return None
+        pending = await self.repos.commands.get(session.command_id)
+        report = pending.context.get("report") if pending else None
+        if not isinstance(report, dict) or report.get("chat_id") != chat_id:
+            return None
+        slot = report.get("slot")
+        return slot if isinstance(slot, str) and slot else None
 
 
 def card_slot(session: CallSession, extension: str) -> str:

@@ -103,6 +103,9 @@ async def test_call_rings_my_extension_then_shows_the_result_in_the_same_message
     assert command_id.startswith("pbxgram-")
     assert ("result/callback", {"command_id": command_id, "result": 1000}, 200) in mango.posted
     assert new_messages(emulator, REP_ANNA, asked) == [ANNA_RINGING]
+    # The call's recording answers the message that placed it.
+    [recording] = [m for m in emulator.bot_messages(REP_ANNA) if m.file]
+    assert recording.reply_to == status.message_id
 
 
 async def test_call_refused_to_someone_not_linked(
