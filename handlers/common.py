@@ -8,6 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.domain import Language
+from bot.pbx.registry import Providers
 from bot.storage import Repositories
 from bot.telegram.identity import Identity
 from bot.telegram.menu import commands_for
@@ -17,9 +18,12 @@ router = Router(name=__name__)
 
 
 @router.message(Command("help"))
-async def help_command(message: Message, identity: Identity, t: Translator) -> None:
+async def help_command(
+    message: Message, identity: Identity, t: Translator, providers: Providers
+) -> None:
     in_group = message.chat.type != ChatType.PRIVATE
-    commands = commands_for(identity.role, in_group=in_group)
+    mobilon = any(provider.account.provider_id == "mobilon" for provider in providers)
+    commands = commands_for(identity.role, in_group=in_group, mobilon=mobilon)
     await message.answer(
         t(
             "help",

@@ -333,3 +333,16 @@ async def test_key_command_usage_lists_extensions_not_keys(
     assert not any(
         word in m.text for m in emulator.transcript(ADMIN) for word in ("short", ANNA_KEY)
     )
+
+
+async def test_admins_find_mobilonkey_in_help_and_menu(
+    emulator: TelegramEmulator, company: App
+) -> None:
+    emulator.send_text(ADMIN, "/help")
+    reply = await emulator.wait_for_message(ADMIN, lambda m: m.text.startswith("What I can do"))
+    assert "/mobilonkey — set an employee's Mobilon API key" in reply.text
+    admin_menu = [c["command"] for c in emulator.commands[(f"chat:{ADMIN}", "en")]]
+    assert admin_menu[-1] == "mobilonkey"
+    emulator.send_text(BORIS, "/help")
+    rep_help = await emulator.wait_for_message(BORIS, lambda m: m.text.startswith("What I can"))
+    assert "/mobilonkey" not in rep_help.text

@@ -67,6 +67,7 @@ async def test_help_for_admin_lists_admin_commands(emulator: TelegramEmulator, a
     emulator.send_text(ADMIN, "/help")
     reply = await emulator.wait_for_message(ADMIN)
     assert "/invite — invite an employee" in reply.text
+    assert "/mobilonkey" not in reply.text  # no Mobilon account here
 
 
 async def test_command_menu_per_language(emulator: TelegramEmulator, app: App) -> None:
@@ -76,5 +77,6 @@ async def test_command_menu_per_language(emulator: TelegramEmulator, app: App) -
     assert {"command": "whoami", "description": "who I am to the bot"} in en
     admin_menu = [c["command"] for c in emulator.commands[(f"chat:{ADMIN}", "en")]]
     assert "invite" in admin_menu
+    assert "mobilonkey" not in admin_menu
     group_menu = [c["command"] for c in emulator.commands[("all_group_chats", "en")]]
     assert group_menu == ["help", "subscriptions"]
