@@ -375,10 +375,10 @@ async def _poll(app: App, leader: asyncio.Event) -> None:
     polling and waits for its turn again, so two never read at once."""
     while True:
         try:
-            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT) as lost:
+            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT) as held:
                 leader.set()
                 stepping_down = asyncio.create_task(
-                    _stop_polling_when(lost, app.dispatcher), name="polling-lease-watch"
+                    _stop_polling_when(held.lost, app.dispatcher), name="polling-lease-watch"
                 )
                 try:
                     await app.dispatcher.start_polling(
@@ -387,7 +387,7 @@ async def _poll(app: App, leader: asyncio.Event) -> None:
                 finally:
                     stepping_down.cancel()
                     await asyncio.wait({stepping_down})
-                if not lost.is_set():
+                if not held.lost.is_set():
                     return
                 log.warning("the polling lease expired; polling stops until it is free again")
         except LockError:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.exceptions import LockNotOwnedError
 
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
@@ -192,9 +193,13 @@ class SessionStore:
 
     @asynccontextmanager
     async def open(self, account: str, call_id: str) -> AsyncIterator[CallSession]:
-        """The session, locked for this worker; saved when the block ends without error."""
+        """The session, locked for this worker; saved when the block ends without error.
+
+        If the lock expired meanwhile (this worker stood still for longer than the lease),
+        another worker may have saved a newer state: nothing is saved, and the event is
+        handled again later from what is stored."""
         key = self._keys.call_session(account, call_id)
-        async with lease(self._redis, f"{key}:lock", wait=30):
+        async with lease(self._redis, f"{key}:lock", wait=30) as held:
             raw = await self._redis.get(key)
             session = (
                 CallSession.model_validate_json(raw)
@@ -202,4 +207,6 @@ class SessionStore:
                 else CallSession(account=account, call_id=call_id)
             )
             yield session
+            if not await held.held():
+                raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")
             await self._redis.set(key, session.model_dump_json(), ex=SESSION_TTL_SECONDS)

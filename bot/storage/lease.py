@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
@@ -21,22 +22,31 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 10.0
 
 
+@dataclass
+class Lease:
+    """A lease being held. ``lost`` is set if it expired under its holder (Redis was out
+    of reach, or the process stood still, for longer than the lease lasts)."""
+
+    lock: Lock
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def held(self) -> bool:
+        """Whether the lease is still this holder's, asking Redis: use it right before a
+        write only the holder may make."""
+        return not self.lost.is_set() and bool(await self.lock.owned())
+
+
 @contextlib.asynccontextmanager
 async def lease(
     redis: Redis, name: str, *, wait: float, ttl: float = LEASE_SECONDS
-) -> AsyncIterator[asyncio.Event]:
-    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds.
-
-    Yields an event set if the lease is lost after all (it expired: Redis was out of
-    reach, or the process stood still, for longer than ``ttl``); a holder that must never
-    share its work with another (the one Telegram long-poller) stops when it is set.
-    """
+) -> AsyncIterator[Lease]:
+    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds."""
     lock = redis.lock(name, timeout=ttl, blocking_timeout=wait)
     async with lock:
-        lost = asyncio.Event()
-        renewal = asyncio.create_task(_renew(lock, every=ttl / 3, lost=lost), name=f"lease {name}")
+        held = Lease(lock)
+        renewal = asyncio.create_task(_renew(held, every=ttl / 3), name=f"lease {name}")
         try:
-            yield lost
+            yield held
         finally:
             renewal.cancel()
             # asyncio.wait, not ``await renewal``: a cancellation of this task itself must
@@ -44,14 +54,14 @@ async def lease(
             await asyncio.wait({renewal})
 
 
-async def _renew(lock: Lock, *, every: float, lost: asyncio.Event) -> None:
+async def _renew(held: Lease, *, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            await lock.reacquire()
+            await held.lock.reacquire()
         except LockNotOwnedError:
-            log.warning("lock %s expired under its holder", lock.name)
-            lost.set()
+            log.warning("lock %s expired under its holder", held.lock.name)
+            held.lost.set()
             return
         except RedisError as exc:  # out of reach for now: the lease may still be saved
-            log.warning("lock %s could not be renewed yet: %r", lock.name, exc)
+            log.warning("lock %s could not be renewed yet: %r", held.lock.name, exc)
