@@ -15,6 +15,7 @@ vendor code and a ``message_key`` for a plain sentence in ru/en::
     ├── PbxRejected         the PBX answered with an error code
     ├── PbxRateLimited      the PBX kept answering "rate limit exceeded"
     ├── PbxUnavailable      network error, timeout or 5xx
+    │   └── NoAnswer        sent, but no answer came: the PBX may have done it
     └── NotReady            the thing exists but is not ready yet (a recording, stats)
 """
 
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from bot.config import AccountBase
 from bot.domain import (
@@ -43,7 +46,6 @@ from bot.events import PbxEvent
 from bot.phones import normalise
 
 if TYPE_CHECKING:
-    import httpx
     from aiohttp import StreamReader
 
 
@@ -100,6 +102,23 @@ class PbxRateLimited(PbxError):
 
 class PbxUnavailable(PbxError):
     message_key = "pbx_errors.unavailable"
+
+
+class NoAnswer(PbxUnavailable):
+    """The request went out but its answer did not come (in time): the PBX may have
+    carried it out. ``ticket`` names a command whose result the PBX may still report."""
+
+    message_key = "pbx_errors.no_answer"
+    ticket: CommandTicket | None = None
+
+
+def transport_error(what: str, exc: httpx.HTTPError) -> PbxUnavailable:
+    """The PbxError for a request that failed on the way: :class:`NoAnswer` once the
+    request may have reached the PBX, :class:`PbxUnavailable` when it surely did not."""
+    detail = f"{what}: {exc.__class__.__name__}"
+    if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
+        return NoAnswer(detail)
+    return PbxUnavailable(detail)
 
 
 class NotReady(PbxError):

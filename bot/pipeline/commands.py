@@ -92,6 +92,11 @@ def render_refusal(t: Translator, report: CommandReport, why: str) -> str:
     return _text(t, report, "failed", why)
 
 
+def render_unanswered(t: Translator, report: CommandReport) -> str:
+    """The message for a command the PBX did not answer in time: it may still happen."""
+    return _text(t, report, "unanswered", None)
+
+
 def _state(report: CommandReport, progress: Progress) -> tuple[str, Outcome | None]:
     result, delivery = progress.result, progress.delivery
     if report.kind is CommandKind.SMS and delivery is not None:

@@ -8,6 +8,7 @@ when nothing was started, and reports everything after the announcement in that 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import phonenumbers
 from aiogram import Bot
@@ -16,8 +17,8 @@ from aiogram.types import ReplyParameters
 from limits import RateLimitItem, parse
 
 from bot.config import Settings
-from bot.domain import Link
-from bot.pbx.base import Capability, PbxError, Provider
+from bot.domain import CommandTicket, Link
+from bot.pbx.base import Capability, NoAnswer, PbxError, Provider
 from bot.pbx.registry import PROVIDER_NAMES, Providers
 from bot.phones import normalise
 from bot.pipeline.commands import (
@@ -28,6 +29,7 @@ from bot.pipeline.commands import (
     reason,
     render,
     render_refusal,
+    render_unanswered,
 )
 from bot.ratelimit import SharedRateLimiter
 from bot.texts import Translator
@@ -142,12 +144,9 @@ class Dialer:
             ),
             reply_to,
         )
-        try:
-            ticket = await provider.callback(link.extension, number.lstrip("+"))
-        except PbxError as exc:
-            await self._refused(t, report, exc)
-            return
-        await self._results.track(ticket, report)
+        await self._carry_out(
+            t, report, lambda: provider.callback(link.extension, number.lstrip("+"))
+        )
 
     async def sms(
         self,
@@ -176,12 +175,9 @@ class Dialer:
             ),
             reply_to,
         )
-        try:
-            ticket = await provider.send_sms(link.extension, number.lstrip("+"), text)
-        except PbxError as exc:
-            await self._refused(t, report, exc)
-            return
-        await self._results.track(ticket, report)
+        await self._carry_out(
+            t, report, lambda: provider.send_sms(link.extension, number.lstrip("+"), text)
+        )
 
     async def _take_turn(self, t: Translator, kind: CommandKind, link: Link) -> None:
         item = self._limits[kind]
@@ -204,9 +200,27 @@ class Dialer:
         slot = await self._results.adopt(report.chat_id, sent.message_id, text)
         return report.model_copy(update={"slot": slot})
 
-    async def _refused(self, t: Translator, report: CommandReport, exc: PbxError) -> None:
-        why = reason(t, exc.message_key, **exc.params)
-        await self._results.show(report, render_refusal(t, report, why))
+    async def _carry_out(
+        self,
+        t: Translator,
+        report: CommandReport,
+        request: Callable[[], Awaitable[CommandTicket]],
+    ) -> None:
+        """Send the PBX ``request``, then follow its result in the announcement. With no
+        answer in time the PBX may still carry it out: say so rather than "failed", and
+        still follow the result it may report."""
+        try:
+            ticket = await request()
+        except NoAnswer as exc:
+            await self._results.show(report, render_unanswered(t, report))
+            if exc.ticket is not None:
+                await self._results.track(exc.ticket, report)
+            return
+        except PbxError as exc:
+            why = reason(t, exc.message_key, **exc.params)
+            await self._results.show(report, render_refusal(t, report, why))
+            return
+        await self._results.track(ticket, report)
 
 
 def period(t: Translator, item: RateLimitItem) -> str:

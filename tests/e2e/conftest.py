@@ -79,11 +79,14 @@ async def start_app(
 ) -> AsyncIterator[Callable[..., Any]]:
     """Start the real app (web + worker) against the emulator and the MANGO simulator.
 
-    Call with Settings overrides; ``account={...}`` adds fields to the MANGO account.
+    Call with Settings overrides; ``account={...}`` adds fields to the MANGO account;
+    ``tuning`` replaces FAST.
     """
     stack: list[Any] = []
 
-    async def start(account: dict[str, Any] | None = None, **overrides: Any) -> App:
+    async def start(
+        account: dict[str, Any] | None = None, tuning: Tuning = FAST, **overrides: Any
+    ) -> App:
         values: dict[str, Any] = {
             "bot_token": emulator.token,
             "telegram_api_url": emulator.base_url,
@@ -91,7 +94,7 @@ async def start_app(
             "accounts": [{**MANGO_ACCOUNT, "api_url": mango.base_url, **(account or {})}],
         }
         values.update(overrides)
-        context = running(make_settings(**values), web_role=True, worker_role=True, tuning=FAST)
+        context = running(make_settings(**values), web_role=True, worker_role=True, tuning=tuning)
         app = await context.__aenter__()
         stack.append(context)
         mango.webhook_url = f"{app.web_url}/pbx/main"

@@ -5,9 +5,12 @@ PBX received, always from the person's own extension.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest_asyncio
 
 from bot.app import App
@@ -15,7 +18,7 @@ from bot.domain import Role
 from bot.sandbox.mango import MangoSimulator
 from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
-from tests.e2e.conftest import LINE, REP_ANNA, STRANGER, drained
+from tests.e2e.conftest import FAST, LINE, REP_ANNA, STRANGER, drained
 
 BORIS = 2002  # English, extension 102
 CLIENT = "79001234567"
@@ -25,6 +28,10 @@ ANNA_CALLING = f"📞 Звоним вам на 101, затем на {CLIENT_SHOW
 ANNA_RINGING = f"📞 АТС звонит вам на 101. Возьмите трубку, и она соединит вас с {CLIENT_SHOWN}."
 BORIS_RINGING = (
     f"📞 The PBX is calling you on 102. Pick up, and it will connect you to {CLIENT_SHOWN}."
+)
+BORIS_UNANSWERED = (
+    f"❓ The PBX did not answer in time, so the call to {CLIENT_SHOWN} may still come "
+    "through. If your phone on 102 does not ring within a minute, try again."
 )
 
 
@@ -70,14 +77,17 @@ def new_messages(emulator: TelegramEmulator, user: int, after: int) -> list[str]
     return [m.text for m in emulator.bot_messages(user) if m.message_id > after and not m.file]
 
 
+def edited_texts(emulator: TelegramEmulator, chat: int) -> list[str]:
+    """What the bot's edits in ``chat`` said, in order (parameters arrive as strings)."""
+    return [
+        str(p["text"])
+        for method, p in emulator.requests
+        if method == "editMessageText" and str(p["chat_id"]) == str(chat)
+    ]
+
+
 def edits_in(emulator: TelegramEmulator, chat: int) -> int:
-    return len(
-        [
-            1
-            for method, p in emulator.requests
-            if method == "editMessageText" and p["chat_id"] == chat
-        ]
-    )
+    return len(edited_texts(emulator, chat))
 
 
 def callbacks(mango: MangoSimulator) -> list[dict[str, Any]]:
@@ -106,6 +116,44 @@ async def test_call_rings_my_extension_then_shows_the_result_in_the_same_message
     # The call's recording answers the message that placed it.
     [recording] = [m for m in emulator.bot_messages(REP_ANNA) if m.file]
     assert recording.reply_to == status.message_id
+
+
+async def test_a_call_the_pbx_answers_too_late_is_followed_to_its_result(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: Callable[..., Any]
+) -> None:
+    patient = replace(FAST, pbx_timeout=httpx.Timeout(0.5))
+    app = await _company(emulator, start_app, tuning=patient)
+    mango.stall_next("commands/callback", 1.5, carry_out=True)  # busy, but it does place it
+    asked = say(emulator, BORIS, "/call +7 900 123-45-67")
+
+    unsure = await answer_to(emulator, BORIS, asked)
+    await emulator.wait_for_message(
+        BORIS, lambda m: m.message_id == unsure.message_id and m.text.startswith("❓")
+    )
+    status = await answer_to(emulator, BORIS, asked, BORIS_RINGING)
+    await mango.wait_idle()
+    await drained(app)
+    assert edited_texts(emulator, BORIS) == [BORIS_UNANSWERED, BORIS_RINGING]
+    assert callbacks(mango) == [{"from": {"extension": "102"}, "to_number": CLIENT}]  # once
+    assert status.message_id == unsure.message_id
+
+
+async def test_a_call_the_pbx_never_answers_is_not_called_failed(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: Callable[..., Any]
+) -> None:
+    patient = replace(FAST, pbx_timeout=httpx.Timeout(0.5))
+    app = await _company(emulator, start_app, tuning=patient)
+    mango.stall_next("commands/callback", 1.5)  # and then it drops it
+    asked = say(emulator, BORIS, "/call +7 900 123-45-67")
+
+    await answer_to(emulator, BORIS, asked, BORIS_UNANSWERED)
+    for _ in range(100):  # the PBX gives the request up once its stall is over
+        if [r.status for r in mango.requests if r.path == "commands/callback"] == [504]:
+            break
+        await asyncio.sleep(0.05)
+    await drained(app)
+    assert new_messages(emulator, BORIS, asked) == [BORIS_UNANSWERED]
+    assert [r.status for r in mango.requests if r.path == "commands/callback"] == [504]
 
 
 async def test_call_refused_to_someone_not_linked(

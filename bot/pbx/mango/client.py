@@ -16,7 +16,7 @@ import httpx
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 
 from bot.config import MangoAccount
-from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable
+from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable, transport_error
 from bot.pbx.mango.codes import lookup, message_key
 from bot.pbx.mango.signing import signed_form
 from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
@@ -80,9 +80,7 @@ class MangoClient:
             try:
                 response = await self._http.post(self.url(path), data=form)
             except httpx.HTTPError as exc:
-                raise PbxUnavailable(
-                    f"MANGO {path}: {exc.__class__.__name__}", message_key="pbx_errors.unavailable"
-                ) from None
+                raise transport_error(f"MANGO {path}", exc) from None
             if response.status_code == 503 and _is_rate_limited(response):
                 if delay is None:
                     break

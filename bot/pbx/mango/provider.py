@@ -28,6 +28,7 @@ from bot.pbx.base import (
     Capability,
     Inbound,
     InvalidRequest,
+    NoAnswer,
     NotReady,
     PbxRejected,
     PbxUnavailable,
@@ -98,7 +99,13 @@ class MangoProvider(Provider):
 
     async def _command(self, command: str, payload: dict[str, Any]) -> CommandTicket:
         ticket = self._ticket(command)
-        await self.client.call(f"commands/{command}", {"command_id": ticket.command_id, **payload})
+        try:
+            await self.client.call(
+                f"commands/{command}", {"command_id": ticket.command_id, **payload}
+            )
+        except NoAnswer as exc:
+            exc.ticket = ticket  # its result may still come, by the command id
+            raise
         return ticket
 
     async def callback(

@@ -18,7 +18,7 @@ from limits import RateLimitItem, parse
 from pydantic import SecretStr
 
 from bot.config import MobilonAccount
-from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable
+from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable, transport_error
 from bot.pbx.mobilon import codes
 from bot.pbx.mobilon.journal import JournalEntry, call_info, journal
 from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
@@ -108,7 +108,7 @@ class MobilonClient:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise PbxUnavailable(f"Mobilon recording: {exc.__class__.__name__}") from None
+            raise transport_error("Mobilon recording", exc) from None
         content_type = response.headers.get("Content-Type", "")
         if response.status_code != 200 or "json" in content_type or "text" in content_type:
             await response.aclose()
@@ -131,7 +131,7 @@ class MobilonClient:
         try:
             response = await self._http.get(self.url(path), params=params)
         except httpx.HTTPError as exc:
-            raise PbxUnavailable(f"Mobilon {path}: {exc.__class__.__name__}") from None
+            raise transport_error(f"Mobilon {path}", exc) from None
         status = response.status_code
         if status in (401, 403):
             raise PbxRejected(

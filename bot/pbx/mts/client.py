@@ -29,6 +29,7 @@ from bot.pbx.base import (
     PbxRateLimited,
     PbxRejected,
     PbxUnavailable,
+    transport_error,
 )
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class MtsClient:
                     method, self.url(path), params=params, json=json, headers=self._headers
                 )
             except httpx.HTTPError as exc:
-                raise PbxUnavailable(f"MTS {method} {path}: {exc.__class__.__name__}") from None
+                raise transport_error(f"MTS {method} {path}", exc) from None
             if response.status_code == 429 and delay is not None:
                 log.info("MTS %s %s rate limited, retrying in %.1fs", method, path, delay)
                 await asyncio.sleep(delay)
@@ -226,7 +227,7 @@ class MtsClient:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise PbxUnavailable(f"MTS recording: {exc.__class__.__name__}") from None
+            raise transport_error("MTS recording", exc) from None
         if response.status_code == 200:
             return response
         await response.aclose()

@@ -120,10 +120,11 @@ def build_app(sim: MangoSimulator) -> web.Application:
             return failure(problem)
         if not isinstance(parsed, dict):
             return failure(codes.BAD_FORMAT)
-        stall = sim.take_stall(path)
+        stall, carry_out = sim.take_stall(path)
         if stall:
             await asyncio.sleep(stall)
-            if request.transport is None or request.transport.is_closing():
+            gone = request.transport is None or request.transport.is_closing()
+            if gone and not carry_out:
                 return Reply(504)  # the caller gave up: the request is not carried out
         injected = sim.take_failure(path)
         if injected is not None:

@@ -72,7 +72,7 @@ class MangoSimulator(SimulatorServer):
         self.live_legs: set[str] = set()
         self.hangups: set[str] = set()
         self._failures = Failures()
-        self._stalls: dict[str, list[float]] = {}
+        self._stalls: dict[str, list[tuple[float, bool]]] = {}
         self._errors: list[BaseException] = []
         self._commands = 0
 
@@ -137,16 +137,20 @@ class MangoSimulator(SimulatorServer):
     def take_failure(self, path: str) -> Reply | None:
         return self._failures.take(path)
 
-    def stall_next(self, path: str, seconds: float, *, times: int = 1) -> None:
+    def stall_next(
+        self, path: str, seconds: float, *, times: int = 1, carry_out: bool = False
+    ) -> None:
         """Hold the next ``times`` verified requests to ``path`` for ``seconds`` before
         answering, like an overloaded PBX. One whose caller gave up meanwhile (a client
-        timeout) is not carried out and is recorded with status 504.
+        timeout) is recorded with status 504 and not carried out, unless ``carry_out``:
+        then the PBX does it all the same (its result events go out as usual).
         """
-        self._stalls.setdefault(_clean(path), []).extend([seconds] * times)
+        self._stalls.setdefault(_clean(path), []).extend([(seconds, carry_out)] * times)
 
-    def take_stall(self, path: str) -> float:
+    def take_stall(self, path: str) -> tuple[float, bool]:
+        """(seconds to hold the request, whether to carry it out if its caller gave up)."""
         queue = self._stalls.get(path)
-        return queue.pop(0) if queue else 0.0
+        return queue.pop(0) if queue else (0.0, False)
 
     # scenarios --------------------------------------------------------------------
     async def play_callback(
