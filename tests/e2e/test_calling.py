@@ -118,11 +118,16 @@ async def test_call_rings_my_extension_then_shows_the_result_in_the_same_message
     assert recording.reply_to == status.message_id
 
 
+@pytest_asyncio.fixture
+async def impatient(emulator: TelegramEmulator, start_app: Callable[..., Any]) -> App:
+    """The company, giving up on a PBX request after half a second."""
+    tuning = replace(FAST, pbx_timeout=httpx.Timeout(0.5))
+    return await _company(emulator, start_app, tuning=tuning)
+
+
 async def test_a_call_the_pbx_answers_too_late_is_followed_to_its_result(
-    emulator: TelegramEmulator, mango: MangoSimulator, start_app: Callable[..., Any]
+    emulator: TelegramEmulator, mango: MangoSimulator, impatient: App
 ) -> None:
-    patient = replace(FAST, pbx_timeout=httpx.Timeout(0.5))
-    app = await _company(emulator, start_app, tuning=patient)
     mango.stall_next("commands/callback", 1.5, carry_out=True)  # busy, but it does place it
     asked = say(emulator, BORIS, "/call +7 900 123-45-67")
 
@@ -132,17 +137,15 @@ async def test_a_call_the_pbx_answers_too_late_is_followed_to_its_result(
     )
     status = await answer_to(emulator, BORIS, asked, BORIS_RINGING)
     await mango.wait_idle()
-    await drained(app)
+    await drained(impatient)
     assert edited_texts(emulator, BORIS) == [BORIS_UNANSWERED, BORIS_RINGING]
     assert callbacks(mango) == [{"from": {"extension": "102"}, "to_number": CLIENT}]  # once
     assert status.message_id == unsure.message_id
 
 
 async def test_a_call_the_pbx_never_answers_is_not_called_failed(
-    emulator: TelegramEmulator, mango: MangoSimulator, start_app: Callable[..., Any]
+    emulator: TelegramEmulator, mango: MangoSimulator, impatient: App
 ) -> None:
-    patient = replace(FAST, pbx_timeout=httpx.Timeout(0.5))
-    app = await _company(emulator, start_app, tuning=patient)
     mango.stall_next("commands/callback", 1.5)  # and then it drops it
     asked = say(emulator, BORIS, "/call +7 900 123-45-67")
 
@@ -151,7 +154,7 @@ async def test_a_call_the_pbx_never_answers_is_not_called_failed(
         if [r.status for r in mango.requests if r.path == "commands/callback"] == [504]:
             break
         await asyncio.sleep(0.05)
-    await drained(app)
+    await drained(impatient)
     assert new_messages(emulator, BORIS, asked) == [BORIS_UNANSWERED]
     assert [r.status for r in mango.requests if r.path == "commands/callback"] == [504]
 
