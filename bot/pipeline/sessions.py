@@ -180,12 +180,23 @@ def _client_number(event: CallLegEvent, direction: Direction) -> str | None:
     return None
 
 
+# KEYS[1] the session's lock, KEYS[2] the session; ARGV[1] lock token, ARGV[2] JSON, ARGV[3] ttl
+_SAVE_IF_HELD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
 class SessionStore:
     """Load, lock and save call sessions."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._save_if_held = redis.register_script(_SAVE_IF_HELD)
 
     async def get(self, account: str, call_id: str) -> CallSession | None:
         raw = await self._redis.get(self._keys.call_session(account, call_id))
@@ -207,6 +218,9 @@ class SessionStore:
                 else CallSession(account=account, call_id=call_id)
             )
             yield session
-            if not await held.held():
+            saved = await self._save_if_held(
+                keys=[f"{key}:lock", key],
+                args=[held.token, session.model_dump_json(), SESSION_TTL_SECONDS],
+            )
+            if not saved:
                 raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")
-            await self._redis.set(key, session.model_dump_json(), ex=SESSION_TTL_SECONDS)

@@ -30,10 +30,13 @@ class Lease:
     lock: Lock
     lost: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def held(self) -> bool:
-        """Whether the lease is still this holder's, asking Redis: use it right before a
-        write only the holder may make."""
-        return not self.lost.is_set() and bool(await self.lock.owned())
+    @property
+    def token(self) -> bytes:
+        """The holder's token, for a script that writes only while the lease is this
+        holder's (it compares it with the lock's value in Redis)."""
+        token = self.lock.local.token
+        assert token is not None, "the lease is held"
+        return token if isinstance(token, bytes) else token.encode()
 
 
 @contextlib.asynccontextmanager
