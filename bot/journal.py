@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot.access import Access
 from bot.config import Settings
 from bot.domain import CallRecord, Link, Role
-from bot.pbx.registry import PROVIDER_NAMES
+from bot.pbx.registry import pbx_name
 from bot.phones import display, normalise
 from bot.pipeline.calllog import LoggedCall
 from bot.pipeline.missed import MissedCall, MissedCalls
@@ -69,7 +69,7 @@ class Journal:
         self.link = link
         self.account = access.account(link.account)
         self.region = self.account.region if self.account else "RU"
-        self.pbx = PROVIDER_NAMES.get(self.account.provider, "PBX") if self.account else "PBX"
+        self.pbx = pbx_name(self.account)
         self.manager = identity.has_role(Role.MANAGER)
         self.settings = settings
         self.notifier = notifier

@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.config import Account, Settings
 from bot.domain import Campaign, CampaignStatus, Role
 from bot.pbx.base import Capability, PbxError, Provider
-from bot.pbx.registry import PROVIDER_NAMES, Providers
+from bot.pbx.registry import Providers, pbx_name
 from bot.pipeline.balance import moment, money
 from bot.telegram.callbacks import CampaignAction, CampaignCallback
 from bot.telegram.gates import RequireLink, RequireRole
@@ -43,10 +43,6 @@ def accounts_of(identity: Identity, settings: Settings) -> list[Account]:
         return list(settings.accounts)
     linked = {link.account for link in identity.links}
     return [account for account in settings.accounts if account.id in linked]
-
-
-def pbx_name(account: Account) -> str:
-    return PROVIDER_NAMES.get(account.provider, account.provider)
 
 
 def sentence(t: Translator, error: PbxError) -> str:

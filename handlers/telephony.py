@@ -10,7 +10,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.access import Access
-from bot.pbx.registry import PROVIDER_NAMES
+from bot.pbx.registry import pbx_name
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
 from bot.texts import Translator
@@ -37,5 +37,4 @@ async def not_offered(
 ) -> None:
     """Reached only for commands no more specific handler took: the PBX does not offer it."""
     account = access.account(identity.links[0].account)
-    pbx = PROVIDER_NAMES.get(account.provider, account.provider) if account else "PBX"
-    await message.answer(t("pbx_unsupported", command=command.command, pbx=pbx))
+    await message.answer(t("pbx_unsupported", command=command.command, pbx=pbx_name(account)))

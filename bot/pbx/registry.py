@@ -8,7 +8,15 @@ from types import MappingProxyType
 import httpx
 from redis.asyncio import Redis
 
-from bot.config import Account, MangoAccount, MobilonAccount, MtsAccount, RelayAccount, Settings
+from bot.config import (
+    Account,
+    AccountBase,
+    MangoAccount,
+    MobilonAccount,
+    MtsAccount,
+    RelayAccount,
+    Settings,
+)
 from bot.domain import Employee
 from bot.pbx.base import PbxError, Provider
 from bot.pbx.mango.provider import MangoProvider
@@ -21,8 +29,17 @@ PROVIDER_NAMES = {
     "mango": "MANGO OFFICE",
     "mts": "MTS VPBX",
     "mobilon": "Mobilon",
-    "relay": "relay",
 }
+
+
+def pbx_name(account: AccountBase | None) -> str:
+    """The PBX as people know it, for sentences like "your PBX (MANGO OFFICE) …": the
+    product's name, or the account's own id for a PBX pushing the relay format."""
+    if account is None:
+        return "PBX"
+    return PROVIDER_NAMES.get(account.provider_id, account.id)
+
+
 PROVIDER_CLASSES: dict[str, type[Provider]] = {
     "mango": MangoProvider,
     "relay": RelayProvider,

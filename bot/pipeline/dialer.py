@@ -19,7 +19,7 @@ from limits import RateLimitItem, parse
 from bot.config import Settings
 from bot.domain import CommandTicket, Link
 from bot.pbx.base import Capability, NoAnswer, PbxError, Provider
-from bot.pbx.registry import PROVIDER_NAMES, Providers
+from bot.pbx.registry import Providers, pbx_name
 from bot.phones import normalise
 from bot.pipeline.commands import (
     CommandKind,
@@ -114,9 +114,8 @@ class Dialer:
         if provider is not None and provider.supports(capability):
             return provider
         account = self._settings.account(link.account)
-        pbx = PROVIDER_NAMES.get(account.provider_id, account.provider_id) if account else "PBX"
         command = "sms" if capability is Capability.SMS else "call"
-        raise Refusal(t("pbx_unsupported", command=command, pbx=pbx))
+        raise Refusal(t("pbx_unsupported", command=command, pbx=pbx_name(account)))
 
     def check_sms(self, t: Translator, link: Link, text: str) -> None:
         """Refusal when the account cannot send SMS or would refuse ``text`` (its length)."""

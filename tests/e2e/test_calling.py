@@ -518,7 +518,7 @@ async def test_a_pbx_without_click_to_call_says_so(
 
     asked = say(emulator, STRANGER, "/call 89001234567")
     refusal = await next_message(emulator, STRANGER, asked)
-    assert refusal.text == "/call is not available: your PBX (relay) does not offer it."
+    assert refusal.text == "/call is not available: your PBX (asterisk) does not offer it."
     asked = say(emulator, STRANGER, "/sms 89001234567")
     refusal = await next_message(emulator, STRANGER, asked)
-    assert refusal.text == "/sms is not available: your PBX (relay) does not offer it."
+    assert refusal.text == "/sms is not available: your PBX (asterisk) does not offer it."

@@ -188,7 +188,7 @@ async def test_relay_account_keeps_uploaded_recordings_but_has_no_pbx_history(
     assert history.text == (
         f"📒 Звонки с номером {CLIENT_SHOWN}\n"
         "Звонков не найдено.\n\n"
-        "Более ранние звонки: relay не отдаёт историю звонков."
+        "Более ранние звонки: ваша АТС (asterisk) не отдаёт историю звонков."
     )
 
 

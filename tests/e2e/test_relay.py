@@ -21,8 +21,8 @@ BORIS = 2002
 MARIA = 2003  # manager
 CLIENT = "79001234567"
 CLIENT_SHOWN = "+7 900 123-45-67"
-ANNA_REFUSED = "Команда /call недоступна: ваша АТС (relay) этого не позволяет."
-BORIS_REFUSED = "/call is not available: your PBX (relay) does not offer it."
+ANNA_REFUSED = "Команда /call недоступна: ваша АТС (asterisk) этого не позволяет."
+BORIS_REFUSED = "/call is not available: your PBX (asterisk) does not offer it."
 
 
 @dataclass
@@ -165,12 +165,11 @@ async def test_other_capabilities_are_refused_in_words(
     emulator: TelegramEmulator, company: Company
 ) -> None:
     emulator.send_text(MARIA, "/balance")  # a manager's command
-    await emulator.wait_for_message(
-        MARIA, lambda m: m.text == "/balance is not available: your PBX (relay) does not offer it."
-    )
+    refused = "/balance is not available: your PBX (asterisk) does not offer it."
+    await emulator.wait_for_message(MARIA, lambda m: m.text == refused)
     emulator.send_text(BORIS, f"/sms {CLIENT} Hello")
     await emulator.wait_for_message(
-        BORIS, lambda m: m.text == "/sms is not available: your PBX (relay) does not offer it."
+        BORIS, lambda m: m.text == "/sms is not available: your PBX (asterisk) does not offer it."
     )
 
 
