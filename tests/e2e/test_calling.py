@@ -120,15 +120,15 @@ async def test_call_rings_my_extension_then_shows_the_result_in_the_same_message
 
 @pytest_asyncio.fixture
 async def impatient(emulator: TelegramEmulator, start_app: Callable[..., Any]) -> App:
-    """The company, giving up on a PBX request after half a second."""
-    tuning = replace(FAST, pbx_timeout=httpx.Timeout(0.5))
+    """The company, giving up on a PBX request after a second."""
+    tuning = replace(FAST, pbx_timeout=httpx.Timeout(1.0))
     return await _company(emulator, start_app, tuning=tuning)
 
 
 async def test_a_call_the_pbx_answers_too_late_is_followed_to_its_result(
     emulator: TelegramEmulator, mango: MangoSimulator, impatient: App
 ) -> None:
-    mango.stall_next("commands/callback", 1.5, carry_out=True)  # busy, but it does place it
+    mango.stall_next("commands/callback", 2.5, carry_out=True)  # busy, but it does place it
     asked = say(emulator, BORIS, "/call +7 900 123-45-67")
 
     unsure = await answer_to(emulator, BORIS, asked)
@@ -146,11 +146,11 @@ async def test_a_call_the_pbx_answers_too_late_is_followed_to_its_result(
 async def test_a_call_the_pbx_never_answers_is_not_called_failed(
     emulator: TelegramEmulator, mango: MangoSimulator, impatient: App
 ) -> None:
-    mango.stall_next("commands/callback", 1.5)  # and then it drops it
+    mango.stall_next("commands/callback", 2.5)  # and then it drops it
     asked = say(emulator, BORIS, "/call +7 900 123-45-67")
 
     await answer_to(emulator, BORIS, asked, BORIS_UNANSWERED)
-    for _ in range(100):  # the PBX gives the request up once its stall is over
+    for _ in range(200):  # the PBX gives the request up once its stall is over
         if [r.status for r in mango.requests if r.path == "commands/callback"] == [504]:
             break
         await asyncio.sleep(0.05)
