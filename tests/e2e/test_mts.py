@@ -249,7 +249,11 @@ async def test_call_back_from_the_card_dials_from_the_own_abonent(
     [alert] = missed_alerts(emulator, GROUP)
     assert "✅ Перезвонил(а) Boris Ivanov" in alert.text  # the client answered Boris's call
     assert alert.buttons == []
-    assert any(m.text.startswith("📞 Calling you on 102") for m in calls(emulator, BORIS))
+    # The PBX's 201 is all it says about the command: the message shows it accepted.
+    assert (
+        f"📞 The PBX is calling you on 102. Pick up, and it will connect you to {CLIENT_SHOWN}."
+        in [m.text for m in calls(emulator, BORIS)]
+    ), emulator.describe(BORIS)
 
 
 async def test_sms_and_balance_are_refused_in_words(

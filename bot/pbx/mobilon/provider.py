@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 
 from bot.config import MobilonAccount
 from bot.domain import CallRecord, CommandTicket
-from bot.events import CommandResultEvent, PbxEvent
+from bot.events import PbxEvent
+from bot.pbx.accepted import report_accepted
 from bot.pbx.base import (
     AudioStream,
     Capability,
@@ -34,7 +35,6 @@ from bot.pbx.mobilon.journal import MSK, JournalEntry
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import EXTENSION
-from bot.pipeline.stream import EventStream
 from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys
 
@@ -120,17 +120,15 @@ class MobilonProvider(Provider):
         ticket = CommandTicket(
             account=self.account.id, command="callback", command_id=f"pbxgram-{uuid.uuid4().hex}"
         )
-        accepted = CommandResultEvent(
-            account=self.account.id,
-            provider="mobilon",
-            raw={"callid": callid, "code": codes.SUCCESS},
-            command="callback",
-            command_id=ticket.command_id,
+        await report_accepted(
+            self._need_redis(),
+            self._keys,
+            ticket,
+            "mobilon",
             code=codes.SUCCESS,
-            success=True,
+            raw={"callid": callid, "code": codes.SUCCESS},
             message_key="mobilon.errors.accepted",
         )
-        await EventStream(self._need_redis(), self._keys).put([accepted])
         if callid:
             now = datetime.now(UTC)
             await self.calls.follow_outbound(

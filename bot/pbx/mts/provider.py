@@ -11,6 +11,7 @@ ids up in the directory before the events are stored. The PBX never says a call 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from redis.asyncio import Redis
 from bot.config import MtsAccount
 from bot.domain import CallRecord, CommandTicket, Employee, PbxGroup
 from bot.events import PbxEvent
+from bot.pbx.accepted import report_accepted
 from bot.pbx.base import (
     AudioStream,
     Capability,
@@ -82,6 +84,8 @@ class MtsProvider(Provider):
             else MtsClient(account, http, retry_delays=retry_delays)
         )
         keys = keys or Keys()
+        self._redis = redis
+        self._keys = keys
         self.directory = AbonentDirectory(
             account.id, self.client.abonents, redis, keys.mts_abonents(account.id)
         )
@@ -187,7 +191,11 @@ class MtsProvider(Provider):
             raise InvalidRequest(f"MTS: {number!r} is not a phone number")
         abonent = await self.abonent(extension)
         await self.client.dial(abonent.user_id, address)
-        return self._ticket("callback", f"mts-{abonent.user_id}-{address}")
+        ticket = self._ticket("callback", f"pbxgram-{uuid.uuid4().hex}")
+        if self._redis is not None:  # 201 is all the PBX says: report it accepted
+            raw = {"user_id": abonent.user_id, "address": address}
+            await report_accepted(self._redis, self._keys, ticket, "mts", code=201, raw=raw)
+        return ticket
 
     async def hangup(self, leg_id: str) -> CommandTicket:
         user_id, call_id = _split_leg(leg_id)
