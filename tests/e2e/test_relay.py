@@ -203,6 +203,7 @@ async def test_the_readme_example_as_curl_sends_it(
         {"action": "update_call", "call_id": created.data["call_id"], "call_status": "answered"},
         audio=Audio("1714557600.42.wav", wav, "audio/x-wav"),
     )
+    assert str(ended.data["audio_record"]).startswith(f"{created.data['call_id']}-")
     assert ended.json == {
         "data": {
             "call_id": created.data["call_id"],

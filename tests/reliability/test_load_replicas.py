@@ -341,7 +341,7 @@ async def caught_up(redis: Redis, patience: float = 60.0) -> None:
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         groups = await redis.xinfo_groups(Keys().events_stream())
-        if all(int(g["pending"]) + int(g.get("lag") or 0) == 0 for g in groups):
+        if groups and all(int(g["pending"]) + int(g.get("lag") or 0) == 0 for g in groups):
             return
         await asyncio.sleep(0.1)
     raise TimeoutError("the workers did not catch up")
