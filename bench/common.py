@@ -9,7 +9,6 @@ import os
 import platform
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -279,7 +278,3 @@ def record(section: str, lines: list[str], figures: dict[str, float]) -> None:
         end = text.find("\n## ", start + 1)
         text = text[:start] + "\n".join(block) + ("" if end == -1 else text[end:])
     RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")

@@ -103,7 +103,6 @@ class App:
     worker: EventWorker
     sender: Sender
     call_log: CallLog
-    limiter: SharedRateLimiter
     tuning: Tuning = field(default_factory=Tuning)
     web_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -201,7 +200,6 @@ def build_app(
         worker,
         sender,
         call_log,
-        limiter,
         tuning,
     )
 

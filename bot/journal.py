@@ -17,7 +17,7 @@ from bot.pbx.registry import pbx_name
 from bot.phones import display, normalise
 from bot.pipeline.calllog import LoggedCall
 from bot.pipeline.missed import MissedCall, MissedCalls
-from bot.pipeline.notify import Notifier
+from bot.pipeline.notify import Notifier, duration
 from bot.telegram.identity import Identity
 
 STATS_WINDOW = timedelta(days=30)  # one statistics request: MANGO allows a month at most
@@ -96,9 +96,6 @@ class Journal:
     def now(self) -> datetime:
         return datetime.now(self.settings.zone)
 
-    def clock(self, moment: datetime) -> str:
-        return moment.astimezone(self.settings.zone).strftime("%H:%M")
-
     def start_of_today(self) -> datetime:
         return self.now().replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -135,7 +132,7 @@ class Journal:
         """The context a missed-call line needs, one dict per call."""
         return [
             {
-                "at": self.clock(call.at),
+                "at": self.notifier.clock(call.at),
                 "client": self.shown(call.client_number),
                 "ivr": call.ivr_abandoned,
                 "rang": [await self.name(extension) for extension in call.rang],
@@ -143,11 +140,6 @@ class Journal:
             }
             for call in calls
         ]
-
-
-def duration(seconds: int) -> str:
-    minutes, rest = divmod(max(0, seconds), 60)
-    return f"{minutes}:{rest:02d}"
 
 
 def merge_history(

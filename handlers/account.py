@@ -21,6 +21,7 @@ from bot.domain import Campaign, CampaignStatus, Role
 from bot.pbx.base import Capability, PbxError, Provider
 from bot.pbx.registry import Providers, pbx_name
 from bot.pipeline.balance import moment, money
+from bot.pipeline.commands import sentence
 from bot.telegram.callbacks import CampaignAction, CampaignCallback
 from bot.telegram.gates import RequireLink, RequireRole
 from bot.telegram.identity import Identity
@@ -43,14 +44,6 @@ def accounts_of(identity: Identity, settings: Settings) -> list[Account]:
         return list(settings.accounts)
     linked = {link.account for link in identity.links}
     return [account for account in settings.accounts if account.id in linked]
-
-
-def sentence(t: Translator, error: PbxError) -> str:
-    """What went wrong, in one sentence of the person's language."""
-    try:
-        return t.label(error.message_key, **error.params)
-    except (KeyError, IndexError):
-        return t.label("pbx_errors.failed")
 
 
 def capable(providers: Providers, account: Account, capability: Capability) -> Provider | None:

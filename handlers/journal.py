@@ -22,6 +22,7 @@ from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers
 from bot.phones import normalise
 from bot.pipeline.calllog import CallLog
+from bot.pipeline.commands import sentence
 from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.notify import Notifier
 from bot.storage import Repositories
@@ -219,7 +220,7 @@ async def history(
         try:
             records = await provider.call_history(end - STATS_WINDOW, end)
         except PbxError as exc:
-            older = t.label("journal.older_failed", reason=t.label(exc.message_key, **exc.params))
+            older = t.label("journal.older_failed", reason=sentence(t, exc))
         else:
             older = None
             calls = merge_history(calls, records, number, journal)

@@ -30,9 +30,7 @@ PERIOD_WORDS = {
 
 router = Router(name=__name__)
 router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
 router.message.middleware(RequireRole(Role.MANAGER))
-router.callback_query.middleware(RequireRole(Role.MANAGER))
 
 
 @router.message(Command("report"))

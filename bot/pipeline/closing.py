@@ -56,6 +56,11 @@ class CallCloser:
     def closes(self, account: str) -> bool:
         return account in self._grace
 
+    @property
+    def active(self) -> bool:
+        """Whether any account needs its calls closed (its PBX sends no summaries)."""
+        return bool(self._grace)
+
     async def watch(self, session: CallSession) -> None:
         """After a leg event: schedule the call when all its legs have ended."""
         if not self.closes(session.account) or session.finished:
@@ -142,8 +147,8 @@ def _member(session: CallSession) -> str:
 async def close_calls(app: App, stop: asyncio.Event) -> None:
     """Periodic job: close due calls until ``stop``."""
     closer = app.worker.closer
-    if closer is None:
-        return
+    if closer is None or not closer.active:
+        return  # every PBX here sends its own summaries
     while not stop.is_set():
         try:
             await closer.close_due()

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from bot.domain import CommandTicket, Language
 from bot.events import CommandResultEvent, SmsStatusEvent
+from bot.pbx.base import PbxError
 from bot.pbx.mango import codes as mango_codes
 from bot.phones import display
 from bot.storage.commands import PENDING_TTL, CommandRepository
@@ -76,8 +77,13 @@ def reason(t: Translator, message_key: str, **params: object) -> str:
     """The sentence for a ``message_key``; a general one when the key has no text."""
     try:
         return t.label(message_key, **params)
-    except KeyError:
+    except (KeyError, IndexError):  # no such label, or one asking for other parameters
         return t.label(FALLBACK_REASON)
+
+
+def sentence(t: Translator, error: PbxError) -> str:
+    """What went wrong with a PBX request, in one sentence of the person's language."""
+    return reason(t, error.message_key, **error.params)
 
 
 def render(t: Translator, report: CommandReport, progress: Progress) -> str:

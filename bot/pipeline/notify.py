@@ -95,7 +95,7 @@ class Notifier:
                     session.group or "", session.group
                 ),
                 colleague=await self.name_of(session.account, session.answered_by),
-                talk=_duration(session.talk_seconds or self._talk_of(session, extension)),
+                talk=duration(session.talk_seconds or self._talk_of(session, extension)),
             )
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
@@ -245,7 +245,7 @@ class Notifier:
                 employee=employee,
                 rang=rang,
                 answered=bool(session.answered),
-                talk=_duration(session.talk_seconds),
+                talk=duration(session.talk_seconds),
             )
             await self.outbox.put(
                 summary_slot(session, chat_id),
@@ -337,6 +337,7 @@ def _button(text: str, action: MissedAction, ref: str) -> Button:
     return Button(text=text, callback_data=MissedCallback(action=action, ref=ref).pack())
 
 
-def _duration(seconds: int) -> str:
+def duration(seconds: int) -> str:
+    """Talk time as people read it: ``1:05``."""
     minutes, rest = divmod(max(0, seconds), 60)
     return f"{minutes}:{rest:02d}"

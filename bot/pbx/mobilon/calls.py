@@ -141,9 +141,6 @@ class CallBook:
             return True
         return str(await self._redis.get(key)) == call_id
 
-    async def claimed(self, account: str, callid: str) -> bool:
-        return bool(await self._redis.exists(self._keys.mobilon_claimed(account, callid)))
-
     async def due(self, account: str, now: float, limit: int) -> list[str]:
         """Call ids whose next poll is due, oldest due first."""
         found = await self._redis.zrangebyscore(
