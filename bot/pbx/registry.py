@@ -25,27 +25,23 @@ from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.relay.provider import RelayProvider
 from bot.ratelimit import SharedRateLimiter
 
-PROVIDER_NAMES = {
-    "mango": "MANGO OFFICE",
-    "mts": "MTS VPBX",
-    "mobilon": "Mobilon",
+PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "mango": MangoProvider,
+    "relay": RelayProvider,
+    "mts": MtsProvider,
+    "mobilon": MobilonProvider,
 }
 
 
 def pbx_name(account: AccountBase | None) -> str:
     """The PBX as people know it, for sentences like "your PBX (MANGO OFFICE) …": the
-    product's name, or the account's own id for a PBX pushing the relay format."""
+    product's name, or the account's own id for a PBX pushing the relay format (any
+    script can push it, so the product is unknown)."""
     if account is None:
-        return "PBX"
-    return PROVIDER_NAMES.get(account.provider_id, account.id)
-
-
-PROVIDER_CLASSES: dict[str, type[Provider]] = {
-    "mango": MangoProvider,
-    "relay": RelayProvider,
-    "mts": MtsProvider,
-}
-PROVIDER_CLASSES["mobilon"] = MobilonProvider
+        return Provider.name
+    if account.provider_id == "relay" or account.provider_id not in PROVIDER_CLASSES:
+        return account.id
+    return PROVIDER_CLASSES[account.provider_id].name
 
 
 def build_provider(
