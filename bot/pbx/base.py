@@ -157,6 +157,11 @@ class Inbound:
     # needs again in a later one (parse, acknowledge), so nothing is decoded twice.
     state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def header(self, name: str) -> str:
+        """A request header by name, whatever its case; "" when it was not sent."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), "")
+
 
 @dataclass(frozen=True)
 class Reply:

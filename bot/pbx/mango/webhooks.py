@@ -68,7 +68,7 @@ def signed_json(inbound: Inbound, api_key: str, api_salt: str) -> str:
 
 
 def _verified_json(inbound: Inbound, api_key: str, api_salt: str) -> str:
-    content_type = inbound.headers.get("Content-Type", inbound.headers.get("content-type", ""))
+    content_type = inbound.header("Content-Type")
     if "application/x-www-form-urlencoded" not in content_type.lower():
         raise WebhookMalformed("expected a form (application/x-www-form-urlencoded)")
     try:

@@ -28,7 +28,7 @@ PLACEHOLDERS = {"{NUMBER}", "{NUMBER]"}  # the doc writes it both ways
 def values(inbound: Inbound) -> dict[str, str]:
     """``number`` and ``key`` from the query, or from a form body when posted that way."""
     found: dict[str, str] = {}
-    content_type = inbound.headers.get("Content-Type", inbound.headers.get("content-type", ""))
+    content_type = inbound.header("Content-Type")
     if inbound.method == "POST" and "x-www-form-urlencoded" in content_type.lower():
         try:
             form = parse_qs(inbound.body.decode("utf-8"), keep_blank_values=True)

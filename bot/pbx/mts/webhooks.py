@@ -75,8 +75,8 @@ class Notification(BaseModel):
 
 def verify_token(inbound: Inbound, callback_key: str) -> None:
     """WebhookForbidden unless the ``X-AUTH-TOKEN`` header is the account's callback key."""
-    sent = next((v for k, v in inbound.headers.items() if k.lower() == TOKEN_HEADER), None)
-    if sent is None or not hmac.compare_digest(sent.encode(), callback_key.encode()):
+    sent = inbound.header(TOKEN_HEADER)
+    if not sent or not hmac.compare_digest(sent.encode(), callback_key.encode()):
         raise WebhookForbidden("X-AUTH-TOKEN does not match")
 
 

@@ -66,7 +66,7 @@ async def read_body(
     inbound: Inbound, content: StreamReader, store: RecordingStore
 ) -> tuple[dict[str, list[str]], Upload | None]:
     """The form fields (list names without ``[]``) and the stored upload, if any."""
-    content_type = _header(inbound, "Content-Type").lower()
+    content_type = inbound.header("Content-Type").lower()
     if content_type.startswith("multipart/form-data"):
         return await _read_multipart(inbound, content, store)
     if content_type.startswith("application/x-www-form-urlencoded"):
@@ -141,13 +141,6 @@ def _field_name(name: str) -> str:
     """``pbx_user_ids[]`` and ``pbx_user_ids[0]`` are both ``pbx_user_ids``."""
     match = _LIST_NAME.match(name)
     return match.group("name") if match else name
-
-
-def _header(inbound: Inbound, name: str) -> str:
-    for key, value in inbound.headers.items():
-        if key.lower() == name.lower():
-            return value
-    return ""
 
 
 # the format's rules --------------------------------------------------------------------
