@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +17,7 @@ from bot.sandbox.mango import Campaign, MangoSimulator
 from bot.sandbox.mango.campaigns import FINISHED, RUNNING, STOPPED
 from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import REP_ANNA, drained
+from tests.helpers import until
 
 NBSP = "\u00a0"
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -29,14 +29,6 @@ SPRING, WINTER, AUTUMN = 16064, 16065, 16066
 def _minutes(language: Language, before: datetime, after: datetime) -> set[str]:
     """How the time of an answer given between ``before`` and ``after`` is shown."""
     return {moment(before, MOSCOW, language), moment(after, MOSCOW, language)}
-
-
-async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("the condition did not come true")
-        await asyncio.sleep(0.02)
 
 
 def _balance_checks(mango: MangoSimulator) -> int:
@@ -155,14 +147,14 @@ async def test_low_balance_alerts_once_and_once_on_recovery(
     app: App = await start_app(balance_check_seconds=1, account={"balance_alert_below": 1000})
     await app.access.link("main", "101", REP_ANNA, Role.MANAGER)
     await app.access.link("main", "102", BORIS, Role.REP)
-    await _until(lambda: _balance_checks(mango) >= 1)  # 1234.50: fine, nothing to say
+    await until(lambda: _balance_checks(mango) >= 1)  # 1234.50: fine, nothing to say
 
     mango.balance = (Decimal("450.00"), "RUB")
     before = datetime.now(MOSCOW)
     await emulator.wait_for_message(REP_ANNA, lambda m: "Баланс ниже порога" in m.text)
     after = datetime.now(MOSCOW)
     seen = _balance_checks(mango)
-    await _until(lambda: _balance_checks(mango) >= seen + 2)  # still low, twice more
+    await until(lambda: _balance_checks(mango) >= seen + 2)  # still low, twice more
     await drained(app)
 
     assert _alerts(emulator, REP_ANNA) in [
@@ -179,7 +171,7 @@ async def test_low_balance_alerts_once_and_once_on_recovery(
     await emulator.wait_for_message(REP_ANNA, lambda m: "Баланс восстановлен" in m.text)
     after = datetime.now(MOSCOW)
     seen = _balance_checks(mango)
-    await _until(lambda: _balance_checks(mango) >= seen + 2)
+    await until(lambda: _balance_checks(mango) >= seen + 2)
     await drained(app)
 
     alerts = _alerts(emulator, REP_ANNA)

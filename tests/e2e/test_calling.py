@@ -5,7 +5,6 @@ PBX received, always from the person's own extension.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -19,6 +18,7 @@ from bot.sandbox.mango import MangoSimulator
 from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.e2e.conftest import FAST, LINE, REP_ANNA, STRANGER, drained
+from tests.helpers import until
 
 BORIS = 2002  # English, extension 102
 CLIENT = "79001234567"
@@ -150,10 +150,9 @@ async def test_a_call_the_pbx_never_answers_is_not_called_failed(
     asked = say(emulator, BORIS, "/call +7 900 123-45-67")
 
     await answer_to(emulator, BORIS, asked, BORIS_UNANSWERED)
-    for _ in range(200):  # the PBX gives the request up once its stall is over
-        if [r.status for r in mango.requests if r.path == "commands/callback"] == [504]:
-            break
-        await asyncio.sleep(0.05)
+    given_up = [504]  # the PBX gives the request up once its stall is over
+    path = "commands/callback"
+    await until(lambda: [r.status for r in mango.requests if r.path == path] == given_up)
     await drained(impatient)
     assert new_messages(emulator, BORIS, asked) == [BORIS_UNANSWERED]
     assert [r.status for r in mango.requests if r.path == "commands/callback"] == [504]

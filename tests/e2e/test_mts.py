@@ -20,6 +20,7 @@ from bot.domain import Role, SubscriptionKind
 from bot.sandbox.mts import Abonent, MtsSimulator
 from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
+from tests.helpers import until
 
 BORIS = 2002  # English, extension 102
 MARIA = 2003  # manager, extension 103
@@ -112,14 +113,6 @@ async def company(emulator: TelegramEmulator, start: Callable[..., Any], pbx: Mt
     app = await _company(emulator, start)
     await until(lambda: all(pbx.live_subscriptions(i) for i in IDS.values()))
     return app
-
-
-async def until(condition: Callable[[], bool], patience: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + patience
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
 
 
 async def settled(app: App, pbx: MtsSimulator) -> None:

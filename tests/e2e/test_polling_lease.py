@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import pytest
 
 from bot.app import App
 from bot.sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import STRANGER
-
-
-async def _until(condition: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.05)
+from tests.helpers import until
 
 
 def _polls(emulator: TelegramEmulator) -> int:
@@ -35,7 +26,7 @@ async def test_a_worker_whose_lease_expired_stops_polling_until_it_is_free(
 
     # Another worker took the lease while this one stood still.
     await app.redis.set(app.keys.polling_lease(), "another-worker", px=60_000)
-    await _until(lambda: "polling lease expired" in caplog.text, timeout=10)
+    await until(lambda: "polling lease expired" in caplog.text, patience=10)
     await asyncio.sleep(0.5)
     polls = _polls(emulator)
     emulator.send_text(STRANGER, "/help")

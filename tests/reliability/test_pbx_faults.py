@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import httpx
@@ -25,6 +24,7 @@ from bot.sandbox.mango import MangoLimits, MangoSimulator
 from bot.sandbox.mango.server import ReceivedRequest
 from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import FAST, drained
+from tests.helpers import until
 from tests.reliability.conftest import StartApp
 from tests.reliability.figures import record
 
@@ -155,7 +155,7 @@ async def test_pbx_rate_limits_and_timeouts(
     assert [m.text for m in late] == [BALANCE_LATE, CALL_LATE]
 
     # 3. The PBX is back: the next commands work, and nothing is left behind.
-    await _until(lambda: len([r for r in mango.requests if r.status == 504]) == 2)
+    await until(lambda: len([r for r in mango.requests if r.status == 504]) == 2, ANSWER_WITHIN)
     back = await asyncio.gather(
         ask(emulator, anna, "/balance", BALANCE), ask(emulator, boris, f"/call {CLIENT}", "📞 АТС")
     )
@@ -193,10 +193,3 @@ async def test_pbx_rate_limits_and_timeouts(
             "time": f"{elapsed:.1f} s",
         },
     )
-
-
-async def _until(condition: Callable[[], bool], within: float = ANSWER_WITHIN) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true"
-        await asyncio.sleep(0.05)

@@ -18,7 +18,7 @@ import re
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from bot.sandbox.mango import MangoSimulator
 from bot.sandbox.telegram import TelegramEmulator
 from bot.storage.embedded import EmbeddedRedis
 from tests.e2e.conftest import drained
+from tests.helpers import until
 from tests.reliability.conftest import FAULTS_LINE, StartApp
 from tests.reliability.figures import record
 
@@ -73,13 +74,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-async def _until(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.05)
 
 
 @pytest_asyncio.fixture
@@ -125,7 +119,7 @@ async def _burst_through_restart(
         return len([s for s in first_answer.values() if 200 <= s < 300])
 
     async def restart() -> None:
-        await _until(lambda: acked() >= RESTART_AFTER, PATIENCE, "the burst did not start")
+        await until(lambda: acked() >= RESTART_AFTER, PATIENCE, "the burst did not start")
         await server.stop()
         down.append(time.monotonic())
         await asyncio.sleep(OUTAGE)  # the outage itself: the webhooks keep coming
@@ -149,7 +143,7 @@ async def _burst_through_restart(
 
     # Nothing the app acknowledged is lost, although Redis went away meanwhile.
     acked_clients = {display(client_of(i)) for i, tries in answers.items() if tries[-1][2] == 200}
-    await _until(lambda: set(shown()) >= acked_clients, PATIENCE, "an acknowledged event was lost")
+    await until(lambda: set(shown()) >= acked_clients, PATIENCE, "an acknowledged event was lost")
     caught_up = time.monotonic()
 
     async def retry(index: int) -> None:
@@ -163,7 +157,7 @@ async def _burst_through_restart(
     await asyncio.gather(*(retry(index) for index in range(EVENTS)))
 
     everyone = Counter({display(client_of(index)): 1 for index in range(EVENTS)})
-    await _until(lambda: shown() == everyone, PATIENCE, "not every call was shown once")
+    await until(lambda: shown() == everyone, PATIENCE, "not every call was shown once")
     await drained(app, patience=PATIENCE)
     assert shown() == everyone
     texts = [m.text for m in emulator.bot_messages(GROUP_CHAT)[hello:]]
