@@ -139,6 +139,7 @@ class SmsStatusEvent(_Event):
     code: int
     delivered: bool
     at: datetime
+    message_key: str = "pbx_errors.failed"  # the provider's sentence for ``code``
 
     @property
     def dedupe_key(self) -> str:

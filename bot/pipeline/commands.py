@@ -24,7 +24,6 @@ from redis.asyncio import Redis
 from bot.domain import CommandTicket, Language
 from bot.events import CommandResultEvent, SmsStatusEvent
 from bot.pbx.base import PbxError
-from bot.pbx.mango import codes as mango_codes
 from bot.phones import display
 from bot.storage.commands import PENDING_TTL, CommandRepository
 from bot.storage.keys import Keys
@@ -124,13 +123,6 @@ def _text(t: Translator, report: CommandReport, state: str, why: str | None) -> 
     )
 
 
-def sms_message_key(event: SmsStatusEvent) -> str:
-    """The sentence key for an SMS delivery code, from the provider's codes table."""
-    if event.provider == "mango":
-        return mango_codes.message_key(event.code)
-    return FALLBACK_REASON
-
-
 class CommandResults:
     """Show how commands started from Telegram ended, in the message that announced them."""
 
@@ -173,9 +165,7 @@ class CommandResults:
 
     async def on_sms_status(self, event: SmsStatusEvent) -> None:
         """An SMS was delivered, or why it was not."""
-        outcome = Outcome(
-            code=event.code, success=event.delivered, message_key=sms_message_key(event)
-        )
+        outcome = Outcome(code=event.code, success=event.delivered, message_key=event.message_key)
         await self._store(event.command_id, "delivery", outcome)
 
     def _outcomes_key(self, command_id: str) -> str:

@@ -222,6 +222,7 @@ def _sms(payload: dict[str, Any], account: str) -> SmsStatusEvent:
         code=code,
         delivered=code == SUCCESS,
         at=_time(payload["timestamp"]),
+        message_key=message_key(code),
     )
 
 
