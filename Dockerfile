@@ -7,6 +7,7 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY bot ./bot
 COPY handlers ./handlers
+COPY sandbox ./sandbox
 COPY templates ./templates
 RUN uv sync --frozen --no-dev
 

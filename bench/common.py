@@ -22,8 +22,8 @@ from typing import Any
 import aiohttp
 from prometheus_client import Histogram
 
-from bot.sandbox.telegram import TelegramEmulator
 from bot.storage.embedded import EmbeddedRedis
+from sandbox.telegram import TelegramEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "BENCHMARKS.md"

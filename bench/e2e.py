@@ -32,9 +32,9 @@ from bot.app import Tuning, running
 from bot.config import Settings
 from bot.domain import Role
 from bot.pbx.mango.signing import signed_form
-from bot.sandbox.mango import Employee, Line, MangoLimits, MangoSimulator
-from bot.sandbox.telegram import Limits
 from bot.telegram.sender import Sender, SendLimits
+from sandbox.mango import Employee, Line, MangoLimits, MangoSimulator
+from sandbox.telegram import Limits
 
 KEY, SALT = "bench-key", "bench-salt"
 LINE = "74950000000"

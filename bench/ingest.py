@@ -29,8 +29,8 @@ from bench.common import (
     wait_http,
 )
 from bot.pbx.mango.signing import sign
-from bot.sandbox.telegram import Limits, TelegramEmulator
 from bot.storage.embedded import EmbeddedRedis
+from sandbox.telegram import Limits, TelegramEmulator
 
 KEY, SALT = "bench-key", "bench-salt"
 SERVER_CORE, CLIENT_CORE = 0, 1

@@ -19,8 +19,8 @@ from typing import Any
 from bench.common import StampedEmulator, record, redis_server
 from bot.app import running
 from bot.config import Settings
-from bot.sandbox.telegram import Limits
 from bot.telegram.outbox import OutMessage, Priority
+from sandbox.telegram import Limits
 
 FIRST_USER = 700_000
 SECTION = "Sender (outbox → Telegram, flood limits enforced)"

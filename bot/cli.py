@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":  # its own settings: no token, no PBX account needed
-            from bot.demo import run_demo
+            from sandbox.demo import run_demo
 
             return run_demo(verbose=args.verbose, keep_running=args.keep_running)
         settings = load_settings()

@@ -14,9 +14,9 @@ from bot.app import App, Tuning, running
 from bot.config import Settings
 from bot.domain import Role
 from bot.pipeline.consumer import ConsumerOptions
-from bot.sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
-from bot.sandbox.telegram import Limits, TelegramEmulator
 from bot.telegram.sender import SendLimits
+from sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
+from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 
 FAST = Tuning(

@@ -13,9 +13,9 @@ import pytest_asyncio
 from bot.app import App
 from bot.domain import Language, Role
 from bot.pipeline.balance import moment
-from bot.sandbox.mango import Campaign, MangoSimulator
-from bot.sandbox.mango.campaigns import FINISHED, RUNNING, STOPPED
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mango import Campaign, MangoSimulator
+from sandbox.mango.campaigns import FINISHED, RUNNING, STOPPED
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import REP_ANNA, drained
 from tests.helpers import until
 

@@ -14,8 +14,8 @@ import pytest_asyncio
 
 from bot.app import App
 from bot.domain import Role
-from bot.sandbox.mango import MangoSimulator
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.e2e.conftest import FAST, LINE, REP_ANNA, STRANGER, drained
 from tests.helpers import until

@@ -9,8 +9,8 @@ import pytest_asyncio
 
 from bot.app import App
 from bot.domain import SubscriptionKind
-from bot.sandbox.mango import MangoSimulator
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import BORIS, GROUP, LINE, MARIA, REP_ANNA, drained
 
 CLIENT = "79001234567"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.demo import cast, stage
-from bot.sandbox.mango import MangoSimulator
+from sandbox.demo import cast, stage
+from sandbox.mango import MangoSimulator
 from tests.cli.helpers import run_pbxgram
 
 MESSAGE_START = re.compile(r"^\[\d{2}:\d{2}\] #\d+ ", re.MULTILINE)

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from bot.app import App
 from bot.domain import Role
 from bot.pipeline.missed import MissedCall
-from bot.sandbox.mango import HistoryRow, MangoSimulator
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mango import HistoryRow, MangoSimulator
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import BORIS, LINE, MARIA, REP_ANNA, STRANGER, drained
 
 CLIENT = "79001234567"

@@ -20,8 +20,8 @@ from bot.app import App, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from bot.pbx.mobilon.provider import MobilonProvider
-from bot.sandbox.mobilon import MobilonSimulator, Subscriber
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mobilon import MobilonSimulator, Subscriber
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
 
 BORIS = 2002  # English, extension 102

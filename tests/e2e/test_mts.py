@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from bot.app import App, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
-from bot.sandbox.mts import Abonent, MtsSimulator
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mts import Abonent, MtsSimulator
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
 from tests.helpers import until
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from bot.app import App
-from bot.sandbox.telegram import TelegramEmulator
+from sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import STRANGER
 from tests.helpers import until
 

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from bot.app import App, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
-from bot.sandbox.relay import Audio, RelayPbx, silent_wav
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.relay import Audio, RelayPbx, silent_wav
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
 
 SECRET = "asterisk-relay-secret-42"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import App
-from bot.sandbox.telegram import TelegramEmulator
+from sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import REP_ANNA
 
 

@@ -18,9 +18,9 @@ from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from bot.reports.chart import ChartText, draw_chart
 from bot.reports.digest import DailyDigest, DigestTiming
-from bot.sandbox.mango import MangoSimulator
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
 from bot.telegram.outbox import OutMessage, Priority
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.e2e.conftest import ADMIN, FAST, GROUP, LINE, REP_ANNA, STRANGER, drained
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.domain import Role
-from bot.sandbox.telegram import TelegramEmulator
+from sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import ADMIN, REP_ANNA, STRANGER
 
 

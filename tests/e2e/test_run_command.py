@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.sandbox.telegram import TelegramEmulator
+from sandbox.telegram import TelegramEmulator
 from tests.cli.helpers import OUR_VARIABLES, PROJECT_ROOT
 from tests.e2e.conftest import STRANGER
 

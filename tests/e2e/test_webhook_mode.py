@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from bot.sandbox.telegram import TelegramEmulator
+from sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import STRANGER
 
 

@@ -16,8 +16,8 @@ from bot.domain import CampaignStatus, Language
 from bot.pbx.base import InvalidRequest, NotReady, PbxRateLimited, PbxRejected
 from bot.pbx.mango.provider import MangoProvider
 from bot.ratelimit import SharedRateLimiter
-from bot.sandbox.mango import Campaign, Employee, MangoLimits, MangoSimulator
 from bot.texts import Texts
+from sandbox.mango import Campaign, Employee, MangoLimits, MangoSimulator
 
 KEY, SALT = "test-api-key", "test-api-salt"
 

@@ -21,9 +21,9 @@ from bot.pbx.mobilon.provider import MobilonProvider
 from bot.pipeline.commands import reason
 from bot.pipeline.stream import decode_event
 from bot.ratelimit import SharedRateLimiter
-from bot.sandbox.mobilon import MobilonSimulator, Subscriber
 from bot.storage import Keys
 from bot.texts import Texts
+from sandbox.mobilon import MobilonSimulator, Subscriber
 
 TOKEN = "account-token-1234"
 ANNA_KEY = "anna-key-0001"

@@ -16,9 +16,9 @@ from bot.events import CallLegEvent, CallSummaryEvent, LegState, PbxEvent, Recor
 from bot.pbx.mobilon.poller import Follower, FollowTiming
 from bot.pbx.mobilon.provider import MobilonProvider
 from bot.pipeline.stream import EventStream, decode_event
-from bot.sandbox.mobilon import MobilonSimulator, SimCall, Subscriber
-from bot.sandbox.mobilon.calls import now_msk
 from bot.storage import Keys
+from sandbox.mobilon import MobilonSimulator, SimCall, Subscriber
+from sandbox.mobilon.calls import now_msk
 
 TOKEN = "account-token-1234"
 CLIENT = "79001234567"

@@ -25,8 +25,8 @@ from bot.pbx.base import (
 )
 from bot.pbx.mts.client import MtsClient
 from bot.pbx.mts.provider import MtsProvider, transfer_address
-from bot.sandbox.mts import Abonent, MtsSimulator
 from bot.texts import Texts
+from sandbox.mts import Abonent, MtsSimulator
 
 TOKEN = "215ef687-e898-419d-810c-2864efc0b1d0"
 

@@ -26,10 +26,10 @@ from bot.pbx.registry import Providers
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.sessions import CallSession
 from bot.pipeline.stream import EventStream, decode_event
-from bot.sandbox.mts import Abonent as SimAbonent
-from bot.sandbox.mts import MtsSimulator
 from bot.storage import Keys
 from bot.web import build_web_app
+from sandbox.mts import Abonent as SimAbonent
+from sandbox.mts import MtsSimulator
 
 KEY = "callback-key-123"
 MTS: dict[str, Any] = {

@@ -18,10 +18,10 @@ from bot.pbx.registry import Providers
 from bot.pbx.relay import recordings
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.stream import EventStream, decode_event
-from bot.sandbox.relay import Audio, RelayPbx, silent_wav
 from bot.storage import Keys
 from bot.storage.links import LinkRepository
 from bot.web import build_web_app
+from sandbox.relay import Audio, RelayPbx, silent_wav
 from tests.helpers import serving
 
 SECRET = "relay-secret-0123456789"

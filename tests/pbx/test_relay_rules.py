@@ -11,7 +11,7 @@ from bot.pbx.base import WebhookMalformed
 from bot.pbx.relay.calls import RelayCall, advance, events_of
 from bot.pbx.relay.recordings import MP3, MP4, OGG, WAV, sniff
 from bot.pbx.relay.webhooks import read_request
-from bot.sandbox.relay import silent_wav
+from sandbox.relay import silent_wav
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 

@@ -17,11 +17,11 @@ from bot.config import Settings
 from bot.domain import Balance, Language, Role
 from bot.pbx.registry import Providers
 from bot.pipeline.balance import BalanceWatch, moment, money
-from bot.sandbox.mango import MangoLimits, MangoSimulator
 from bot.storage import Keys, Repositories
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, Priority
 from bot.texts import Texts
+from sandbox.mango import MangoLimits, MangoSimulator
 from tests.conftest import MANGO_ACCOUNT
 
 NBSP = "\u00a0"

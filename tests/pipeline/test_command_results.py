@@ -14,9 +14,9 @@ from bot.metrics import Metrics
 from bot.pbx.registry import Providers
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.stream import EventStream, decode_event
-from bot.sandbox.mango import MangoLimits, MangoSimulator
 from bot.storage import Keys, Repositories
 from bot.web import build_web_app
+from sandbox.mango import MangoLimits, MangoSimulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.helpers import serving
 

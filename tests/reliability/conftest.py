@@ -12,8 +12,8 @@ import pytest_asyncio
 
 from bot.app import App, Tuning, running
 from bot.config import Settings
-from bot.sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
-from bot.sandbox.telegram import Limits, TelegramEmulator
+from sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
+from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.e2e.conftest import FAST
 

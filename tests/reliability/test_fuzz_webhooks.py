@@ -45,8 +45,8 @@ from bot.pbx.base import Inbound, Provider, WebhookForbidden, WebhookMalformed
 from bot.pbx.mango.signing import compact_json, sign, signed_form
 from bot.pbx.registry import PROVIDER_CLASSES, Providers
 from bot.pipeline.stream import decode_event, encode_event
-from bot.sandbox.telegram import Limits, TelegramEmulator
 from bot.storage import Keys
+from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.reliability.figures import record
 

@@ -37,10 +37,10 @@ from bot.config import Settings
 from bot.domain import Role
 from bot.pbx.mango.signing import signed_form
 from bot.pbx.registry import Providers
-from bot.sandbox.telegram import Limits, TelegramEmulator
 from bot.storage import Keys, Repositories
 from bot.storage.embedded import EmbeddedRedis
 from bot.telegram.outbox import Outbox
+from sandbox.telegram import Limits, TelegramEmulator
 from tests.cli.helpers import OUR_VARIABLES, PROJECT_ROOT
 from tests.conftest import MANGO_ACCOUNT
 from tests.reliability.figures import record

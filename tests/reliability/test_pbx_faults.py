@@ -20,9 +20,9 @@ from bot.app import App
 from bot.domain import Role
 from bot.pbx.mango.client import RETRY_DELAYS
 from bot.phones import display
-from bot.sandbox.mango import MangoLimits, MangoSimulator
-from bot.sandbox.mango.server import ReceivedRequest
-from bot.sandbox.telegram import ChatMessage, TelegramEmulator
+from sandbox.mango import MangoLimits, MangoSimulator
+from sandbox.mango.server import ReceivedRequest
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import FAST, drained
 from tests.helpers import until
 from tests.reliability.conftest import StartApp

@@ -27,9 +27,9 @@ import pytest_asyncio
 from bot.app import App
 from bot.domain import SubscriptionKind
 from bot.phones import display
-from bot.sandbox.mango import MangoSimulator
-from bot.sandbox.telegram import TelegramEmulator
 from bot.storage.embedded import EmbeddedRedis
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import drained
 from tests.helpers import until
 from tests.reliability.conftest import FAULTS_LINE, StartApp

@@ -34,9 +34,9 @@ from bot.domain import Role
 from bot.errors import ConfigError
 from bot.logs import configure_logging
 from bot.pbx.mango.signing import sign, signed_form
-from bot.sandbox.mango import Employee, Line, MangoLimits, MangoSimulator
-from bot.sandbox.telegram import Limits, TelegramEmulator
 from bot.storage.embedded import EmbeddedRedis
+from sandbox.mango import Employee, Line, MangoLimits, MangoSimulator
+from sandbox.telegram import Limits, TelegramEmulator
 from tests.cli.helpers import run_pbxgram
 from tests.e2e.conftest import FAST, LINE, REP_ANNA, drained
 from tests.reliability.figures import record

@@ -21,8 +21,8 @@ from redis.asyncio import Redis
 from bot.app import App
 from bot.domain import Role, SubscriptionKind
 from bot.phones import display
-from bot.sandbox.mango import MangoSimulator
-from bot.sandbox.telegram import ChatMessage, RandomFaults, TelegramEmulator
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import ChatMessage, RandomFaults, TelegramEmulator
 from tests.e2e.conftest import drained
 from tests.reliability.conftest import (
     FAULTS_GROUPS,

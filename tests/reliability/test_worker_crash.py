@@ -36,10 +36,10 @@ from bot.domain import Role
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState, Party
 from bot.pbx.registry import Providers
 from bot.pipeline.stream import EventStream
-from bot.sandbox.telegram import Limits, TelegramEmulator
-from bot.sandbox.telegram.models import ChatMessage
 from bot.storage import Keys, Repositories
 from bot.telegram.outbox import Outbox
+from sandbox.telegram import Limits, TelegramEmulator
+from sandbox.telegram.models import ChatMessage
 from tests.cli.helpers import OUR_VARIABLES, PROJECT_ROOT
 from tests.conftest import MANGO_ACCOUNT
 from tests.reliability.figures import record

@@ -11,7 +11,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
-from bot.sandbox.telegram import Limits, TelegramEmulator
+from sandbox.telegram import Limits, TelegramEmulator
 
 ANN = 1001
 BOB = 1002

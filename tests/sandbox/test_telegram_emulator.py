@@ -37,8 +37,8 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.sandbox.telegram import Limits, TelegramEmulator
-from bot.sandbox.telegram.html_parse import parse_html
+from sandbox.telegram import Limits, TelegramEmulator
+from sandbox.telegram.html_parse import parse_html
 from tests.sandbox.conftest import ANN, BOB, GROUP, FakeClock
 
 MB = 1024 * 1024

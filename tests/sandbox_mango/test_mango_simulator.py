@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.sandbox.mango import (
+from sandbox.mango import (
     Campaign,
     CampaignTask,
     Employee,

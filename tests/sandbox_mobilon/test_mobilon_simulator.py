@@ -10,7 +10,7 @@ import httpx
 import pytest_asyncio
 from aiohttp import web
 
-from bot.sandbox.mobilon import LINE, MobilonSimulator, Subscriber
+from sandbox.mobilon import LINE, MobilonSimulator, Subscriber
 from tests.helpers import serving
 
 TOKEN = "account-token-1234"

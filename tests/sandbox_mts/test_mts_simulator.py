@@ -11,7 +11,7 @@ import httpx
 import pytest_asyncio
 from aiohttp import web
 
-from bot.sandbox.mts import Abonent, MtsSimulator
+from sandbox.mts import Abonent, MtsSimulator
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,205 @@
+"""Scripted calls and SMS deliveries, following the spec's event walkthroughs
+("Примеры поведения": outgoing call, call initiation, routing) and 3.1.1-3.1.5.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from sandbox.mango import codes
+from sandbox.mango.calls import (
+    APPEARED,
+    CONNECTED,
+    DISCONNECTED,
+    INBOUND,
+    INTERNAL,
+    OUTBOUND,
+    CallRecord,
+    HungUp,
+    Player,
+    party,
+)
+
+if TYPE_CHECKING:
+    from sandbox.mango.simulator import MangoSimulator
+
+RING_SECONDS = 5
+NO_ANSWER_SECONDS = 30
+IVR_SECONDS = 8
+
+
+async def run(player: Player, script: Callable[[Player], Awaitable[int]]) -> CallRecord:
+    """Play a script to its summary; a hangup command ends the call early (1181)."""
+    try:
+        reason = await script(player)
+    except HungUp:
+        await player.hang_up_all()
+        reason = codes.ENDED_BY_API
+    return await player.finish(reason)
+
+
+async def play_callback(
+    sim: MangoSimulator,
+    from_extension: str,
+    to_number: str,
+    *,
+    command_id: str | None,
+    answered: bool,
+    record: bool,
+    talk_seconds: int,
+    line_number: str | None = None,
+) -> CallRecord:
+    """result/callback, then the leg to the employee, then the employee's leg to the client.
+
+    As in the spec's "Инициирование исходящего вызова" walkthrough the first leg shows the
+    target in ``from`` and the employee in ``to`` and ends (1000) once the employee
+    answered; the second leg carries ``from.taken_from_call_id``.
+    """
+    directory = sim.directory
+    employee = directory.employees.get(from_extension)
+    target = directory.by_number(to_number)
+    me = party(from_extension, employee.main_number if employee else None)
+    client = party(target.extension if target else None, to_number)
+    player = Player(sim, command_id=command_id or sim.new_command_id(), initiator="API")
+    player.direction = INTERNAL if target else OUTBOUND
+    if player.direction == OUTBOUND:
+        default_line = directory.lines[0].number if directory.lines else None
+        own_line = employee.outgoingline if employee else None
+        player.line_number = line_number or own_line or default_line
+    player.summary_from, player.summary_to = me, client
+
+    async def script(p: Player) -> int:
+        await p.result("callback", codes.SUCCESS)
+        first = p.leg("abonent", from_=client, to=me)
+        await p.call(first, APPEARED)
+        p.wait(3)
+        await p.call(first, CONNECTED)
+        p.wait(2)
+        await p.call(first, DISCONNECTED, codes.SUCCESS)
+        p.wait(1)
+        second = p.leg("abonent", from_={**me, "taken_from_call_id": first.call_id}, to=client)
+        await p.call(second, APPEARED)
+        if not answered:
+            p.wait(NO_ANSWER_SECONDS)
+            await p.call(second, DISCONNECTED, codes.NO_ANSWER)
+            return codes.NO_ANSWER
+        p.wait(RING_SECONDS)
+        p.talk_time = p.clock
+        await p.call(second, CONNECTED)
+        if record:
+            await p.start_recording(second, from_extension)
+        p.wait(talk_seconds)
+        await p.call(second, DISCONNECTED, codes.CALLEE_HUNG_UP)
+        await p.stop_recording()
+        return codes.CALLEE_HUNG_UP
+
+    return await run(player, script)
+
+
+async def play_inbound(
+    sim: MangoSimulator,
+    line_number: str,
+    from_number: str,
+    *,
+    group_id: int | None,
+    ring: list[str] | None,
+    answered_by: str | None,
+    abandon_in_ivr: bool,
+    record: bool,
+    talk_seconds: int,
+    dtmf: str | None = None,
+) -> CallRecord:
+    """IVR, then the group's queue (if any), then a leg per ringing extension.
+
+    The answering leg connects and the others end with 1182 (taken by another operator);
+    when nobody answers every leg ends with 1111 and the queue with 1160.
+    """
+    directory = sim.directory
+    group = None
+    if group_id is not None:
+        group = directory.groups.get(group_id)
+        if group is None:
+            raise ValueError(f"no group {group_id}")
+    if ring is not None:
+        ringing = list(ring)
+    elif group is not None:
+        ringing = directory.members(group)
+    else:
+        ringing = [answered_by] if answered_by else []
+    if answered_by is not None and answered_by not in ringing:
+        raise ValueError(f"{answered_by} is not among the ringing extensions {ringing}")
+    caller = party(number=from_number)
+    acd = group.extension if group is not None else None
+    player = Player(sim)
+    player.direction = INBOUND
+    player.line_number = line_number
+    player.summary_from = caller
+
+    async def script(p: Player) -> int:
+        ivr = p.leg("ivr", from_=caller, to=party(number=line_number, line_number=line_number))
+        await p.call(ivr, APPEARED)
+        if dtmf:
+            p.wait(3)
+            await p.dtmf(ivr, dtmf, "ivr")
+        p.wait(IVR_SECONDS)
+        if abandon_in_ivr or not ringing:
+            await p.call(ivr, DISCONNECTED, codes.CALLER_HUNG_UP)
+            return codes.CALLER_HUNG_UP
+        p.forward_time = p.clock
+        await p.call(ivr, DISCONNECTED, codes.NORMAL_END)
+        source, queue = ivr, None
+        if group is not None:
+            to_queue = party(number=line_number, line_number=line_number, acd_group=acd)
+            queue = p.leg("queue", from_={**caller, "taken_from_call_id": ivr.call_id}, to=to_queue)
+            await p.call(queue, APPEARED)
+            source = queue
+        legs = []
+        for extension in ringing:
+            employee = directory.employees.get(extension)
+            number = employee.main_number if employee else None
+            to = party(extension, number, line_number=line_number, acd_group=acd)
+            leg = p.leg("abonent", from_={**caller, "taken_from_call_id": source.call_id}, to=to)
+            await p.call(leg, APPEARED)
+            legs.append(leg)
+        first = legs[0].to
+        p.summary_to = (
+            party(acd) if group is not None else party(first.get("extension"), first.get("number"))
+        )
+        if answered_by is None:
+            p.wait(NO_ANSWER_SECONDS)
+            for leg in legs:
+                await p.call(leg, DISCONNECTED, codes.NO_ANSWER)
+            if queue is None:
+                return codes.NO_ANSWER
+            await p.call(queue, DISCONNECTED, codes.GROUP_CALL_FAILED)
+            return codes.GROUP_CALL_FAILED
+        p.wait(RING_SECONDS)
+        winner = legs[ringing.index(answered_by)]
+        p.talk_time = p.clock
+        await p.call(winner, CONNECTED)
+        for leg in legs:
+            if leg is not winner:
+                await p.call(leg, DISCONNECTED, codes.PICKED_BY_OTHER)
+        if queue is not None:
+            await p.call(queue, DISCONNECTED, codes.NORMAL_END)
+        p.summary_to = party(answered_by, winner.to.get("number"))
+        if record:
+            await p.start_recording(winner, answered_by)
+        p.wait(talk_seconds)
+        await p.call(winner, DISCONNECTED, codes.CALLER_HUNG_UP)
+        await p.stop_recording()
+        return codes.CALLER_HUNG_UP
+
+    return await run(player, script)
+
+
+async def play_sms(sim: MangoSimulator, command_id: str, *, delivered: bool) -> None:
+    """result/sms (1000), then events/sms with ``reason`` 1000 or 4300."""
+    await sim.pause()
+    await sim.post("result/sms", {"command_id": command_id, "result": codes.SUCCESS})
+    await sim.pause()
+    reason = codes.SUCCESS if delivered else codes.SMS_FAILED
+    payload = {"command_id": command_id, "timestamp": int(time.time()) + 3, "reason": reason}
+    await sim.post("events/sms", payload)
