@@ -222,8 +222,12 @@ async def running(
         app = build_app(settings, redis, http, tuning)
         stack.push_async_callback(app.bot.session.close)
         await _check_token(app.bot)
-        mobilon = any(account.provider_id == "mobilon" for account in settings.accounts)
-        await register_commands(app.bot, app.texts, sorted(settings.admin_ids), mobilon=mobilon)
+        await register_commands(
+            app.bot,
+            app.texts,
+            sorted(settings.admin_ids),
+            extra_admin=app.providers.admin_commands(),
+        )
         if web_role:
             await _start_web(app, stack)
         if worker_role:

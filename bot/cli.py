@@ -16,6 +16,7 @@ from bot.config import Settings, load_settings
 from bot.domain import Role
 from bot.errors import ConfigError, PbxgramError
 from bot.logs import configure_logging
+from bot.pbx.registry import cli_commands
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH, pbx_urls
 
 
@@ -38,11 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--extension", required=True)
     link.add_argument("--telegram-id", required=True, type=int)
     link.add_argument("--role", choices=[r.value for r in Role], default=Role.REP.value)
-    set_key = commands.add_parser(
-        "set-key", help="store an employee's Mobilon key, read from stdin or a prompt"
-    )
-    set_key.add_argument("--account", required=True)
-    set_key.add_argument("--extension", required=True)
+    for extra in cli_commands():
+        extra.add_arguments(commands.add_parser(extra.name, help=extra.help))
     demo = commands.add_parser(
         "demo", help="offline sandbox: the real bot through a scripted morning, then the chats"
     )
@@ -68,10 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "link":
             print(asyncio.run(_link(settings, args)))
             return 0
-        if args.command == "set-key":
-            from bot.pbx.mobilon.cli import set_key as store_key
-
-            print(asyncio.run(store_key(settings, args.account, args.extension)))
+        extra = next((c for c in cli_commands() if c.name == args.command), None)
+        if extra is not None:
+            print(asyncio.run(extra.run(settings, args)))
             return 0
         web_role = args.command in ("run", "web")
         worker_role = args.command in ("run", "worker")

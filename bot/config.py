@@ -12,102 +12,21 @@ import tomllib
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
-from pydantic import (
-    AnyHttpUrl,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-)
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.accounts import AccountBase
 from bot.errors import ConfigError
+from bot.pbx.registry import PROVIDER_CLASSES, account_models, secret_fields
 
-ProviderId = Literal["mango", "mts", "mobilon", "relay"]
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
-
-DEFAULT_API_URLS: dict[str, str] = {
-    "mango": "https://app.mango-office.ru/vpbx/",
-    "mts": "https://vpbx.mts.ru/",
-    "mobilon": "https://connect.mobilon.ru/",
-}
-SECRET_FIELDS = ("api_key", "api_salt", "api_token", "callback_key", "secret")
-
-
-class EmployeeEntry(BaseModel):
-    """An employee listed in the TOML file, for PBXs without a directory API."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    extension: Annotated[str, Field(pattern=r"^\d{1,10}$")]
-    name: str = ""
-    phones: list[str] = []
-
-
-class AccountBase(BaseModel):
-    """Fields every PBX connection has."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: Slug
-    api_url: AnyHttpUrl | None = None
-    auto_link_by_phone: bool = False
-    balance_alert_below: float | None = None
-    alert_ivr_abandoned: bool = False
-    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "RU"
-    employees: list[EmployeeEntry] = []
-
-    @property
-    def base_api_url(self) -> str:
-        """The PBX API base URL: the configured one or the provider's default."""
-        if self.api_url is not None:
-            return str(self.api_url)
-        return DEFAULT_API_URLS.get(self.provider_id, "")
-
-    @property
-    def provider_id(self) -> str:
-        return str(getattr(self, "provider", ""))
-
-
-class MangoAccount(AccountBase):
-    provider: Literal["mango"]
-    api_key: SecretStr
-    api_salt: SecretStr
-    # The spec gives this path two ways; the request example uses the versioned one.
-    campaign_list_path: str = "io/v1/campaign/get_list"
-    # SMS sender name (commands/sms ``sms_sender``); unset: the one chosen in the PBX settings.
-    sms_sender: Annotated[str, Field(max_length=128)] | None = None
-
-
-class MtsAccount(AccountBase):
-    provider: Literal["mts"]
-    api_token: SecretStr
-    callback_key: SecretStr
-    mode: Literal["apicrm", "webhook"] = "apicrm"
-    # The PBX records calls ("Запись разговоров"): fetch each answered call's recording.
-    recordings: bool = False
-
-
-class MobilonAccount(AccountBase):
-    provider: Literal["mobilon"]
-    api_token: SecretStr
-
-
-class RelayAccount(AccountBase):
-    provider: Literal["relay"]
-    secret: Annotated[SecretStr, Field(min_length=16)]
-
-
-Account = Annotated[
-    MangoAccount | MtsAccount | MobilonAccount | RelayAccount,
-    Field(discriminator="provider"),
-]
+if TYPE_CHECKING:
+    Account = AccountBase
+else:  # validated as the discriminated union of every registered provider's account model
+    Account = Annotated[Union[account_models()], Field(discriminator="provider")]  # noqa: UP007
 
 
 class Settings(BaseSettings):
@@ -259,7 +178,7 @@ def _with_env_secrets(account: dict[str, Any], env: Mapping[str, str]) -> dict[s
     """Fill secret fields the file leaves out from PBXGRAM_<ID>_<FIELD> variables."""
     filled = dict(account)
     account_id = str(account.get("id", "")).upper().replace("-", "_")
-    for name in SECRET_FIELDS:
+    for name in secret_fields():
         value = env.get(f"PBXGRAM_{account_id}_{name.upper()}")
         if name not in filled and value:
             filled[name] = value
@@ -268,12 +187,12 @@ def _with_env_secrets(account: dict[str, Any], env: Mapping[str, str]) -> dict[s
 
 def _describe(exc: ValidationError, config_path: Path | None) -> str:
     error = exc.errors()[0]
-    loc = [part for part in error["loc"] if part not in ("mango", "mts", "mobilon", "relay")]
+    loc = [part for part in error["loc"] if part not in PROVIDER_CLASSES]
     message = error["msg"]
     if error["type"] == "missing":
         message = "required but missing"
     elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        message = "provider must be one of mango, mts, mobilon, relay"
+        message = "provider must be one of " + ", ".join(PROVIDER_CLASSES)
     if loc and loc[0] == "accounts" and config_path is not None:
         where = "accounts" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
         return f"{config_path}: {where}: {message}"

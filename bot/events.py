@@ -123,7 +123,8 @@ class RecordingEvent(_Event):
     leg_id: str | None = None
     extension: str | None = None
     at: datetime
-    completion_code: int | None = None
+    completion_code: int | None = None  # the PBX's own, for the log
+    succeeded: bool = True  # False: the PBX says the recording failed (nothing to fetch)
     command_id: str | None = None
 
     @property

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote, quote_plus
 
-from bot.config import SECRET_FIELDS, Settings
+from bot.config import Settings
+from bot.pbx.registry import secret_fields
 
 
 class RedactSecrets(logging.Filter):
@@ -45,7 +46,7 @@ def secret_values(settings: Settings) -> list[str]:
         if s is not None
     ]
     for account in settings.accounts:
-        for name in SECRET_FIELDS:
+        for name in secret_fields():
             secret = getattr(account, name, None)
             if secret is not None:
                 values.append(secret.get_secret_value())

@@ -22,8 +22,8 @@ async def help_command(
     message: Message, identity: Identity, t: Translator, providers: Providers
 ) -> None:
     in_group = message.chat.type != ChatType.PRIVATE
-    mobilon = any(provider.account.provider_id == "mobilon" for provider in providers)
-    commands = commands_for(identity.role, in_group=in_group, mobilon=mobilon)
+    extra = providers.admin_commands()
+    commands = commands_for(identity.role, in_group=in_group, extra_admin=extra)
     await message.answer(
         t(
             "help",

@@ -21,16 +21,18 @@ vendor code and a ``message_key`` for a plain sentence in ru/en::
 
 from __future__ import annotations
 
+import argparse
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
+from redis.asyncio import Redis
 
-from bot.config import AccountBase
+from bot.accounts import AccountBase
 from bot.domain import (
     Balance,
     CallRecord,
@@ -44,9 +46,13 @@ from bot.domain import (
 from bot.errors import PbxgramError
 from bot.events import PbxEvent
 from bot.phones import normalise
+from bot.ratelimit import SharedRateLimiter
+from bot.storage.keys import Keys
 
 if TYPE_CHECKING:
     from aiohttp import StreamReader
+
+    from bot.config import Settings
 
 
 class Capability(StrEnum):
@@ -212,22 +218,65 @@ async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         await response.aclose()
 
 
+@dataclass(frozen=True)
+class ProviderDeps:
+    """What every provider is built with: the shared HTTP client, the shared PBX rate
+    limiter, and Redis with its key names for providers that keep state."""
+
+    http: httpx.AsyncClient
+    redis: Redis | None = None
+    keys: Keys = field(default_factory=Keys)
+    limiter: SharedRateLimiter | None = None
+
+
+@dataclass(frozen=True)
+class CliCommand:
+    """A ``pbxgram`` subcommand a provider brings (e.g. storing an employee's key)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, str]]  # what to print
+
+
 class Provider:
-    """One configured PBX account. Subclasses add the vendor's protocol.
+    """One configured PBX account. Subclasses add the vendor's protocol and declare
+    everything about themselves here: ``id`` and ``account_model`` (the TOML table),
+    ``name``, ``capabilities``, ``routes``, :meth:`setup_lines` for ``check-config``, and
+    the admin commands and CLI subcommands they bring. The registry
+    (:mod:`bot.pbx.registry`) refuses a subclass that leaves one out.
 
     The base knows only the employees listed in the account's TOML table (the directory
     for PBXs without a directory API); every other outbound method is unsupported.
     """
 
+    id: ClassVar[str] = ""  # the ``provider`` value in the TOML file
+    account_model: ClassVar[type[AccountBase]] = AccountBase
     name = "PBX"
     capabilities: frozenset[Capability] = frozenset()
     routes: tuple[Route, ...] = ()
     # Set when the PBX sends no "call finished" summary: the pipeline then ends each call
     # itself, this many seconds after its last leg ended (bot.pipeline.closing).
     summary_grace: float | None = None
+    # Telegram commands for admins this PBX needs (each with a handler and a menu label).
+    admin_commands: ClassVar[tuple[str, ...]] = ()
+    cli_commands: ClassVar[tuple[CliCommand, ...]] = ()
 
-    def __init__(self, account: AccountBase) -> None:
+    def __init__(self, account: AccountBase, deps: ProviderDeps) -> None:
         self.account = account
+        self.deps = deps
+
+    @classmethod
+    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
+        """What ``check-config`` prints for one account: each URL to paste into the PBX's
+        settings (under ``base_url``, the account's ``PUBLIC_URL/pbx/{id}``) and where.
+        Secret parts of a URL are masked unless ``reveal``."""
+        raise NotImplementedError(f"{cls.__name__} does not say how to set it up")
+
+    @classmethod
+    def display_name(cls, account: AccountBase) -> str:
+        """The PBX as people know it, for sentences like "your PBX (MANGO OFFICE) …"."""
+        return cls.name
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

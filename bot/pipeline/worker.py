@@ -27,8 +27,6 @@ from bot.pipeline.stream import decode_event
 
 log = logging.getLogger(__name__)
 
-RECORDING_OK = {None, 1000}
-
 
 class EventWorker:
     """Handle one entry of the events stream."""
@@ -82,7 +80,7 @@ class EventWorker:
     async def _recording(self, event: RecordingEvent) -> None:
         if event.state is not RecordingState.COMPLETED or event.call_id is None:
             return
-        if event.completion_code not in RECORDING_OK:
+        if not event.succeeded:
             log.info("recording %s ended with code %s", event.recording_id, event.completion_code)
             return
         async with self.sessions.open(event.account, event.call_id) as session:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from bot.config import Settings
 from bot.errors import StorageError
 from bot.storage.embedded import EmbeddedRedis
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 # Connections per process; when all are busy a command waits for one (up to
 # POOL_WAIT seconds) instead of failing.

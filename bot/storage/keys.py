@@ -10,10 +10,26 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class ScopedKeys:
+    """Key names under one scope, for a provider package's own data: ``scope("call", id)``
+    is ``{prefix}:{provider}:{account}:call:{id}``. Provider packages name their keys with
+    it in one module of their own, so this file stays free of vendors."""
+
+    base: str
+
+    def __call__(self, *parts: str) -> str:
+        return ":".join((self.base, *parts))
+
+
+@dataclass(frozen=True)
 class Keys:
     """Key names under ``prefix``."""
 
     prefix: str = "pbxgram"
+
+    def scoped(self, *scope: str) -> ScopedKeys:
+        """Keys under ``{prefix}:{scope…}``: a provider's, or one of its accounts'."""
+        return ScopedKeys(":".join((self.prefix, *scope)))
 
     def user(self, telegram_id: int) -> str:
         """String: the User as JSON."""
@@ -142,70 +158,6 @@ class Keys:
     def balance_lock(self) -> str:
         """String with TTL: held by the replica checking balances right now."""
         return f"{self.prefix}:balance:lock"
-
-    def mobilon_keys(self, account: str) -> str:
-        """Hash: extension -> that employee's Mobilon API key (a secret)."""
-        return f"{self.prefix}:mobilon:{account}:keys"
-
-    def mobilon_key_index(self, account: str) -> str:
-        """Hash: digest of a Mobilon key -> extension, to recognise webhooks."""
-        return f"{self.prefix}:mobilon:{account}:keyindex"
-
-    def mobilon_ringing(self, account: str, number: str) -> str:
-        """String with TTL: the call id a caller's number is ringing employees in now."""
-        return f"{self.prefix}:mobilon:{account}:ringing:{number}"
-
-    def mobilon_call(self, account: str, call_id: str) -> str:
-        """String with TTL: a Mobilon call being followed, as JSON."""
-        return f"{self.prefix}:mobilon:{account}:call:{call_id}"
-
-    def mobilon_followed(self, account: str) -> str:
-        """Sorted set: call ids being followed (score: when to poll them next)."""
-        return f"{self.prefix}:mobilon:{account}:followed"
-
-    def mobilon_claimed(self, account: str, callid: str) -> str:
-        """String with TTL: our call id a Mobilon ``callid`` was matched to."""
-        return f"{self.prefix}:mobilon:{account}:claimed:{callid}"
-
-    def mobilon_poll_lock(self, account: str) -> str:
-        """String with TTL: held by the replica polling this Mobilon account right now."""
-        return f"{self.prefix}:mobilon:{account}:poll:lock"
-
-    def relay_call(self, account: str, call_id: str) -> str:
-        """String with TTL: a relay call (its legs, timings and status) as JSON."""
-        return f"{self.prefix}:relay:{account}:call:{call_id}"
-
-    def relay_pbx_call(self, account: str, pbx_call_id: str) -> str:
-        """String with TTL: our call id for the relay PBX's ``pbx_call_id``."""
-        return f"{self.prefix}:relay:{account}:pbx:{pbx_call_id}"
-
-    def relay_call_ids(self, account: str) -> str:
-        """String: the last call id issued to a relay account."""
-        return f"{self.prefix}:relay:{account}:ids"
-
-    def relay_recording(self, account: str, recording_id: str) -> str:
-        """List with TTL: an uploaded recording's chunks (base64), in order."""
-        return f"{self.prefix}:relay:{account}:rec:{recording_id}"
-
-    def relay_recording_info(self, account: str, recording_id: str) -> str:
-        """String with TTL: size, content_type and filename of an uploaded recording (JSON)."""
-        return f"{self.prefix}:relay:{account}:rec:{recording_id}:info"
-
-    def mts_abonents(self, account: str) -> str:
-        """String with TTL: the MTS abonent directory (the API's JSON), cached."""
-        return f"{self.prefix}:mts:{account}:abonents"
-
-    def mts_subscriptions(self, account: str) -> str:
-        """Hash: MTS abonent id -> its event subscription (id, expiry) as JSON."""
-        return f"{self.prefix}:mts:{account}:subs"
-
-    def mts_service(self, account: str) -> str:
-        """String with TTL: the MTS notification service was enabled for this callback URL."""
-        return f"{self.prefix}:mts:{account}:service"
-
-    def mts_lock(self) -> str:
-        """String with TTL: held by the replica keeping MTS subscriptions right now."""
-        return f"{self.prefix}:mts:lock"
 
     def calls_closing(self) -> str:
         """Sorted set: "account call_id" of calls whose legs all ended (score: when to close)."""

@@ -18,25 +18,26 @@ EVERYONE = ("start", "help", "whoami", "lang")
 TELEPHONY = ("call", "sms", "recordings", "history", "missed")
 MANAGER = ("balance", "campaigns", "report")
 ADMIN = ("invite", "users", "role", "unlink")
-MOBILON_ADMIN = ("mobilonkey",)  # where a Mobilon account is configured
 GROUP = ("help", "subscriptions")
 GROUP_ADMIN = ("subscribe", "unsubscribe")
 
 
-def commands_for(role: Role | None, *, in_group: bool, mobilon: bool = False) -> tuple[str, ...]:
+def commands_for(
+    role: Role | None, *, in_group: bool, extra_admin: tuple[str, ...] = ()
+) -> tuple[str, ...]:
     """The commands a person with ``role`` may use in a private chat or a group
-    (``mobilon``: a Mobilon account is configured, whose keys admins set)."""
+    (``extra_admin``: the admin commands the configured PBXs bring)."""
     is_admin = role is not None and role.at_least(Role.ADMIN)
     if in_group:
         return GROUP + (GROUP_ADMIN if is_admin else ())
     telephony = TELEPHONY if role is not None else ()
     managing = MANAGER if role is not None and role.at_least(Role.MANAGER) else ()
-    admin = ADMIN + (MOBILON_ADMIN if mobilon else ()) if is_admin else ()
+    admin = ADMIN + extra_admin if is_admin else ()
     return EVERYONE + telephony + managing + admin
 
 
 async def register_commands(
-    bot: Bot, texts: Texts, admin_ids: list[int], *, mobilon: bool = False
+    bot: Bot, texts: Texts, admin_ids: list[int], *, extra_admin: tuple[str, ...] = ()
 ) -> None:
     """Set the menu per language: private chats, groups, and each admin's own chat."""
     for language in Language:
@@ -62,7 +63,7 @@ async def register_commands(
             for admin_id in admin_ids:
                 try:
                     await bot.set_my_commands(
-                        menu(commands_for(Role.ADMIN, in_group=False, mobilon=mobilon)),
+                        menu(commands_for(Role.ADMIN, in_group=False, extra_admin=extra_admin)),
                         scope=BotCommandScopeChat(chat_id=admin_id),
                         language_code=code or None,
                     )

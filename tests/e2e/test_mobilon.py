@@ -20,6 +20,7 @@ from bot.app import App, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from bot.pbx.mobilon.provider import MobilonProvider
+from bot.pbx.mobilon.redis_keys import MobilonKeys
 from sandbox.mobilon import MobilonSimulator, Subscriber
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
@@ -108,7 +109,7 @@ async def followed_to_the_end(app: App, *, patience: float = 15.0) -> None:
     deadline = loop.time() + patience
     book = provider_of(app).calls
     while True:
-        followed = await app.redis.zrange(app.keys.mobilon_followed("mob"), 0, -1)
+        followed = await app.redis.zrange(MobilonKeys.of(app.keys, "mob").followed(), 0, -1)
         calls = [await book.load("mob", str(call_id)) for call_id in followed]
         if all(call is None or call.finished_at is not None for call in calls):
             break

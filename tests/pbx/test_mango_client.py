@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from bot.config import MangoAccount
 from bot.domain import CampaignStatus, Language
-from bot.pbx.base import InvalidRequest, NotReady, PbxRateLimited, PbxRejected
+from bot.pbx.base import InvalidRequest, NotReady, PbxRateLimited, PbxRejected, ProviderDeps
+from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.provider import MangoProvider
 from bot.ratelimit import SharedRateLimiter
 from bot.texts import Texts
@@ -43,8 +43,7 @@ async def provider(sim: MangoSimulator, redis: Redis) -> AsyncIterator[MangoProv
     async with httpx.AsyncClient() as http:
         yield MangoProvider(
             account,
-            http,
-            SharedRateLimiter(redis),
+            ProviderDeps(http=http, limiter=SharedRateLimiter(redis)),
             stats_poll_interval=0.05,
             retry_delays=(0.01, 0.02),
         )

@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from bot.config import MobilonAccount
 from bot.domain import Language
 from bot.events import CommandResultEvent
-from bot.pbx.base import InvalidRequest, NotReady, PbxError, PbxRejected
+from bot.pbx.base import InvalidRequest, NotReady, PbxError, PbxRejected, ProviderDeps
+from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.provider import MobilonProvider
 from bot.pipeline.commands import reason
 from bot.pipeline.stream import decode_event
@@ -46,7 +46,9 @@ async def sim() -> AsyncIterator[MobilonSimulator]:
 async def provider(sim: MobilonSimulator, redis: Redis) -> AsyncIterator[MobilonProvider]:
     account = MobilonAccount(id="mob", provider="mobilon", api_token=TOKEN, api_url=sim.base_url)
     async with httpx.AsyncClient() as http:
-        found = MobilonProvider(account, http, SharedRateLimiter(redis), redis)
+        found = MobilonProvider(
+            account, ProviderDeps(http=http, redis=redis, limiter=SharedRateLimiter(redis))
+        )
         await found.employee_keys.set("mob", "101", ANNA_KEY)
         await found.employee_keys.set("mob", "102", "offline-key")
         await found.employee_keys.set("mob", "103", "nobody-key")

@@ -11,10 +11,12 @@ import httpx
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from bot.config import MobilonAccount
 from bot.events import CallLegEvent, CallSummaryEvent, LegState, PbxEvent, RecordingEvent
+from bot.pbx.base import ProviderDeps
+from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.poller import Follower, FollowTiming
 from bot.pbx.mobilon.provider import MobilonProvider
+from bot.pbx.mobilon.redis_keys import MobilonKeys
 from bot.pipeline.stream import EventStream, decode_event
 from bot.storage import Keys
 from sandbox.mobilon import MobilonSimulator, SimCall, Subscriber
@@ -37,7 +39,7 @@ async def sim() -> AsyncIterator[MobilonSimulator]:
 async def provider(sim: MobilonSimulator, redis: Redis) -> AsyncIterator[MobilonProvider]:
     account = MobilonAccount(id="mob", provider="mobilon", api_token=TOKEN, api_url=sim.base_url)
     async with httpx.AsyncClient() as http:
-        found = MobilonProvider(account, http, None, redis)
+        found = MobilonProvider(account, ProviderDeps(http=http, redis=redis))
         await found.employee_keys.set("mob", "101", "anna-key-0001")
         yield found
 
@@ -70,7 +72,7 @@ async def tick(provider: MobilonProvider, redis: Redis, **timing: object) -> lis
     """One poll (everything due now); the events it stored."""
     stream = EventStream(redis, Keys())
     before = len(await redis.xrange(Keys().events_stream()) or [])
-    followed = Keys().mobilon_followed("mob")
+    followed = MobilonKeys.of(Keys(), "mob").followed()
     due_now = {str(m): 0 for m in await redis.zrange(followed, 0, -1)}
     if due_now:
         await redis.zadd(followed, due_now, xx=True)
@@ -153,7 +155,7 @@ async def test_a_call_never_recorded_is_reported_unanswered_once_given_up(
 
     [summary] = summaries(events)
     assert (summary.call_id, summary.answered) == (call_id, False)
-    assert await redis.zcard(Keys().mobilon_followed("mob")) == 0
+    assert await redis.zcard(MobilonKeys.of(Keys(), "mob").followed()) == 0
 
 
 async def test_a_recording_that_comes_later_is_reported(
@@ -178,4 +180,4 @@ async def test_a_recording_that_comes_later_is_reported(
         callid,
         "101",
     )
-    assert await redis.zcard(Keys().mobilon_followed("mob")) == 0
+    assert await redis.zcard(MobilonKeys.of(Keys(), "mob").followed()) == 0

@@ -11,7 +11,6 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bot.config import MtsAccount
 from bot.domain import Language
 from bot.pbx.base import (
     Capability,
@@ -21,8 +20,10 @@ from bot.pbx.base import (
     PbxRateLimited,
     PbxRejected,
     PbxUnavailable,
+    ProviderDeps,
     UnsupportedError,
 )
+from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.client import MtsClient
 from bot.pbx.mts.provider import MtsProvider, transfer_address
 from bot.texts import Texts
@@ -56,7 +57,7 @@ def account(pbx: MtsSimulator, token: str = TOKEN, **extra: Any) -> MtsAccount:
 @pytest_asyncio.fixture
 async def provider(pbx: MtsSimulator) -> AsyncIterator[MtsProvider]:
     async with httpx.AsyncClient() as http:
-        yield MtsProvider(account(pbx), http, retry_delays=(0.01,))
+        yield MtsProvider(account(pbx), ProviderDeps(http=http), retry_delays=(0.01,))
 
 
 async def test_directory_and_groups(provider: MtsProvider, pbx: MtsSimulator) -> None:

@@ -14,10 +14,11 @@ import pytest_asyncio
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.config import MtsAccount, Settings
+from bot.config import Settings
 from bot.events import CallLegEvent, Direction, LegState, Party, RecordingEvent
 from bot.metrics import Metrics
 from bot.pbx.base import Inbound, WebhookForbidden, WebhookMalformed
+from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.directory import Abonent, Abonents
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.mts.state import Subscription

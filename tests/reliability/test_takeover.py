@@ -12,7 +12,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
-from bot.config import MangoAccount
+from bot.pbx.base import ProviderDeps
+from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.provider import MangoProvider
 from bot.pbx.registry import Providers
 from bot.pipeline.consumer import ConsumerOptions, Entry, StreamConsumer
@@ -81,7 +82,7 @@ async def test_directory_lookups_share_one_request_and_remember_a_failure(
 
     account = MangoAccount.model_validate(MANGO_ACCOUNT)
     async with httpx.AsyncClient(transport=httpx.MockTransport(unreachable)) as http:
-        provider = MangoProvider(account, http, SharedRateLimiter(redis))
+        provider = MangoProvider(account, ProviderDeps(http=http, limiter=SharedRateLimiter(redis)))
         directory = DirectoryCache(redis, Keys(), Providers({"main": provider}))
         lookups = asyncio.gather(*(directory.names("main") for _ in range(20)))
         names = await asyncio.wait_for(lookups, 10)

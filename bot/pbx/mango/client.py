@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 
-from bot.config import MangoAccount
 from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable, transport_error
+from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.codes import lookup, message_key
 from bot.pbx.mango.signing import signed_form
 from bot.ratelimit import RateLimitTimeout, SharedRateLimiter

@@ -9,9 +9,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
-
-from bot.config import MangoAccount
+from bot.accounts import AccountBase
 from bot.domain import (
     Balance,
     CallRecord,
@@ -33,14 +31,15 @@ from bot.pbx.base import (
     PbxRejected,
     PbxUnavailable,
     Provider,
+    ProviderDeps,
     Route,
 )
 from bot.pbx.mango import directory, stats
+from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
 from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
 from bot.pbx.mango.signing import recording_link_sign
 from bot.pbx.mango.webhooks import EVENT_ROUTES, RESULT_ROUTES, parse_payload, signed_json
-from bot.ratelimit import SharedRateLimiter
 
 MSK = timezone(timedelta(hours=3))
 SMS_LIMIT_LATIN = 612
@@ -52,6 +51,8 @@ RECORDING_MISSING = {3320, 404}  # "recording not found": still being saved, or 
 class MangoProvider(Provider):
     """One MANGO OFFICE account: signed API requests out, signed webhooks in."""
 
+    id = "mango"
+    account_model = MangoAccount
     name = "MANGO OFFICE"
     capabilities = frozenset(Capability)
     routes = tuple(
@@ -61,19 +62,26 @@ class MangoProvider(Provider):
     def __init__(
         self,
         account: MangoAccount,
-        http: httpx.AsyncClient,
-        limiter: SharedRateLimiter | None = None,
+        deps: ProviderDeps,
         *,
         stats_poll_interval: float = 5.0,
         stats_max_polls: int = 60,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
-        super().__init__(account)
+        super().__init__(account, deps)
         self.mango = account
-        self.client = MangoClient(account, http, limiter, retry_delays=retry_delays)
-        self._http = http
+        self.client = MangoClient(account, deps.http, deps.limiter, retry_delays=retry_delays)
+        self._http = deps.http
         self._stats_poll_interval = stats_poll_interval
         self._stats_max_polls = stats_max_polls
+
+    @classmethod
+    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
+        return [
+            f"MANGO OFFICE → Integrations → API, 'external system address': {base_url}",
+            f"(events then arrive at {base_url}/events/call, {base_url}/events/summary, …;"
+            f" command results at {base_url}/result/callback, …)",
+        ]
 
     # inbound ---------------------------------------------------------------------
     def verify(self, inbound: Inbound) -> None:

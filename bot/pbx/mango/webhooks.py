@@ -30,6 +30,8 @@ from bot.pbx.base import Inbound, WebhookForbidden, WebhookMalformed
 from bot.pbx.mango.codes import message_key
 from bot.pbx.mango.signing import sign, signature_matches
 
+RECORDING_OK = 1000  # completion_code of a recording that completed ("Действие успешно выполнено")
+
 EVENT_ROUTES = ("call", "summary", "recording", "sms", "dtmf")
 RESULT_ROUTES = (
     "callback",
@@ -200,6 +202,7 @@ def _recording(payload: dict[str, Any], account: str) -> RecordingEvent:
     state = RECORDING_STATES.get(str(payload["recording_state"]).lower())
     if state is None:
         raise ValueError(f"recording_state {payload['recording_state']!r}")
+    completion = _opt_int(payload.get("completion_code"))
     return RecordingEvent(
         **_common(payload, account),
         recording_id=_str(payload["recording_id"]),
@@ -209,7 +212,8 @@ def _recording(payload: dict[str, Any], account: str) -> RecordingEvent:
         leg_id=_opt_str(payload.get("call_id")),
         extension=_opt_str(payload.get("extension")),
         at=_time(payload["timestamp"]),
-        completion_code=_opt_int(payload.get("completion_code")),
+        completion_code=completion,
+        succeeded=completion in (None, RECORDING_OK),
         command_id=_opt_str(payload.get("command_id")),
     )
 

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from bot.pbx.mobilon.redis_keys import MobilonKeys
 from bot.storage import Keys
 
 RING_WINDOW = 90  # seconds after a ring in which another ring from the number joins the call
@@ -82,10 +83,10 @@ class CallBook:
         self, account: str, number: str, client: str, extension: str, at: datetime
     ) -> str:
         """Record that ``client`` rang ``extension``; the id of the call it belongs to."""
-        ringing = self._keys.mobilon_ringing(account, client)
+        ringing = MobilonKeys.of(self._keys, account).ringing(client)
         fresh = f"mob-{uuid.uuid4().hex[:20]}"
         call_id = str(await self._redis.eval(_OPEN_OR_JOIN, 1, ringing, fresh, RING_WINDOW))
-        key = self._keys.mobilon_call(account, call_id)
+        key = MobilonKeys.of(self._keys, account).call(call_id)
         data = FollowedCall(
             call_id=call_id, direction="inbound", number=number, client=client, opened_at=at
         )
@@ -93,7 +94,9 @@ class CallBook:
             pipe.hsetnx(key, "data", data.model_dump_json())
             pipe.hsetnx(key, f"ring:{extension}", at.isoformat())
             pipe.expire(key, CALL_TTL)
-            pipe.zadd(self._keys.mobilon_followed(account), {call_id: _epoch(at)}, nx=True)
+            pipe.zadd(
+                MobilonKeys.of(self._keys, account).followed(), {call_id: _epoch(at)}, nx=True
+            )
             await pipe.execute()
         return call_id
 
@@ -106,7 +109,7 @@ class CallBook:
         await self.schedule(account, call.call_id, time.time())
 
     async def load(self, account: str, call_id: str) -> FollowedCall | None:
-        fields = await self._redis.hgetall(self._keys.mobilon_call(account, call_id))
+        fields = await self._redis.hgetall(MobilonKeys.of(self._keys, account).call(call_id))
         if not fields:
             return None
         text = {str(name): str(value) for name, value in fields.items()}
@@ -121,7 +124,7 @@ class CallBook:
         return call.model_copy(update={"rings": {**call.rings, **rings}})
 
     async def save(self, account: str, call: FollowedCall) -> None:
-        key = self._keys.mobilon_call(account, call.call_id)
+        key = MobilonKeys.of(self._keys, account).call(call.call_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, "data", call.model_dump_json(exclude={"rings"}))
             for extension, at in call.rings.items():
@@ -131,12 +134,12 @@ class CallBook:
 
     async def close_ringing(self, account: str, call: FollowedCall) -> None:
         """A later ring from the number starts a new call."""
-        ringing = self._keys.mobilon_ringing(account, call.client)
+        ringing = MobilonKeys.of(self._keys, account).ringing(call.client)
         await self._redis.eval(_CLOSE, 1, ringing, call.call_id)
 
     async def claim(self, account: str, callid: str, call_id: str) -> bool:
         """Match a journal ``callid`` to ``call_id``; False when another call has it."""
-        key = self._keys.mobilon_claimed(account, callid)
+        key = MobilonKeys.of(self._keys, account).claimed(callid)
         if await self._redis.set(key, call_id, nx=True, ex=CLAIM_TTL):
             return True
         return str(await self._redis.get(key)) == call_id
@@ -144,16 +147,16 @@ class CallBook:
     async def due(self, account: str, now: float, limit: int) -> list[str]:
         """Call ids whose next poll is due, oldest due first."""
         found = await self._redis.zrangebyscore(
-            self._keys.mobilon_followed(account), "-inf", now, start=0, num=limit
+            MobilonKeys.of(self._keys, account).followed(), "-inf", now, start=0, num=limit
         )
         return [str(call_id) for call_id in found]
 
     async def schedule(self, account: str, call_id: str, at: float) -> None:
-        await self._redis.zadd(self._keys.mobilon_followed(account), {call_id: at})
+        await self._redis.zadd(MobilonKeys.of(self._keys, account).followed(), {call_id: at})
 
     async def forget(self, account: str, call_id: str) -> None:
         """Stop polling ``call_id`` (its record stays until it expires)."""
-        await self._redis.zrem(self._keys.mobilon_followed(account), call_id)
+        await self._redis.zrem(MobilonKeys.of(self._keys, account).followed(), call_id)
 
 
 def utc(at: float) -> datetime:

@@ -6,13 +6,18 @@ never taken as an argument, so it stays out of the shell history and the process
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.config import MobilonAccount, Settings
 from bot.errors import ConfigError
+from bot.pbx.base import CliCommand
+from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.keys import EXTENSION_PATTERN, EmployeeKeys, looks_like_key
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def read_key(extension: str, stream: TextIO | None = None) -> str:
@@ -47,3 +52,20 @@ async def set_key(
     async with open_redis(settings) as redis:
         await EmployeeKeys(redis).set(account.id, extension, key)
     return f"Saved the Mobilon key for extension {extension} of {account.id}."
+
+
+def _set_key_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account", required=True)
+    parser.add_argument("--extension", required=True)
+
+
+async def _run_set_key(settings: Settings, args: argparse.Namespace) -> str:
+    return await set_key(settings, args.account, args.extension)
+
+
+SET_KEY = CliCommand(
+    name="set-key",
+    help="store an employee's Mobilon key, read from stdin or a prompt",
+    add_arguments=_set_key_arguments,
+    run=_run_set_key,
+)

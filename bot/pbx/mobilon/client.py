@@ -17,9 +17,9 @@ import httpx
 from limits import RateLimitItem, parse
 from pydantic import SecretStr
 
-from bot.config import MobilonAccount
 from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable, transport_error
 from bot.pbx.mobilon import codes
+from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.journal import JournalEntry, call_info, journal
 from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
 

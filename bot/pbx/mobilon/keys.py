@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from bot.pbx.mobilon.redis_keys import MobilonKeys
 from bot.storage import Keys
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-.]{6,200}$")
@@ -41,8 +42,8 @@ class EmployeeKeys:
     async def set(self, account: str, extension: str, key: str) -> None:
         """Store ``key`` for ``extension``, replacing its old key; a key given to another
         extension before moves here."""
-        keys_hash = self._keys.mobilon_keys(account)
-        index = self._keys.mobilon_key_index(account)
+        keys_hash = MobilonKeys.of(self._keys, account).keys()
+        index = MobilonKeys.of(self._keys, account).key_index()
         digest = _digest(account, key)
         while True:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -64,19 +65,21 @@ class EmployeeKeys:
 
     async def remove(self, account: str, extension: str) -> bool:
         """Forget the key of ``extension``; False when it had none."""
-        keys_hash = self._keys.mobilon_keys(account)
+        keys_hash = MobilonKeys.of(self._keys, account).keys()
         old_key = await self._redis.hget(keys_hash, extension)
         if old_key is None:
             return False
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(keys_hash, extension)
-            pipe.hdel(self._keys.mobilon_key_index(account), _digest(account, str(old_key)))
+            pipe.hdel(
+                MobilonKeys.of(self._keys, account).key_index(), _digest(account, str(old_key))
+            )
             await pipe.execute()
         return True
 
     async def key_of(self, account: str, extension: str) -> SecretStr | None:
         """The key of ``extension``, None when nobody set it."""
-        value = await self._redis.hget(self._keys.mobilon_keys(account), extension)
+        value = await self._redis.hget(MobilonKeys.of(self._keys, account).keys(), extension)
         return SecretStr(str(value)) if value is not None else None
 
     async def extension_of(self, account: str, key: str) -> str | None:
@@ -84,16 +87,16 @@ class EmployeeKeys:
         if not key or len(key) > 1000:
             return None
         extension = await self._redis.hget(
-            self._keys.mobilon_key_index(account), _digest(account, key)
+            MobilonKeys.of(self._keys, account).key_index(), _digest(account, key)
         )
         if extension is None:
             return None
-        stored = await self._redis.hget(self._keys.mobilon_keys(account), str(extension))
+        stored = await self._redis.hget(MobilonKeys.of(self._keys, account).keys(), str(extension))
         if stored is None or not hmac.compare_digest(str(stored).encode(), key.encode()):
             return None
         return str(extension)
 
     async def extensions(self, account: str) -> list[str]:
         """Extensions that have a key, in order."""
-        found = await self._redis.hkeys(self._keys.mobilon_keys(account))
+        found = await self._redis.hkeys(MobilonKeys.of(self._keys, account).keys())
         return sorted((str(e) for e in found), key=lambda e: (len(e), e))

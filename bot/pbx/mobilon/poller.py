@@ -28,6 +28,7 @@ from bot.pbx.mobilon.journal import JournalEntry
 from bot.pbx.mobilon.matching import candidates, journal_days
 from bot.pbx.mobilon.outcome import finished, recording
 from bot.pbx.mobilon.provider import MobilonProvider
+from bot.pbx.mobilon.redis_keys import MobilonKeys
 from bot.pipeline.stream import EventStream
 
 if TYPE_CHECKING:
@@ -159,7 +160,9 @@ async def follow_calls(app: App, stop: asyncio.Event) -> None:
 async def _poll_account(
     app: App, provider: MobilonProvider, stream: EventStream, timing: FollowTiming
 ) -> None:
-    lock = app.redis.lock(app.keys.mobilon_poll_lock(provider.account.id), timeout=LOCK_SECONDS)
+    lock = app.redis.lock(
+        MobilonKeys.of(app.keys, provider.account.id).poll_lock(), timeout=LOCK_SECONDS
+    )
     if not await lock.acquire(blocking=False):
         return
     try:

@@ -11,10 +11,9 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from redis.asyncio import Redis
 
-from bot.config import MobilonAccount
+from bot.accounts import AccountBase
 from bot.domain import CallRecord, CommandTicket
 from bot.events import PbxEvent
 from bot.pbx.accepted import report_accepted
@@ -26,17 +25,18 @@ from bot.pbx.base import (
     NotReady,
     PbxUnavailable,
     Provider,
+    ProviderDeps,
     WebhookForbidden,
 )
 from bot.pbx.mobilon import codes, webhooks
+from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.calls import CallBook, FollowedCall
+from bot.pbx.mobilon.cli import SET_KEY
 from bot.pbx.mobilon.client import MobilonClient
 from bot.pbx.mobilon.journal import MSK, JournalEntry
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import EXTENSION
-from bot.ratelimit import SharedRateLimiter
-from bot.storage import Keys
 
 NUMBER = re.compile(r"^[0-9A-Za-z]+$")  # what CallToSubscriber accepts (its code 3)
 MAX_HISTORY_DAYS = 31
@@ -45,23 +45,28 @@ MAX_HISTORY_DAYS = 31
 class MobilonProvider(Provider):
     """One Mobilon account."""
 
+    id = "mobilon"
+    account_model = MobilonAccount
     name = "Mobilon"
+    admin_commands = ("mobilonkey",)  # employees' keys (bot/pbx/mobilon/telegram.py)
+    cli_commands = (SET_KEY,)
     capabilities = frozenset({Capability.CALLBACK, Capability.RECORDINGS, Capability.CALL_HISTORY})
     routes = webhooks.ROUTES
 
     def __init__(
         self,
         account: MobilonAccount,
-        http: httpx.AsyncClient,
-        limiter: SharedRateLimiter | None = None,
-        redis: Redis | None = None,
-        keys: Keys | None = None,
+        deps: ProviderDeps,
     ) -> None:
-        super().__init__(account)
+        super().__init__(account, deps)
         self.mobilon = account
-        self.client = MobilonClient(account, http, limiter)
-        self._redis = redis
-        self._keys = keys or Keys()
+        self.client = MobilonClient(account, deps.http, deps.limiter)
+        self._redis = deps.redis
+        self._keys = deps.keys
+
+    @classmethod
+    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
+        return [f"Mobilon webhook URL: {base_url}/incoming?number={{NUMBER}}&key={{KEY}}"]
 
     # state in Redis --------------------------------------------------------------
     def _need_redis(self) -> Redis:

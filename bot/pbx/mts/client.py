@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 
-from bot.config import MtsAccount
 from bot.pbx.base import (
     InvalidRequest,
     NotReady,
@@ -31,6 +30,7 @@ from bot.pbx.base import (
     PbxUnavailable,
     transport_error,
 )
+from bot.pbx.mts.account import MtsAccount
 
 log = logging.getLogger(__name__)
 

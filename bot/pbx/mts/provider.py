@@ -16,11 +16,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from aiohttp import StreamReader
-from redis.asyncio import Redis
 
-from bot.config import MtsAccount
+from bot.accounts import AccountBase
 from bot.domain import CallRecord, CommandTicket, Employee, PbxGroup
 from bot.events import PbxEvent
 from bot.pbx.accepted import report_accepted
@@ -31,16 +29,18 @@ from bot.pbx.base import (
     InvalidRequest,
     PbxError,
     Provider,
+    ProviderDeps,
     Route,
     WebhookMalformed,
 )
+from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.client import MtsClient
 from bot.pbx.mts.directory import Abonent, AbonentDirectory, Abonents
 from bot.pbx.mts.history import call_record
+from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import SubscriptionStore
 from bot.pbx.mts.webhooks import CALL_EVENTS, EventType, read, to_events, verify_token
 from bot.phones import normalise
-from bot.storage import Keys
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ SUMMARY_GRACE = 8.0  # seconds: a queue may hand a released call to the next abo
 class MtsProvider(Provider):
     """One MTS VPBX account."""
 
+    id = "mts"
+    account_model = MtsAccount
     name = "MTS VPBX"
     capabilities = frozenset(
         {
@@ -67,27 +69,30 @@ class MtsProvider(Provider):
     summary_grace = SUMMARY_GRACE
     streams_body = True  # see receive(): the abonent ids need a directory look-up
 
+    @classmethod
+    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
+        assert isinstance(account, MtsAccount)
+        return [f"callback URL for /api/service/{account.mode}: {base_url}/events"]
+
     def __init__(
         self,
         account: MtsAccount,
-        http: httpx.AsyncClient,
-        redis: Redis | None = None,
-        keys: Keys | None = None,
+        deps: ProviderDeps,
         *,
         retry_delays: tuple[float, ...] | None = None,
     ) -> None:
-        super().__init__(account)
+        super().__init__(account, deps)
         self.mts = account
+        http, redis, keys = deps.http, deps.redis, deps.keys
         self.client = (
             MtsClient(account, http)
             if retry_delays is None
             else MtsClient(account, http, retry_delays=retry_delays)
         )
-        keys = keys or Keys()
         self._redis = redis
         self._keys = keys
         self.directory = AbonentDirectory(
-            account.id, self.client.abonents, redis, keys.mts_abonents(account.id)
+            account.id, self.client.abonents, redis, MtsKeys.of(keys, account.id).abonents()
         )
         self.subscriptions = (
             SubscriptionStore(redis, keys, account.id) if redis is not None else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from bot.pbx.mts.redis_keys import MtsKeys
 from bot.storage import Keys
 
 
@@ -35,7 +36,7 @@ class SubscriptionStore:
 
     def __init__(self, redis: Redis, keys: Keys, account: str) -> None:
         self._redis = redis
-        self._key = keys.mts_subscriptions(account)
+        self._key = MtsKeys.of(keys, account).subscriptions()
 
     async def all(self) -> dict[int, Subscription]:
         raw = await self._redis.hgetall(self._key)

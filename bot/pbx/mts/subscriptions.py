@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from bot.pbx.base import PbxError, PbxRejected
 from bot.pbx.mts.provider import MtsProvider
+from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import Subscription, SubscriptionStore
 
 if TYPE_CHECKING:
@@ -58,13 +59,13 @@ async def keep_subscriptions(app: App, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), tick)
     finally:
         with contextlib.suppress(Exception):
-            if await app.redis.get(app.keys.mts_lock()) == token:
-                await app.redis.delete(app.keys.mts_lock())
+            if await app.redis.get(MtsKeys.lock(app.keys)) == token:
+                await app.redis.delete(MtsKeys.lock(app.keys))
 
 
 async def _hold_lock(app: App, token: str, ttl: float) -> bool:
     """Take the lock, or keep it when it is already ours."""
-    key = app.keys.mts_lock()
+    key = MtsKeys.lock(app.keys)
     ms = int(ttl * 1000)
     if await app.redis.set(key, token, nx=True, px=ms):
         return True
@@ -96,7 +97,7 @@ class Keeper:
     async def enable_service(self) -> None:
         if self.app.settings.public_url is None:
             return  # no address the PBX could reach; the operator sets it in the portal
-        key = self.app.keys.mts_service(self.account.id)
+        key = MtsKeys.of(self.app.keys, self.account.id).service()
         marker = f"{self.account.mode} {self.callback_url()}"
         if await self.app.redis.get(key) == marker:
             return

@@ -29,6 +29,7 @@ from bot.events import (
     RecordingEvent,
     RecordingState,
 )
+from bot.pbx.relay.redis_keys import RelayKeys
 from bot.storage import Keys
 
 CALL_TTL_SECONDS = 2 * 24 * 3600
@@ -198,10 +199,10 @@ class CallBook:
 
     async def id_for_new(self, pbx_call_id: str | None) -> str:
         """Our id for a created call: a new number, or the one this ``pbx_call_id`` already has."""
-        issued = str(await self._redis.incr(self._keys.relay_call_ids(self._account)))
+        issued = str(await self._redis.incr(RelayKeys.of(self._keys, self._account).call_ids()))
         if pbx_call_id is None:
             return issued
-        key = self._keys.relay_pbx_call(self._account, pbx_call_id)
+        key = RelayKeys.of(self._keys, self._account).pbx_call(pbx_call_id)
         if await self._redis.set(key, issued, nx=True, ex=CALL_TTL_SECONDS):
             return issued
         existing = await self._redis.get(key)
@@ -210,12 +211,14 @@ class CallBook:
     async def id_of(self, call_id: int | None, pbx_call_id: str | None) -> str:
         """Our id for an updated call; UnknownCall if it was never created here."""
         if pbx_call_id is not None:
-            found = await self._redis.get(self._keys.relay_pbx_call(self._account, pbx_call_id))
+            found = await self._redis.get(
+                RelayKeys.of(self._keys, self._account).pbx_call(pbx_call_id)
+            )
             if found is None:
                 raise UnknownCall(f"no call with pbx_call_id {pbx_call_id!r}")
             return str(found)
         if call_id is None or not await self._redis.exists(
-            self._keys.relay_call(self._account, str(call_id))
+            RelayKeys.of(self._keys, self._account).call(str(call_id))
         ):
             raise UnknownCall(f"no call with call_id {call_id}")
         return str(call_id)
@@ -223,17 +226,17 @@ class CallBook:
     @asynccontextmanager
     async def locked(self, call_id: str) -> AsyncIterator[None]:
         """Hold the call's lock (shared by every web replica) while reading and saving it."""
-        key = self._keys.relay_call(self._account, call_id)
+        key = RelayKeys.of(self._keys, self._account).call(call_id)
         async with self._redis.lock(f"{key}:lock", timeout=30, blocking_timeout=30):
             yield
 
     async def load(self, call_id: str) -> RelayCall | None:
-        raw = await self._redis.get(self._keys.relay_call(self._account, call_id))
+        raw = await self._redis.get(RelayKeys.of(self._keys, self._account).call(call_id))
         return RelayCall.model_validate_json(raw) if raw else None
 
     async def save(self, call: RelayCall) -> None:
         await self._redis.set(
-            self._keys.relay_call(self._account, call.call_id),
+            RelayKeys.of(self._keys, self._account).call(call.call_id),
             call.model_dump_json(),
             ex=CALL_TTL_SECONDS,
         )

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import StreamReader
 from redis.asyncio import Redis
 
-from bot.config import RelayAccount
+from bot.accounts import AccountBase
 from bot.domain import utcnow
 from bot.events import Direction, PbxEvent
 from bot.pbx.base import (
@@ -23,15 +23,16 @@ from bot.pbx.base import (
     Capability,
     Inbound,
     Provider,
+    ProviderDeps,
     Reply,
     Route,
     WebhookError,
     WebhookForbidden,
 )
+from bot.pbx.relay.account import RelayAccount
 from bot.pbx.relay.calls import CallBook, RelayCall, UnknownCall, advance, events_of
 from bot.pbx.relay.recordings import RecordingStore, Upload
 from bot.pbx.relay.webhooks import CREATE, RelayRequest, read_body, read_request
-from bot.storage import Keys
 from bot.storage.links import LinkRepository
 
 
@@ -42,16 +43,31 @@ class CallNotFound(WebhookError):
 
 
 class RelayProvider(Provider):
+    id = "relay"
+    account_model = RelayAccount
     name = "relay"
     capabilities = frozenset({Capability.RECORDINGS})
     routes = (Route("POST", "/calls/{secret}", "calls"),)
     streams_body = True
 
-    def __init__(self, account: RelayAccount, redis: Redis | None = None) -> None:
-        super().__init__(account)
+    def __init__(self, account: RelayAccount, deps: ProviderDeps) -> None:
+        super().__init__(account, deps)
         self.relay_account = account
-        self._redis = redis
-        self._keys = Keys()
+        self._redis = deps.redis
+        self._keys = deps.keys
+
+    @classmethod
+    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
+        assert isinstance(account, RelayAccount)
+        secret = account.secret.get_secret_value() if reveal else "<secret>"
+        hint = "" if reveal else "  (run with --reveal to print the secret)"
+        return [f"relay URL for create_call/update_call: {base_url}/calls/{secret}{hint}"]
+
+    @classmethod
+    def display_name(cls, account: AccountBase) -> str:
+        """Any script can push the relay format, so the product is unknown: the account's
+        own id names it."""
+        return account.id
 
     # inbound ---------------------------------------------------------------------
     def verify(self, inbound: Inbound) -> None:

@@ -21,6 +21,7 @@ from aiohttp import BodyPartReader
 from redis.asyncio import Redis
 
 from bot.pbx.base import AudioStream, PbxRejected, WebhookError, WebhookMalformed
+from bot.pbx.relay.redis_keys import RelayKeys
 from bot.storage import Keys
 
 MAX_RECORDING_BYTES = 20 * 1024 * 1024
@@ -81,7 +82,7 @@ class RecordingStore:
 
     async def receive(self, part: BodyPartReader) -> Upload:
         """Stream one uploaded file into a temporary key; WebhookError if it is refused."""
-        key = self._keys.relay_recording(self._account, "upload-" + secrets.token_hex(8))
+        key = RelayKeys.of(self._keys, self._account).recording("upload-" + secrets.token_hex(8))
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -119,7 +120,7 @@ class RecordingStore:
     async def keep(self, upload: Upload, call_id: str) -> str:
         """Keep an upload as a recording of ``call_id``; its id (the same for the same file)."""
         recording_id = f"{call_id}-{upload.sha256[:16]}"
-        key = self._keys.relay_recording(self._account, recording_id)
+        key = RelayKeys.of(self._keys, self._account).recording(recording_id)
         meta = {
             "size": upload.size,
             "content_type": upload.kind.content_type,
@@ -129,7 +130,7 @@ class RecordingStore:
             await self.discard(upload)
         else:
             await self._redis.rename(upload.key, key)
-        info = self._keys.relay_recording_info(self._account, recording_id)
+        info = RelayKeys.of(self._keys, self._account).recording_info(recording_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(info, json.dumps(meta), ex=RECORDING_TTL_SECONDS)
             pipe.expire(key, RECORDING_TTL_SECONDS)
@@ -141,8 +142,10 @@ class RecordingStore:
 
     async def open(self, recording_id: str) -> AudioStream:
         """Stream a kept recording; PbxRejected once it has expired (or never existed)."""
-        stored = await self._redis.get(self._keys.relay_recording_info(self._account, recording_id))
-        key = self._keys.relay_recording(self._account, recording_id)
+        stored = await self._redis.get(
+            RelayKeys.of(self._keys, self._account).recording_info(recording_id)
+        )
+        key = RelayKeys.of(self._keys, self._account).recording(recording_id)
         count = await self._redis.llen(key)
         if not stored or count == 0:
             raise PbxRejected(

@@ -1,0 +1,35 @@
+"""The Redis keys an MTS account keeps (all under ``{prefix}:mts:{account}``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage.keys import Keys, ScopedKeys
+
+
+@dataclass(frozen=True)
+class MtsKeys:
+    """Key names of one MTS account."""
+
+    scope: ScopedKeys
+
+    @classmethod
+    def of(cls, keys: Keys, account: str) -> MtsKeys:
+        return cls(keys.scoped("mts", account))
+
+    @staticmethod
+    def lock(keys: Keys) -> str:
+        """String with TTL: held by the replica keeping MTS subscriptions right now."""
+        return keys.scoped("mts")("lock")
+
+    def abonents(self) -> str:
+        """String with TTL: the abonent directory (the API's JSON), cached."""
+        return self.scope("abonents")
+
+    def subscriptions(self) -> str:
+        """Hash: abonent id -> its event subscription (id, expiry) as JSON."""
+        return self.scope("subs")
+
+    def service(self) -> str:
+        """String with TTL: the notification service was enabled for this callback URL."""
+        return self.scope("service")
