@@ -48,6 +48,7 @@ from bot.pipeline.stream import decode_event, encode_event
 from bot.storage import Keys
 from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
+from tests.pbx.contract_cases import ACCOUNTS  # one account per provider of the contract
 from tests.reliability.figures import record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,18 +59,6 @@ FORM = "application/x-www-form-urlencoded"
 KEY: str = MANGO_ACCOUNT["api_key"]
 SALT: str = MANGO_ACCOUNT["api_salt"]
 
-# One account per provider of the contract; the fuzzers use those whose provider is built.
-ACCOUNTS: dict[str, dict[str, Any]] = {
-    "mango": dict(MANGO_ACCOUNT),
-    "mts": {
-        "id": "mts",
-        "provider": "mts",
-        "api_token": "fuzz-mts-api-token-1",
-        "callback_key": "fuzz-mts-callback-key-1",
-    },
-    "mobilon": {"id": "mobilon", "provider": "mobilon", "api_token": "fuzz-mobilon-token-1"},
-    "relay": {"id": "relay", "provider": "relay", "secret": "fuzz-relay-secret-0123456789"},
-}
 SECRETS = [
     value
     for account in ACCOUNTS.values()
