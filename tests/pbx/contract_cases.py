@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot.pbx.mango.signing import sign
 from bot.pbx.mobilon.keys import EmployeeKeys
+from bot.pbx.relay.redis_keys import RelayKeys
 from bot.storage import Keys
 from sandbox.mts import MtsSimulator
 from sandbox.relay import encode_multipart
@@ -281,7 +282,7 @@ def relay(fields: Mapping[str, str], secret: str = RELAY_SECRET) -> Delivery:
 
 async def relay_call_725(redis: Redis, stack: AsyncExitStack) -> dict[str, Any]:
     """The doc's create_call is answered call_id 725, the call its update_call example names."""
-    await redis.set(Keys().relay_call_ids(ACCOUNTS["relay"]["id"]), 724)
+    await redis.set(RelayKeys.of(Keys(), ACCOUNTS["relay"]["id"]).call_ids(), 724)
     return {}
 
 

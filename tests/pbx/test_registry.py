@@ -9,10 +9,15 @@ import inspect
 import pkgutil
 from typing import Literal, get_args, get_origin
 
+import pytest
+
 import bot.pbx
-from bot.config import Account, ProviderId
+from bot.accounts import AccountBase
+from bot.config import Account
 from bot.pbx.base import Provider, Route
-from bot.pbx.registry import PROVIDER_CLASSES
+from bot.pbx.mango.account import MangoAccount
+from bot.pbx.mango.provider import MangoProvider
+from bot.pbx.registry import PROVIDER_CLASSES, RegistryError, registry_of
 from tests.pbx.contract_cases import CASES
 
 
@@ -65,10 +70,46 @@ def test_every_registered_provider_declares_routes_and_a_name() -> None:
 
 def test_the_config_accounts_and_the_registry_name_the_same_providers() -> None:
     assert config_provider_ids() == set(PROVIDER_CLASSES)
-    assert set(get_args(ProviderId)) == set(PROVIDER_CLASSES)
+    for provider_id, cls in PROVIDER_CLASSES.items():
+        assert cls.id == provider_id
+        assert cls.account_model in get_args(get_args(Account)[0]), provider_id
 
 
 def test_every_registered_provider_has_a_contract_case() -> None:
     assert set(CASES) == set(PROVIDER_CLASSES)
     for provider_id, case in CASES.items():
         assert case.account["provider"] == provider_id
+
+
+class _Incomplete(MangoProvider):
+    id = "incomplete"
+
+
+class _NoSetup(Provider):
+    id = "nosetup"
+    name = "No set-up"
+    routes = (Route("POST", "/x", "x"),)
+
+    class account_model(AccountBase):
+        provider: Literal["nosetup"]
+
+
+@pytest.mark.parametrize(
+    ("cls", "problem"),
+    [
+        (_Incomplete, "account model's provider must be Literal['incomplete']"),
+        (_NoSetup, "does not say how to set it up"),
+        (Provider, "declares no id"),
+    ],
+)
+def test_an_incomplete_provider_is_refused_at_registration(
+    cls: type[Provider], problem: str
+) -> None:
+    with pytest.raises(RegistryError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        registry_of(cls)
+
+
+def test_a_provider_id_registered_twice_is_refused() -> None:
+    with pytest.raises(RegistryError, match="registered twice"):
+        registry_of(MangoProvider, MangoProvider)
+    assert MangoProvider.account_model is MangoAccount
