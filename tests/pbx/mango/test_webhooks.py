@@ -20,7 +20,7 @@ from bot.events import (
 from bot.pbx.base import WebhookMalformed
 from bot.pbx.mango.webhooks import parse_payload
 
-SAMPLES = Path(__file__).parent / "samples" / "mango"
+SAMPLES = Path(__file__).parent.parent / "samples" / "mango"
 KIND = {
     "events/call": CallLegEvent,
     "events/recording": RecordingEvent,

@@ -39,7 +39,7 @@ from aiohttp import web
 
 from sandbox.telegram import Limits, TelegramEmulator
 from sandbox.telegram.html_parse import parse_html
-from tests.sandbox.conftest import ANN, BOB, GROUP, FakeClock
+from tests.sandbox.telegram.conftest import ANN, BOB, GROUP, FakeClock
 
 MB = 1024 * 1024
 
@@ -506,7 +506,7 @@ async def test_wait_for_message_timeout_shows_the_chat(bot: Bot, emu: TelegramEm
 
 
 async def test_callback_query_expires_after_15_minutes(clock: FakeClock) -> None:
-    from tests.sandbox.conftest import add_people, make_bot
+    from tests.sandbox.telegram.conftest import add_people, make_bot
 
     async with TelegramEmulator(limits=Limits.disabled(), clock=clock) as emu:
         add_people(emu)
