@@ -66,7 +66,7 @@ class CallLegEvent(_Event):
     """A leg of a call changed state (rang an extension, was answered, put on hold, ended)."""
 
     kind: Literal["call_leg"] = "call_leg"
-    call_id: str  # groups every leg of one call (MANGO entry_id, MTS extTrackingId)
+    call_id: str  # groups every leg of one call (the PBX's call-group id)
     leg_id: str
     seq: int
     state: LegState

@@ -20,8 +20,6 @@ from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.notify import Notifier, duration
 from bot.telegram.identity import Identity
 
-STATS_WINDOW = timedelta(days=30)  # one statistics request: MANGO allows a month at most
-
 
 @dataclass(frozen=True)
 class JournalCall:

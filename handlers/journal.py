@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.access import Access
 from bot.config import Settings
-from bot.journal import STATS_WINDOW, Journal, JournalCall, merge_history, open_missed_today
+from bot.journal import Journal, JournalCall, merge_history, open_missed_today
 from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers
 from bot.phones import normalise
@@ -218,7 +218,7 @@ async def history(
         looking = await message.answer(t("history_looking", number=shown))
         end = await call_log.oldest(account) or datetime.now(UTC)
         try:
-            records = await provider.call_history(end - STATS_WINDOW, end)
+            records = await provider.call_history(end - provider.history_window, end)
         except PbxError as exc:
             older = t.label("journal.older_failed", reason=sentence(t, exc))
         else:

@@ -1,6 +1,6 @@
-"""Commands a PBX accepts in its answer and reports nothing more on (Mobilon's and MTS's
-click-to-call): report them accepted through the events stream, as MANGO does with its
-result callbacks, so the message that announced the command says the PBX is calling.
+"""Commands a PBX accepts in its answer and reports nothing more on (click-to-call on PBXs
+without result callbacks): report them accepted through the events stream, as PBXs with
+result callbacks do, so the message that announced the command says the PBX is calling.
 """
 
 from __future__ import annotations

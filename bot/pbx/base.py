@@ -25,7 +25,7 @@ import argparse
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -259,6 +259,8 @@ class Provider:
     # itself, this many seconds after its last leg ended (bot.pipeline.closing).
     summary_grace: float | None = None
     # Telegram commands for admins this PBX needs (each with a handler and a menu label).
+    # The longest span one call-history request may cover.
+    history_window: ClassVar[timedelta] = timedelta(days=30)
     admin_commands: ClassVar[tuple[str, ...]] = ()
     cli_commands: ClassVar[tuple[CliCommand, ...]] = ()
 
@@ -275,7 +277,7 @@ class Provider:
 
     @classmethod
     def display_name(cls, account: AccountBase) -> str:
-        """The PBX as people know it, for sentences like "your PBX (MANGO OFFICE) …"."""
+        """The PBX as people know it, for sentences like "your PBX (its name) …"."""
         return cls.name
 
     def supports(self, capability: Capability) -> bool:

@@ -95,7 +95,7 @@ def cli_commands() -> tuple[CliCommand, ...]:
 
 
 def pbx_name(account: AccountBase | None) -> str:
-    """The PBX as people know it, for sentences like "your PBX (MANGO OFFICE) …"."""
+    """The PBX as people know it, for sentences like "your PBX (its name) …"."""
     if account is None:
         return Provider.name
     cls = PROVIDER_CLASSES.get(account.provider_id)

@@ -21,7 +21,7 @@ Fetch = Callable[[], Awaitable[dict[str, str]]]
 class DirectoryCache:
     """Extension → employee name per account; a PBX that cannot answer gives no names.
 
-    Directory requests are rate limited (MANGO: one every two seconds), so call cards must
+    Directory requests are rate limited (some PBXs allow one every two seconds), so call cards must
     never queue for them: lookups that miss the cache at the same time share one request,
     and a failed request is remembered for a minute like an empty directory.
     """

@@ -1,6 +1,6 @@
 """Call sessions: the state of one call (all its legs) while it happens, in Redis.
 
-A session is keyed by the PBX's call-group id (MANGO ``entry_id``). Leg updates are
+A session is keyed by the PBX's call-group id (``CallLegEvent.call_id``). Leg updates are
 ordered by ``seq``: an event older than what a leg already shows is stale and ignored, so
 duplicate and out-of-order deliveries leave the same state. Use :meth:`SessionStore.open`
 to read-modify-write one session under a lock shared by all workers.

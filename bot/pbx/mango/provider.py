@@ -53,6 +53,7 @@ class MangoProvider(Provider):
 
     id = "mango"
     account_model = MangoAccount
+    history_window = MAX_STATS_PERIOD
     name = "MANGO OFFICE"
     capabilities = frozenset(Capability)
     routes = tuple(
