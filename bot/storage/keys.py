@@ -215,6 +215,10 @@ class Keys:
         """Lock: held by the one worker that long-polls Telegram."""
         return f"{self.prefix}:telegram:polling"
 
+    def job_lease(self, job: str) -> str:
+        """Lock: held by the one worker that runs the background job ``job`` right now."""
+        return f"{self.prefix}:job:{job}:lease"
+
     def fsm_prefix(self) -> str:
         """Prefix for aiogram's RedisStorage keys."""
         return f"{self.prefix}:fsm"
