@@ -12,7 +12,7 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,7 +23,6 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import LockError
 
 from bot.access import Access
 from bot.config import Settings
@@ -47,13 +46,14 @@ from bot.pipeline.stream import EventStream
 from bot.pipeline.worker import EventWorker
 from bot.ratelimit import SharedRateLimiter
 from bot.reports.digest import DigestTiming, run_digest
+from bot.runtime import Polling, stop_tasks
 from bot.storage import Keys, Repositories, open_redis
-from bot.storage.lease import lease
+from bot.telegram.dead_letters import DeadLetterNotice
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.links import RecordingLinks
 from bot.telegram.menu import register_commands
 from bot.telegram.notices import Notices
-from bot.telegram.outbox import Outbox, OutMessage, Priority
+from bot.telegram.outbox import Outbox
 from bot.telegram.sender import Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app
@@ -64,8 +64,6 @@ log = logging.getLogger(__name__)
 
 PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 SENDER_CONCURRENCY = 256  # deliveries in flight per process
-POLLING_LEASE_WAIT = 60.0  # seconds per attempt to become the worker that polls
-STOP_GRACE = 5.0  # seconds a task has to stop when asked, and again when cancelled
 
 
 @dataclass(frozen=True)
@@ -228,13 +226,13 @@ async def running(
             await _start_web(app, stack)
         if worker_role:
             stop = asyncio.Event()
-            stack.push_async_callback(_stop_tasks, stop, app.tasks)
+            stack.push_async_callback(stop_tasks, stop, app.tasks)
             _start_workers(app, stop)
             if not settings.webhook_mode:
                 await app.bot.delete_webhook(drop_pending_updates=False)
-                leader = asyncio.Event()
-                polling = asyncio.create_task(_poll(app, leader), name="telegram-polling")
-                stack.push_async_callback(_stop_polling, app.dispatcher, polling, leader)
+                polling = Polling(app.redis, app.keys.polling_lease(), app.dispatcher, app.bot)
+                polling.start()
+                stack.push_async_callback(polling.stop)
         # What start-up built lives as long as the process: keep the garbage collector
         # from walking it again and again (its pauses were most of the latency tail).
         gc.collect()
@@ -272,14 +270,17 @@ PERIODIC_JOBS: dict[str, PeriodicJob] = {
 def _start_workers(app: App, stop: asyncio.Event) -> None:
     """The event workers, the outbox sender, and the loop that re-queues delayed slots."""
     name = f"{socket.gethostname()}-{os.getpid()}"
+    dead_events = app.keys.dead_letters(app.keys.events_stream())
     events = StreamConsumer(
         app.redis,
         app.keys.events_stream(),
         "workers",
         name,
         app.worker.handle,
-        dead_letter_stream=app.keys.dead_letters(app.keys.events_stream()),
-        on_dead=_tell_admins(app),
+        dead_letter_stream=dead_events,
+        on_dead=DeadLetterNotice(
+            dead_events, app.access.admin_ids, app.notifier.notices, app.outbox
+        ),
         options=app.tuning.consumer,
     )
     outbox = StreamConsumer(
@@ -306,21 +307,6 @@ async def _until_stopped(job: PeriodicJob, app: App, stop: asyncio.Event) -> Non
     await stop.wait()
 
 
-def _tell_admins(app: App) -> Callable[[str, dict[str, str], int], Awaitable[None]]:
-    async def on_dead(entry_id: str, fields: dict[str, str], deliveries: int) -> None:
-        stream = app.keys.dead_letters(app.keys.events_stream())
-        for admin_id in await app.access.admin_ids():
-            t = await app.notifier.translator(admin_id)
-            text = t("dead_letter", deliveries=deliveries, stream=stream)
-            await app.outbox.put(
-                f"dead:{entry_id}:{admin_id}",
-                OutMessage(chat_id=admin_id, text=text),
-                Priority.DIGEST,
-            )
-
-    return on_dead
-
-
 async def _release_delayed(app: App, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
@@ -329,19 +315,6 @@ async def _release_delayed(app: App, stop: asyncio.Event) -> None:
             log.exception("could not re-queue delayed messages")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), app.tuning.delayed_poll)
-
-
-async def _stop_tasks(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
-    """Ask the tasks to stop; cancel those still running after a grace period. Never waits
-    without bound: a stuck task is named in the log and left behind."""
-    stop.set()
-    _, running = await asyncio.wait(tasks, timeout=STOP_GRACE) if tasks else (set(), set())
-    for task in running:
-        task.cancel()
-    if running:
-        _, stuck = await asyncio.wait(running, timeout=STOP_GRACE)
-        for task in stuck:
-            log.error("task %s did not stop: %r", task.get_name(), task)
 
 
 async def _check_token(bot: Bot) -> None:
@@ -363,62 +336,3 @@ async def _enable_telegram_webhook(app: App) -> None:
         secret_token=secret,
         allowed_updates=app.dispatcher.resolve_used_update_types(),
     )
-
-
-async def _poll(app: App, leader: asyncio.Event) -> None:
-    """Long polling by one worker process at a time: Telegram allows a single reader of
-    getUpdates, so the other workers wait for the lease and take over if it frees up.
-    ``leader`` is set while this process holds the lease. A process that loses the lease
-    (it stood still, or Redis was out of reach, for longer than the lease lasts) stops
-    polling and waits for its turn again, so two never read at once."""
-    while True:
-        try:
-            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT) as held:
-                leader.set()
-                stepping_down = asyncio.create_task(
-                    _stop_polling_when(held.lost, app.dispatcher), name="polling-lease-watch"
-                )
-                try:
-                    await app.dispatcher.start_polling(
-                        app.bot, handle_signals=False, close_bot_session=False
-                    )
-                finally:
-                    stepping_down.cancel()
-                    await asyncio.wait({stepping_down})
-                if not held.lost.is_set():
-                    return
-                log.warning("the polling lease expired; polling stops until it is free again")
-        except LockError:
-            pass  # another worker polls (or this one's lease expired): wait for the lease
-        leader.clear()
-
-
-async def _stop_polling_when(lost: asyncio.Event, dispatcher: Dispatcher) -> None:
-    await lost.wait()
-    while True:
-        try:
-            await dispatcher.stop_polling()
-            return
-        except RuntimeError:  # aiogram is still starting up: ask again
-            await asyncio.sleep(0.2)
-
-
-async def _stop_polling(
-    dispatcher: Dispatcher, task: asyncio.Task[None], leader: asyncio.Event
-) -> None:
-    """Stop polling the way aiogram intends (cancelling a running poll leaves its reader
-    task behind). A stop asked for while aiogram is still starting up can be lost, so it
-    is asked again until polling has ended; a process still waiting for the lease is
-    simply cancelled."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STOP_GRACE
-    while leader.is_set() and not task.done() and loop.time() < deadline:
-        stopping = asyncio.create_task(dispatcher.stop_polling(), name="stop-polling")
-        await asyncio.wait({stopping, task}, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        await asyncio.wait({stopping})
-        if not stopping.cancelled():
-            stopping.exception()  # "not started yet" is expected here; try again
-    if not leader.is_set():
-        task.cancel()  # still waiting for the lease: nothing to wind down
-    await _stop_tasks(asyncio.Event(), [task])
