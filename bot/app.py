@@ -1,4 +1,4 @@
-"""Composition root: Redis, providers, Bot, Dispatcher, web app, workers and sender.
+"""Composition root: Redis, providers, Bot, Dispatcher, web app, workers, sender and jobs.
 
 Use :func:`running` to start the roles of one process and stop them cleanly; the CLI and
 the end-to-end tests both go through it.
@@ -7,15 +7,13 @@ the end-to-end tests both go through it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -28,12 +26,12 @@ from bot.access import Access
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
-from bot.pbx.mobilon.poller import follow_calls
-from bot.pbx.mts.subscriptions import keep_subscriptions
+from bot.pbx.mobilon.poller import polling_jobs
+from bot.pbx.mts.subscriptions import KeeperContext, subscription_jobs
 from bot.pbx.registry import Providers
-from bot.pipeline.balance import watch_balances
+from bot.pipeline.balance import BalanceWatch, balance_jobs
 from bot.pipeline.calllog import CallLog
-from bot.pipeline.closing import CallCloser, close_calls
+from bot.pipeline.closing import CallCloser, closing_jobs
 from bot.pipeline.commands import CommandResults
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
 from bot.pipeline.dialer import Dialer
@@ -45,8 +43,8 @@ from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import EventStream
 from bot.pipeline.worker import EventWorker
 from bot.ratelimit import SharedRateLimiter
-from bot.reports.digest import DigestTiming, run_digest
-from bot.runtime import Polling, stop_tasks
+from bot.reports.digest import DailyDigest, DigestTiming, digest_jobs
+from bot.runtime import Job, JobRunner, Polling, stop_tasks
 from bot.storage import Keys, Repositories, open_redis
 from bot.telegram.dead_letters import DeadLetterNotice
 from bot.telegram.factory import create_bot, create_dispatcher
@@ -102,6 +100,7 @@ class App:
     sender: Sender
     call_log: CallLog
     tuning: Tuning = field(default_factory=Tuning)
+    jobs: list[Job] = field(default_factory=list)  # what the worker role runs in the background
     web_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -165,13 +164,14 @@ def build_app(
     )
     dispatcher.message.outer_middleware(LeaveSmsFormOnCommand())
     web_app = build_web_app(settings, redis, metrics)
-    add_ingest_routes(web_app, providers, EventStream(redis, keys), metrics)
+    stream = EventStream(redis, keys)
+    add_ingest_routes(web_app, providers, stream, metrics)
     sessions = SessionStore(redis, keys)
     closer = CallCloser(
         redis,
         keys,
         sessions,
-        EventStream(redis, keys),
+        stream,
         {
             p.account.id: tuning.summary_grace or p.summary_grace
             for p in providers
@@ -181,24 +181,47 @@ def build_app(
     )
     add_recording_route(web_app, links, providers)
     worker = EventWorker(settings, sessions, notifier, metrics, call_log, command_results, closer)
+    balances = BalanceWatch(redis, keys, settings, providers, repos, outbox, notices)
+    digest = DailyDigest(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        subscriptions=repos.subscriptions,
+        outbox=outbox,
+        notifier=notifier,
+        call_log=call_log,
+    )
+    public_base = settings.public_base() if settings.public_url is not None else None
+    # Every background job of the worker role; a job with nothing to do is left out.
+    jobs = [
+        Job("delayed", outbox.release_due, period=tuning.delayed_poll),
+        *closing_jobs(closer),
+        *balance_jobs(balances, settings.balance_check_seconds),
+        *digest_jobs(digest, tuning.digest),
+        *subscription_jobs(
+            providers, KeeperContext(redis, keys, repos.links, public_base), tick=tuning.mts_tick
+        ),
+        *polling_jobs(providers, stream, tuning.mobilon_poll),
+    ]
     return App(
-        settings,
-        redis,
-        keys,
-        repos,
-        texts,
-        metrics,
-        providers,
-        access,
-        bot,
-        dispatcher,
-        web_app,
-        outbox,
-        notifier,
-        worker,
-        sender,
-        call_log,
-        tuning,
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        repos=repos,
+        texts=texts,
+        metrics=metrics,
+        providers=providers,
+        access=access,
+        bot=bot,
+        dispatcher=dispatcher,
+        web_app=web_app,
+        outbox=outbox,
+        notifier=notifier,
+        worker=worker,
+        sender=sender,
+        call_log=call_log,
+        tuning=tuning,
+        jobs=jobs,
     )
 
 
@@ -254,21 +277,8 @@ async def _start_web(app: App, stack: AsyncExitStack) -> None:
     log.info("web listening on %s", app.web_url)
 
 
-PeriodicJob = Callable[[App, asyncio.Event], Coroutine[Any, Any, None]]
-
-# Jobs every worker process runs until ``stop`` is set (each guards itself with a Redis
-# lock or a shared schedule so replicas do not repeat one another's work).
-PERIODIC_JOBS: dict[str, PeriodicJob] = {
-    "balance-watch": watch_balances,
-    "daily-digest": run_digest,
-    "close-calls": close_calls,
-    "mts-subscriptions": keep_subscriptions,
-    "mobilon-calls": follow_calls,
-}
-
-
 def _start_workers(app: App, stop: asyncio.Event) -> None:
-    """The event workers, the outbox sender, and the loop that re-queues delayed slots."""
+    """The event workers, the outbox sender, and the background jobs."""
     name = f"{socket.gethostname()}-{os.getpid()}"
     dead_events = app.keys.dead_letters(app.keys.events_stream())
     events = StreamConsumer(
@@ -293,28 +303,10 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
         # Most of a delivery's time is waiting for a chat's rate limit, which costs nothing.
         options=replace(app.tuning.consumer, concurrency=SENDER_CONCURRENCY),
     )
+    runner = JobRunner(app.redis, app.keys, app.metrics, app.jobs)
     app.tasks.append(asyncio.create_task(events.run(stop), name="event-worker"))
     app.tasks.append(asyncio.create_task(outbox.run(stop), name="sender"))
-    app.tasks.append(asyncio.create_task(_release_delayed(app, stop), name="delayed"))
-    for job_name, job in PERIODIC_JOBS.items():
-        app.tasks.append(asyncio.create_task(_until_stopped(job, app, stop), name=job_name))
-
-
-async def _until_stopped(job: PeriodicJob, app: App, stop: asyncio.Event) -> None:
-    """Run ``job``; one with nothing to do (no account of its kind) may return early, but
-    its task must not end before ``stop``: the process stops when any of its tasks ends."""
-    await job(app, stop)
-    await stop.wait()
-
-
-async def _release_delayed(app: App, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            await app.outbox.release_due()
-        except Exception:
-            log.exception("could not re-queue delayed messages")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), app.tuning.delayed_poll)
+    app.tasks.append(asyncio.create_task(runner.run(stop), name="jobs"))
 
 
 async def _check_token(bot: Bot) -> None:
@@ -327,12 +319,13 @@ async def _check_token(bot: Bot) -> None:
 
 async def _enable_telegram_webhook(app: App) -> None:
     secret = app.settings.webhook_secret()
-    handler = SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret)
+    bot, dispatcher = app.bot, app.dispatcher
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret)
     handler.register(app.web_app, path=TELEGRAM_WEBHOOK_PATH)
-    app.web_app.on_startup.append(lambda _: app.dispatcher.emit_startup(bot=app.bot))
-    app.web_app.on_shutdown.append(lambda _: app.dispatcher.emit_shutdown(bot=app.bot))
-    await app.bot.set_webhook(
+    app.web_app.on_startup.append(lambda _: dispatcher.emit_startup(bot=bot))
+    app.web_app.on_shutdown.append(lambda _: dispatcher.emit_shutdown(bot=bot))
+    await bot.set_webhook(
         app.settings.public_base() + TELEGRAM_WEBHOOK_PATH,
         secret_token=secret,
-        allowed_updates=app.dispatcher.resolve_used_update_types(),
+        allowed_updates=dispatcher.resolve_used_update_types(),
     )
