@@ -1,4 +1,4 @@
-"""Composition root: Redis, providers, Bot, Dispatcher, web app, workers and sender.
+"""Composition root: Redis, providers, Bot, Dispatcher, web app, workers, sender and jobs.
 
 Use :func:`running` to start the roles of one process and stop them cleanly; the CLI and
 the end-to-end tests both go through it.
@@ -7,15 +7,13 @@ the end-to-end tests both go through it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -23,18 +21,17 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from redis.asyncio import Redis
-from redis.exceptions import LockError
 
 from bot.access import Access
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
-from bot.pbx.mobilon.poller import follow_calls
-from bot.pbx.mts.subscriptions import keep_subscriptions
+from bot.pbx.mobilon.poller import polling_jobs
+from bot.pbx.mts.subscriptions import KeeperContext, subscription_jobs
 from bot.pbx.registry import Providers
-from bot.pipeline.balance import watch_balances
+from bot.pipeline.balance import BalanceWatch, balance_jobs
 from bot.pipeline.calllog import CallLog
-from bot.pipeline.closing import CallCloser, close_calls
+from bot.pipeline.closing import CallCloser, closing_jobs
 from bot.pipeline.commands import CommandResults
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
 from bot.pipeline.dialer import Dialer
@@ -46,14 +43,15 @@ from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import EventStream
 from bot.pipeline.worker import EventWorker
 from bot.ratelimit import SharedRateLimiter
-from bot.reports.digest import DigestTiming, run_digest
+from bot.reports.digest import DailyDigest, DigestTiming, digest_jobs
+from bot.runtime import Job, JobRunner, Polling, stop_tasks
 from bot.storage import Keys, Repositories, open_redis
-from bot.storage.lease import lease
+from bot.telegram.dead_letters import DeadLetterNotice
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.links import RecordingLinks
 from bot.telegram.menu import register_commands
 from bot.telegram.notices import Notices
-from bot.telegram.outbox import Outbox, OutMessage, Priority
+from bot.telegram.outbox import Outbox
 from bot.telegram.sender import Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app
@@ -64,8 +62,6 @@ log = logging.getLogger(__name__)
 
 PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 SENDER_CONCURRENCY = 256  # deliveries in flight per process
-POLLING_LEASE_WAIT = 60.0  # seconds per attempt to become the worker that polls
-STOP_GRACE = 5.0  # seconds a task has to stop when asked, and again when cancelled
 
 
 @dataclass(frozen=True)
@@ -104,6 +100,7 @@ class App:
     sender: Sender
     call_log: CallLog
     tuning: Tuning = field(default_factory=Tuning)
+    jobs: list[Job] = field(default_factory=list)  # what the worker role runs in the background
     web_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -167,13 +164,14 @@ def build_app(
     )
     dispatcher.message.outer_middleware(LeaveSmsFormOnCommand())
     web_app = build_web_app(settings, redis, metrics)
-    add_ingest_routes(web_app, providers, EventStream(redis, keys), metrics)
+    stream = EventStream(redis, keys)
+    add_ingest_routes(web_app, providers, stream, metrics)
     sessions = SessionStore(redis, keys)
     closer = CallCloser(
         redis,
         keys,
         sessions,
-        EventStream(redis, keys),
+        stream,
         {
             p.account.id: tuning.summary_grace or p.summary_grace
             for p in providers
@@ -183,24 +181,47 @@ def build_app(
     )
     add_recording_route(web_app, links, providers)
     worker = EventWorker(settings, sessions, notifier, metrics, call_log, command_results, closer)
+    balances = BalanceWatch(redis, keys, settings, providers, repos, outbox, notices)
+    digest = DailyDigest(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        subscriptions=repos.subscriptions,
+        outbox=outbox,
+        notifier=notifier,
+        call_log=call_log,
+    )
+    public_base = settings.public_base() if settings.public_url is not None else None
+    # Every background job of the worker role; a job with nothing to do is left out.
+    jobs = [
+        Job("delayed", outbox.release_due, period=tuning.delayed_poll),
+        *closing_jobs(closer),
+        *balance_jobs(balances, settings.balance_check_seconds),
+        *digest_jobs(digest, tuning.digest),
+        *subscription_jobs(
+            providers, KeeperContext(redis, keys, repos.links, public_base), tick=tuning.mts_tick
+        ),
+        *polling_jobs(providers, stream, tuning.mobilon_poll),
+    ]
     return App(
-        settings,
-        redis,
-        keys,
-        repos,
-        texts,
-        metrics,
-        providers,
-        access,
-        bot,
-        dispatcher,
-        web_app,
-        outbox,
-        notifier,
-        worker,
-        sender,
-        call_log,
-        tuning,
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        repos=repos,
+        texts=texts,
+        metrics=metrics,
+        providers=providers,
+        access=access,
+        bot=bot,
+        dispatcher=dispatcher,
+        web_app=web_app,
+        outbox=outbox,
+        notifier=notifier,
+        worker=worker,
+        sender=sender,
+        call_log=call_log,
+        tuning=tuning,
+        jobs=jobs,
     )
 
 
@@ -232,13 +253,13 @@ async def running(
             await _start_web(app, stack)
         if worker_role:
             stop = asyncio.Event()
-            stack.push_async_callback(_stop_tasks, stop, app.tasks)
+            stack.push_async_callback(stop_tasks, stop, app.tasks)
             _start_workers(app, stop)
             if not settings.webhook_mode:
                 await app.bot.delete_webhook(drop_pending_updates=False)
-                leader = asyncio.Event()
-                polling = asyncio.create_task(_poll(app, leader), name="telegram-polling")
-                stack.push_async_callback(_stop_polling, app.dispatcher, polling, leader)
+                polling = Polling(app.redis, app.keys.polling_lease(), app.dispatcher, app.bot)
+                polling.start()
+                stack.push_async_callback(polling.stop)
         # What start-up built lives as long as the process: keep the garbage collector
         # from walking it again and again (its pauses were most of the latency tail).
         gc.collect()
@@ -260,30 +281,20 @@ async def _start_web(app: App, stack: AsyncExitStack) -> None:
     log.info("web listening on %s", app.web_url)
 
 
-PeriodicJob = Callable[[App, asyncio.Event], Coroutine[Any, Any, None]]
-
-# Jobs every worker process runs until ``stop`` is set (each guards itself with a Redis
-# lock or a shared schedule so replicas do not repeat one another's work).
-PERIODIC_JOBS: dict[str, PeriodicJob] = {
-    "balance-watch": watch_balances,
-    "daily-digest": run_digest,
-    "close-calls": close_calls,
-    "mts-subscriptions": keep_subscriptions,
-    "mobilon-calls": follow_calls,
-}
-
-
 def _start_workers(app: App, stop: asyncio.Event) -> None:
-    """The event workers, the outbox sender, and the loop that re-queues delayed slots."""
+    """The event workers, the outbox sender, and the background jobs."""
     name = f"{socket.gethostname()}-{os.getpid()}"
+    dead_events = app.keys.dead_letters(app.keys.events_stream())
     events = StreamConsumer(
         app.redis,
         app.keys.events_stream(),
         "workers",
         name,
         app.worker.handle,
-        dead_letter_stream=app.keys.dead_letters(app.keys.events_stream()),
-        on_dead=_tell_admins(app),
+        dead_letter_stream=dead_events,
+        on_dead=DeadLetterNotice(
+            dead_events, app.access.admin_ids, app.notifier.notices, app.outbox
+        ),
         options=app.tuning.consumer,
     )
     outbox = StreamConsumer(
@@ -296,56 +307,10 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
         # Most of a delivery's time is waiting for a chat's rate limit, which costs nothing.
         options=replace(app.tuning.consumer, concurrency=SENDER_CONCURRENCY),
     )
+    runner = JobRunner(app.redis, app.keys, app.metrics, app.jobs)
     app.tasks.append(asyncio.create_task(events.run(stop), name="event-worker"))
     app.tasks.append(asyncio.create_task(outbox.run(stop), name="sender"))
-    app.tasks.append(asyncio.create_task(_release_delayed(app, stop), name="delayed"))
-    for job_name, job in PERIODIC_JOBS.items():
-        app.tasks.append(asyncio.create_task(_until_stopped(job, app, stop), name=job_name))
-
-
-async def _until_stopped(job: PeriodicJob, app: App, stop: asyncio.Event) -> None:
-    """Run ``job``; one with nothing to do (no account of its kind) may return early, but
-    its task must not end before ``stop``: the process stops when any of its tasks ends."""
-    await job(app, stop)
-    await stop.wait()
-
-
-def _tell_admins(app: App) -> Callable[[str, dict[str, str], int], Awaitable[None]]:
-    async def on_dead(entry_id: str, fields: dict[str, str], deliveries: int) -> None:
-        stream = app.keys.dead_letters(app.keys.events_stream())
-        for admin_id in await app.access.admin_ids():
-            t = await app.notifier.translator(admin_id)
-            text = t("dead_letter", deliveries=deliveries, stream=stream)
-            await app.outbox.put(
-                f"dead:{entry_id}:{admin_id}",
-                OutMessage(chat_id=admin_id, text=text),
-                Priority.DIGEST,
-            )
-
-    return on_dead
-
-
-async def _release_delayed(app: App, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            await app.outbox.release_due()
-        except Exception:
-            log.exception("could not re-queue delayed messages")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), app.tuning.delayed_poll)
-
-
-async def _stop_tasks(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
-    """Ask the tasks to stop; cancel those still running after a grace period. Never waits
-    without bound: a stuck task is named in the log and left behind."""
-    stop.set()
-    _, running = await asyncio.wait(tasks, timeout=STOP_GRACE) if tasks else (set(), set())
-    for task in running:
-        task.cancel()
-    if running:
-        _, stuck = await asyncio.wait(running, timeout=STOP_GRACE)
-        for task in stuck:
-            log.error("task %s did not stop: %r", task.get_name(), task)
+    app.tasks.append(asyncio.create_task(runner.run(stop), name="jobs"))
 
 
 async def _check_token(bot: Bot) -> None:
@@ -358,71 +323,13 @@ async def _check_token(bot: Bot) -> None:
 
 async def _enable_telegram_webhook(app: App) -> None:
     secret = app.settings.webhook_secret()
-    handler = SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret)
+    bot, dispatcher = app.bot, app.dispatcher
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret)
     handler.register(app.web_app, path=TELEGRAM_WEBHOOK_PATH)
-    app.web_app.on_startup.append(lambda _: app.dispatcher.emit_startup(bot=app.bot))
-    app.web_app.on_shutdown.append(lambda _: app.dispatcher.emit_shutdown(bot=app.bot))
-    await app.bot.set_webhook(
+    app.web_app.on_startup.append(lambda _: dispatcher.emit_startup(bot=bot))
+    app.web_app.on_shutdown.append(lambda _: dispatcher.emit_shutdown(bot=bot))
+    await bot.set_webhook(
         app.settings.public_base() + TELEGRAM_WEBHOOK_PATH,
         secret_token=secret,
-        allowed_updates=app.dispatcher.resolve_used_update_types(),
+        allowed_updates=dispatcher.resolve_used_update_types(),
     )
-
-
-async def _poll(app: App, leader: asyncio.Event) -> None:
-    """Long polling by one worker process at a time: Telegram allows a single reader of
-    getUpdates, so the other workers wait for the lease and take over if it frees up.
-    ``leader`` is set while this process holds the lease. A process that loses the lease
-    (it stood still, or Redis was out of reach, for longer than the lease lasts) stops
-    polling and waits for its turn again, so two never read at once."""
-    while True:
-        try:
-            async with lease(app.redis, app.keys.polling_lease(), wait=POLLING_LEASE_WAIT) as held:
-                leader.set()
-                stepping_down = asyncio.create_task(
-                    _stop_polling_when(held.lost, app.dispatcher), name="polling-lease-watch"
-                )
-                try:
-                    await app.dispatcher.start_polling(
-                        app.bot, handle_signals=False, close_bot_session=False
-                    )
-                finally:
-                    stepping_down.cancel()
-                    await asyncio.wait({stepping_down})
-                if not held.lost.is_set():
-                    return
-                log.warning("the polling lease expired; polling stops until it is free again")
-        except LockError:
-            pass  # another worker polls (or this one's lease expired): wait for the lease
-        leader.clear()
-
-
-async def _stop_polling_when(lost: asyncio.Event, dispatcher: Dispatcher) -> None:
-    await lost.wait()
-    while True:
-        try:
-            await dispatcher.stop_polling()
-            return
-        except RuntimeError:  # aiogram is still starting up: ask again
-            await asyncio.sleep(0.2)
-
-
-async def _stop_polling(
-    dispatcher: Dispatcher, task: asyncio.Task[None], leader: asyncio.Event
-) -> None:
-    """Stop polling the way aiogram intends (cancelling a running poll leaves its reader
-    task behind). A stop asked for while aiogram is still starting up can be lost, so it
-    is asked again until polling has ended; a process still waiting for the lease is
-    simply cancelled."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STOP_GRACE
-    while leader.is_set() and not task.done() and loop.time() < deadline:
-        stopping = asyncio.create_task(dispatcher.stop_polling(), name="stop-polling")
-        await asyncio.wait({stopping, task}, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        await asyncio.wait({stopping})
-        if not stopping.cancelled():
-            stopping.exception()  # "not started yet" is expected here; try again
-    if not leader.is_set():
-        task.cancel()  # still waiting for the lease: nothing to wind down
-    await _stop_tasks(asyncio.Event(), [task])

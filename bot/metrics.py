@@ -46,6 +46,24 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.job_runs = Counter(
+            "pbxgram_job_runs",
+            "Ticks of background jobs started in this process, by job",
+            ["job"],
+            registry=self.registry,
+        )
+        self.job_failures = Counter(
+            "pbxgram_job_failures",
+            "Ticks of background jobs that raised, by job",
+            ["job"],
+            registry=self.registry,
+        )
+        self.job_last_success = Gauge(
+            "pbxgram_job_last_success_timestamp_seconds",
+            "When a tick of the job last ended without an error (Unix time)",
+            ["job"],
+            registry=self.registry,
+        )
         self.ready = Gauge(
             "pbxgram_ready",
             "1 when Redis answered the last readiness check",

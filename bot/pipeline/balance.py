@@ -1,9 +1,10 @@
 """The low-balance watch: one alert when an account's balance drops below its
 ``balance_alert_below``, one when it is back above it, never one per check.
 
-Every worker process runs :func:`watch_balances`. A schedule key (``SET NX`` with the
-period as expiry) lets one replica check per period, and a lock keeps two checks from
-overlapping. The state of each account lives in Redis and changes in one atomic step, so a
+:func:`balance_jobs` makes it a job that runs in one worker process at a time; each tick
+checks only when the schedule key (``SET NX`` with the period as expiry) is free, so the
+balances are checked once per ``BALANCE_CHECK_SECONDS`` over all replicas, restarts and
+takeovers. The state of each account lives in Redis and changes in one atomic step, so a
 restart or a second replica decides nothing twice; alerts go through the outbox with a slot
 per state change and recipient, so repeating a decision queues nothing new.
 
@@ -12,35 +13,28 @@ per state change and recipient, so repeating a decision queues nothing new.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
-from redis.exceptions import LockError
 
 from bot.config import Account, Settings
 from bot.domain import Balance, Language, Role
 from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers
+from bot.runtime.jobs import Job
 from bot.storage import Keys, Repositories
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, OutMessage, Priority
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
 LOW = "low"
 OK = "ok"
-LOCK_SECONDS = 120  # longer than a check of every account can take
 MAX_TICK_SECONDS = 5.0
 
 # KEYS[1] state hash; ARGV: state, amount, currency, at, threshold.
@@ -148,18 +142,6 @@ class BalanceWatch:
         self._notices = notices
         self._transition = redis.register_script(_TRANSITION)
 
-    @classmethod
-    def of(cls, app: App) -> BalanceWatch:
-        return cls(
-            app.redis,
-            app.keys,
-            app.settings,
-            app.providers,
-            app.repos,
-            app.outbox,
-            app.notifier.notices,
-        )
-
     def watched(self) -> list[Account]:
         """Accounts with ``balance_alert_below`` whose PBX reports the balance."""
         accounts = []
@@ -171,6 +153,15 @@ class BalanceWatch:
                 accounts.append(account)
         return accounts
 
+    def unsupported(self) -> list[Account]:
+        """Accounts with ``balance_alert_below`` whose PBX does not report the balance."""
+        watched = self.watched()
+        return [
+            account
+            for account in self._settings.accounts
+            if account.balance_alert_below is not None and account not in watched
+        ]
+
     async def due(self, period: float) -> bool:
         """True for the one replica that takes the current period."""
         taken = await self._redis.set(
@@ -179,19 +170,12 @@ class BalanceWatch:
         return bool(taken)
 
     async def check_all(self) -> None:
-        """Check every watched account, unless another replica is checking right now."""
-        lock = self._redis.lock(self._keys.balance_lock(), timeout=LOCK_SECONDS, blocking=False)
-        if not await lock.acquire():
-            return
-        try:
-            for account in self.watched():
-                try:
-                    await self.check(account)
-                except PbxError as exc:
-                    log.warning("balance of %s not checked: %s", account.id, exc)
-        finally:
-            with contextlib.suppress(LockError):
-                await lock.release()
+        """Check every watched account (the job's lease keeps two checks from overlapping)."""
+        for account in self.watched():
+            try:
+                await self.check(account)
+            except PbxError as exc:
+                log.warning("balance of %s not checked: %s", account.id, exc)
 
     async def check(self, account: Account) -> None:
         """Ask the PBX, record the state, and announce a change that is not announced yet."""
@@ -270,23 +254,18 @@ class BalanceWatch:
         return list(dict.fromkeys(chats))
 
 
-async def watch_balances(app: App, stop: asyncio.Event) -> None:
-    """The periodic job: one balance check per ``BALANCE_CHECK_SECONDS`` over all replicas."""
-    watch = BalanceWatch.of(app)
+def balance_jobs(watch: BalanceWatch, period: float) -> list[Job]:
+    """The balance check, once per ``period`` seconds over all replicas; no job when no
+    account is watched."""
     watched = watch.watched()
-    for account in app.settings.accounts:
-        if account.balance_alert_below is not None and account not in watched:
-            log.warning("account %s: its PBX does not report the balance", account.id)
+    for account in watch.unsupported():
+        log.warning("account %s: its PBX does not report the balance", account.id)
     if not watched:
-        await stop.wait()  # a job that ends early would end the worker process with it
-        return
-    period = app.settings.balance_check_seconds
+        return []
+
+    async def check_when_due() -> None:
+        if await watch.due(period):
+            await watch.check_all()
+
     tick = min(period / 4, MAX_TICK_SECONDS)
-    while not stop.is_set():
-        try:
-            if await watch.due(period):
-                await watch.check_all()
-        except Exception:
-            log.exception("balance check failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), tick)
+    return [Job("balance-watch", check_when_due, period=tick, once_across_replicas=True)]

@@ -2,7 +2,7 @@
 
 Such a provider sets :attr:`~bot.pbx.base.Provider.summary_grace`. Whenever a leg event
 leaves every leg of a call ended, :meth:`CallCloser.watch` schedules the call to be closed
-``grace`` seconds after its last leg ended; the periodic job :func:`close_calls` takes due
+``grace`` seconds after its last leg ended; the job from :func:`closing_jobs` takes due
 calls (one replica each: ``ZREM`` decides) and, if no leg rang again meanwhile, stores one
 :class:`~bot.events.CallSummaryEvent` built from the session in the events stream. From there
 missed alerts, summaries and cards work exactly as for a PBX that sends summaries.
@@ -10,25 +10,17 @@ missed alerts, summaries and cards work exactly as for a PBX that sends summarie
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
 from bot.events import CallSummaryEvent, Direction, LegState, Party
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.pipeline.stream import EventStream
+from bot.runtime.jobs import Job
 from bot.storage import Keys
-
-if TYPE_CHECKING:
-    from bot.app import App
-
-log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 BATCH = 100
@@ -144,15 +136,8 @@ def _member(session: CallSession) -> str:
     return f"{session.account} {session.call_id}"
 
 
-async def close_calls(app: App, stop: asyncio.Event) -> None:
-    """Periodic job: close due calls until ``stop``."""
-    closer = app.worker.closer
-    if closer is None or not closer.active:
-        return  # every PBX here sends its own summaries
-    while not stop.is_set():
-        try:
-            await closer.close_due()
-        except Exception:
-            log.exception("could not close finished calls")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+def closing_jobs(closer: CallCloser) -> list[Job]:
+    """The job that closes due calls; none when every PBX here sends its own summaries."""
+    if not closer.active:
+        return []
+    return [Job("close-calls", closer.close_due, period=POLL_SECONDS)]

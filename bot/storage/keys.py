@@ -155,10 +155,6 @@ class Keys:
         """String with TTL: present while the current balance-check period is taken."""
         return f"{self.prefix}:balance:due"
 
-    def balance_lock(self) -> str:
-        """String with TTL: held by the replica checking balances right now."""
-        return f"{self.prefix}:balance:lock"
-
     def calls_closing(self) -> str:
         """Sorted set: "account call_id" of calls whose legs all ended (score: when to close)."""
         return f"{self.prefix}:calls:closing"
@@ -166,6 +162,10 @@ class Keys:
     def polling_lease(self) -> str:
         """Lock: held by the one worker that long-polls Telegram."""
         return f"{self.prefix}:telegram:polling"
+
+    def job_lease(self, job: str) -> str:
+        """Lock: held by the one worker that runs the background job ``job`` right now."""
+        return f"{self.prefix}:job:{job}:lease"
 
     def fsm_prefix(self) -> str:
         """Prefix for aiogram's RedisStorage keys."""

@@ -1,43 +1,34 @@
 """Following Mobilon calls to their end: the periodic job that polls the journal and call
 info, and emits each call's legs, its one summary and its recording.
 
-Every worker process runs :func:`follow_calls`; per account, a Redis lock lets one
-replica poll at a time. Each tick polls at most :data:`MAX_CALLS_PER_TICK` due calls, one
-journal request per day per tick serving all incoming calls, and one call info request
-per outgoing call; older calls are polled less often. Events go into the events stream
-before the call's state is saved, so a crash repeats a report (which the pipeline shows
-once) rather than losing it.
+:func:`polling_jobs` makes one job per account, run by one worker process at a time. Each
+tick polls at most :data:`MAX_CALLS_PER_TICK` due calls, one journal request per day per
+tick serving all incoming calls, and one call info request per outgoing call; older calls
+are polled less often. Events go into the events stream before the call's state is saved,
+so a crash repeats a report (which the pipeline shows once) rather than losing it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
-
-from redis.exceptions import LockError
 
 from bot.events import PbxEvent
-from bot.pbx.base import PbxError
+from bot.pbx.base import PbxError, Provider
 from bot.pbx.mobilon.calls import FollowedCall, utc
 from bot.pbx.mobilon.journal import JournalEntry
 from bot.pbx.mobilon.matching import candidates, journal_days
 from bot.pbx.mobilon.outcome import finished, recording
 from bot.pbx.mobilon.provider import MobilonProvider
-from bot.pbx.mobilon.redis_keys import MobilonKeys
 from bot.pipeline.stream import EventStream
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.runtime.jobs import Job
 
 log = logging.getLogger(__name__)
 
 MAX_CALLS_PER_TICK = 50
-LOCK_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -140,33 +131,17 @@ class Follower:
         return [recording(self.account, updated, utc(now))], updated, None
 
 
-async def follow_calls(app: App, stop: asyncio.Event) -> None:
-    """The periodic job: poll every Mobilon account's followed calls until ``stop``."""
-    providers = [p for p in app.providers if isinstance(p, MobilonProvider)]
-    if not providers:
-        return
-    stream = EventStream(app.redis, app.keys)
-    timing = FollowTiming(interval=app.tuning.mobilon_poll)
-    while not stop.is_set():
-        for provider in providers:
-            try:
-                await _poll_account(app, provider, stream, timing)
-            except Exception:  # the job must outlive any one bad poll
-                log.exception("Mobilon %s: polling failed", provider.account.id)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timing.interval)
-
-
-async def _poll_account(
-    app: App, provider: MobilonProvider, stream: EventStream, timing: FollowTiming
-) -> None:
-    lock = app.redis.lock(
-        MobilonKeys.of(app.keys, provider.account.id).poll_lock(), timeout=LOCK_SECONDS
-    )
-    if not await lock.acquire(blocking=False):
-        return
-    try:
-        await Follower(provider, stream, timing).tick()
-    finally:
-        with contextlib.suppress(LockError):
-            await lock.release()
+def polling_jobs(providers: Iterable[Provider], stream: EventStream, interval: float) -> list[Job]:
+    """One job per Mobilon account, polling its followed calls every ``interval`` seconds
+    (the fresh calls' interval, see :class:`FollowTiming`)."""
+    timing = FollowTiming(interval=interval)
+    return [
+        Job(
+            f"mobilon-calls:{p.account.id}",
+            Follower(p, stream, timing).tick,
+            period=interval,
+            once_across_replicas=True,
+        )
+        for p in providers
+        if isinstance(p, MobilonProvider)
+    ]

@@ -40,7 +40,3 @@ class MobilonKeys:
     def claimed(self, callid: str) -> str:
         """String with TTL: our call id a Mobilon ``callid`` was matched to."""
         return self.scope("claimed", callid)
-
-    def poll_lock(self) -> str:
-        """String with TTL: held by the replica polling this account right now."""
-        return self.scope("poll", "lock")

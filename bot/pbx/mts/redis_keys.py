@@ -17,11 +17,6 @@ class MtsKeys:
     def of(cls, keys: Keys, account: str) -> MtsKeys:
         return cls(keys.scoped("mts", account))
 
-    @staticmethod
-    def lock(keys: Keys) -> str:
-        """String with TTL: held by the replica keeping MTS subscriptions right now."""
-        return keys.scoped("mts")("lock")
-
     def abonents(self) -> str:
         """String with TTL: the abonent directory (the API's JSON), cached."""
         return self.scope("abonents")

@@ -1,6 +1,6 @@
-"""Keeping MTS event notifications flowing: the periodic job :func:`keep_subscriptions`.
+"""Keeping MTS event notifications flowing: the job from :func:`subscription_jobs`.
 
-Every tick, the one replica holding the Redis lock, for each MTS account:
+Every tick, in the one worker process that runs the job, for each MTS account:
 
 - enables the account's notification service (``/api/service/apicrm`` or ``/webhook``) with
   ``PUBLIC_URL/pbx/{account}/events`` and the callback key, again once a day (which also
@@ -16,20 +16,21 @@ what it had instead of subscribing twice.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from bot.pbx.base import PbxError, PbxRejected
+from redis.asyncio import Redis
+
+from bot.pbx.base import PbxError, PbxRejected, Provider
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import Subscription, SubscriptionStore
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.runtime.jobs import Job
+from bot.storage import Keys
+from bot.storage.links import LinkRepository
 
 log = logging.getLogger(__name__)
 
@@ -37,53 +38,44 @@ DEFAULT_LIFETIME = 3600.0  # section 2: a subscription lives one hour
 SERVICE_REFRESH_SECONDS = 24 * 3600
 
 
-async def keep_subscriptions(app: App, stop: asyncio.Event) -> None:
-    """Run until ``stop``: one tick every ``app.tuning.mts_tick`` seconds."""
-    providers = [p for p in app.providers if isinstance(p, MtsProvider)]
-    if not providers:
-        return
-    token = uuid.uuid4().hex
-    tick = app.tuning.mts_tick
-    try:
-        while not stop.is_set():
+@dataclass(frozen=True)
+class KeeperContext:
+    """What keeping subscriptions needs besides the provider."""
+
+    redis: Redis
+    keys: Keys
+    links: LinkRepository
+    public_base: str | None  # PUBLIC_URL without a trailing slash; None when it is unset
+
+
+def subscription_jobs(
+    providers: Iterable[Provider], context: KeeperContext, *, tick: float
+) -> list[Job]:
+    """One job, in one worker process at a time, that looks after every MTS account each
+    ``tick`` seconds; none without an MTS account."""
+    keepers = [Keeper(p, context) for p in providers if isinstance(p, MtsProvider)]
+    if not keepers:
+        return []
+
+    async def keep() -> None:
+        for keeper in keepers:
             try:
-                if await _hold_lock(app, token, max(10.0, tick * 3)):
-                    for provider in providers:
-                        try:
-                            await Keeper(app, provider).tick()
-                        except PbxError as exc:  # asked again next tick
-                            log.warning("MTS %s: %s", provider.account.id, exc)
-            except Exception:
-                log.exception("could not keep MTS subscriptions")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), tick)
-    finally:
-        with contextlib.suppress(Exception):
-            if await app.redis.get(MtsKeys.lock(app.keys)) == token:
-                await app.redis.delete(MtsKeys.lock(app.keys))
+                await keeper.tick()
+            except PbxError as exc:  # asked again next tick
+                log.warning("MTS %s: %s", keeper.account.id, exc)
 
-
-async def _hold_lock(app: App, token: str, ttl: float) -> bool:
-    """Take the lock, or keep it when it is already ours."""
-    key = MtsKeys.lock(app.keys)
-    ms = int(ttl * 1000)
-    if await app.redis.set(key, token, nx=True, px=ms):
-        return True
-    if await app.redis.get(key) == token:
-        await app.redis.pexpire(key, ms)
-        return True
-    return False
+    return [Job("mts-subscriptions", keep, period=tick, once_across_replicas=True)]
 
 
 class Keeper:
     """One tick of one account."""
 
-    def __init__(self, app: App, provider: MtsProvider) -> None:
-        self.app = app
+    def __init__(self, provider: MtsProvider, context: KeeperContext) -> None:
+        self.context = context
         self.provider = provider
         self.account = provider.mts
         self.store = provider.subscriptions or SubscriptionStore(
-            app.redis, app.keys, self.account.id
+            context.redis, context.keys, self.account.id
         )
 
     async def tick(self) -> None:
@@ -91,24 +83,24 @@ class Keeper:
         if self.account.mode == "apicrm":
             await self.subscribe_linked()
 
-    def callback_url(self) -> str:
-        return f"{self.app.settings.public_base()}/pbx/{self.account.id}/events"
-
     async def enable_service(self) -> None:
-        if self.app.settings.public_url is None:
+        base = self.context.public_base
+        if base is None:
             return  # no address the PBX could reach; the operator sets it in the portal
-        key = MtsKeys.of(self.app.keys, self.account.id).service()
-        marker = f"{self.account.mode} {self.callback_url()}"
-        if await self.app.redis.get(key) == marker:
+        callback_url = f"{base}/pbx/{self.account.id}/events"
+        redis = self.context.redis
+        key = MtsKeys.of(self.context.keys, self.account.id).service()
+        marker = f"{self.account.mode} {callback_url}"
+        if await redis.get(key) == marker:
             return
         await self.provider.client.enable(
-            self.account.mode, self.callback_url(), self.account.callback_key.get_secret_value()
+            self.account.mode, callback_url, self.account.callback_key.get_secret_value()
         )
-        await self.app.redis.set(key, marker, ex=SERVICE_REFRESH_SECONDS)
+        await redis.set(key, marker, ex=SERVICE_REFRESH_SECONDS)
         log.info("MTS %s: %s notifications go to %s", self.account.id, *marker.split(" ", 1))
 
     async def subscribe_linked(self) -> None:
-        links = await self.app.repos.links.of_account(self.account.id)
+        links = await self.context.links.of_account(self.account.id)
         abonents = await self.provider.directory.get()
         wanted = {
             abonent.user_id: abonent
