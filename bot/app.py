@@ -11,7 +11,7 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 
@@ -26,8 +26,7 @@ from bot.access import Access
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
-from bot.pbx.mobilon.poller import polling_jobs
-from bot.pbx.mts.subscriptions import KeeperContext, subscription_jobs
+from bot.pbx.base import JobDeps
 from bot.pbx.registry import Providers
 from bot.pipeline.balance import BalanceWatch, balance_jobs
 from bot.pipeline.calllog import CallLog
@@ -74,9 +73,9 @@ class Tuning:
     delayed_poll: float = 1.0
     digest: DigestTiming = field(default_factory=DigestTiming)
     pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
-    mts_tick: float = 30.0  # how often MTS subscriptions are looked after
     summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
-    mobilon_poll: float = 5.0  # seconds between polls of Mobilon calls in progress
+    # Providers' background jobs by name (e.g. "mts-subscriptions"): seconds between runs.
+    job_periods: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,10 +197,16 @@ def build_app(
         *closing_jobs(closer),
         *balance_jobs(balances, settings.balance_check_seconds),
         *digest_jobs(digest, tuning.digest),
-        *subscription_jobs(
-            providers, KeeperContext(redis, keys, repos.links, public_base), tick=tuning.mts_tick
+        *providers.jobs(
+            JobDeps(
+                redis=redis,
+                keys=keys,
+                stream=stream,
+                links=repos.links,
+                public_base=public_base,
+                periods=tuning.job_periods,
+            )
         ),
-        *polling_jobs(providers, stream, tuning.mobilon_poll),
     ]
     return App(
         settings=settings,

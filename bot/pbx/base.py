@@ -46,8 +46,11 @@ from bot.domain import (
 from bot.errors import PbxgramError
 from bot.events import PbxEvent
 from bot.phones import normalise
+from bot.pipeline.stream import EventStream
 from bot.ratelimit import SharedRateLimiter
+from bot.runtime.jobs import Job
 from bot.storage.keys import Keys
+from bot.storage.links import LinkRepository
 
 if TYPE_CHECKING:
     from aiohttp import StreamReader
@@ -230,6 +233,22 @@ class ProviderDeps:
 
 
 @dataclass(frozen=True)
+class JobDeps:
+    """What a provider's background jobs are built with (see :meth:`Provider.jobs`)."""
+
+    redis: Redis
+    keys: Keys
+    stream: EventStream  # where polled events go, as webhooks' do
+    links: LinkRepository
+    public_base: str | None  # PUBLIC_URL without a trailing slash; None when it is unset
+    periods: Mapping[str, float] = field(default_factory=dict)  # job name -> seconds
+
+    def period(self, job: str, default: float) -> float:
+        """How often ``job`` runs: ``default``, unless the wiring tightens it (tests)."""
+        return self.periods.get(job, default)
+
+
+@dataclass(frozen=True)
 class CliCommand:
     """A ``pbxgram`` subcommand a provider brings (e.g. storing an employee's key)."""
 
@@ -274,6 +293,12 @@ class Provider:
         settings (under ``base_url``, the account's ``PUBLIC_URL/pbx/{id}``) and where.
         Secret parts of a URL are masked unless ``reveal``."""
         raise NotImplementedError(f"{cls.__name__} does not say how to set it up")
+
+    @classmethod
+    def jobs(cls, providers: list[Provider], deps: JobDeps) -> list[Job]:
+        """The background jobs this PBX needs for ``providers`` (every configured account
+        of this class), e.g. renewing event subscriptions or polling calls in progress."""
+        return []
 
     @classmethod
     def display_name(cls, account: AccountBase) -> str:

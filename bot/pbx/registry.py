@@ -18,12 +18,13 @@ from redis.asyncio import Redis
 
 from bot.accounts import AccountBase
 from bot.domain import Employee
-from bot.pbx.base import CliCommand, PbxError, Provider, ProviderDeps
+from bot.pbx.base import CliCommand, JobDeps, PbxError, Provider, ProviderDeps
 from bot.pbx.mango.provider import MangoProvider
 from bot.pbx.mobilon.provider import MobilonProvider
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.relay.provider import RelayProvider
 from bot.ratelimit import SharedRateLimiter
+from bot.runtime.jobs import Job
 from bot.storage.keys import Keys
 
 if TYPE_CHECKING:
@@ -144,6 +145,15 @@ class Providers:
     def of_class(self, cls: type[P]) -> list[P]:
         """The providers of one class, for the jobs a provider package runs."""
         return [p for p in self._providers.values() if isinstance(p, cls)]
+
+    def jobs(self, deps: JobDeps) -> list[Job]:
+        """The background jobs the configured accounts' PBXs need."""
+        return [
+            job
+            for cls in PROVIDER_CLASSES.values()
+            if (mine := self.of_class(cls))
+            for job in cls.jobs(list(mine), deps)
+        ]
 
     def admin_commands(self) -> tuple[str, ...]:
         """The admin commands the configured accounts' PBXs bring, in registry order."""

@@ -30,7 +30,7 @@ TOKEN = "mobilon-account-token"
 ANNA_KEY, BORIS_KEY = "anna-key-0001", "boris-key-0002"
 CLIENT = "79001234567"
 CLIENT_SHOWN = "+7 900 123-45-67"
-MOBILON_FAST = replace(FAST, mobilon_poll=0.05)
+MOBILON_FAST = replace(FAST, job_periods={"mobilon-calls": 0.05})
 
 
 @pytest_asyncio.fixture

@@ -28,7 +28,7 @@ CLIENT = "+79001234567"
 CLIENT_SHOWN = "+7 900 123-45-67"
 TOKEN = "215ef687-e898-419d-810c-2864efc0b1d0"
 KEY = "our-callback-key-123"
-TUNING = replace(FAST, mts_tick=0.1, summary_grace=0.3)
+TUNING = replace(FAST, job_periods={"mts-subscriptions": 0.1}, summary_grace=0.3)
 IDS = {"101": 1735, "102": 1736, "103": 1737}
 
 

@@ -22,7 +22,7 @@ from bot.pbx.mobilon.calls import FollowedCall, utc
 from bot.pbx.mobilon.journal import JournalEntry
 from bot.pbx.mobilon.matching import candidates, journal_days
 from bot.pbx.mobilon.outcome import finished, recording
-from bot.pbx.mobilon.provider import MobilonProvider
+from bot.pbx.mobilon.provider import POLLING_JOB, MobilonProvider
 from bot.pipeline.stream import EventStream
 from bot.runtime.jobs import Job
 
@@ -137,7 +137,7 @@ def polling_jobs(providers: Iterable[Provider], stream: EventStream, interval: f
     timing = FollowTiming(interval=interval)
     return [
         Job(
-            f"mobilon-calls:{p.account.id}",
+            f"{POLLING_JOB}:{p.account.id}",
             Follower(p, stream, timing).tick,
             period=interval,
             once_across_replicas=True,

@@ -22,6 +22,7 @@ from bot.pbx.base import (
     Capability,
     Inbound,
     InvalidRequest,
+    JobDeps,
     NotReady,
     PbxUnavailable,
     Provider,
@@ -37,9 +38,13 @@ from bot.pbx.mobilon.journal import MSK, JournalEntry
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import EXTENSION
+from bot.runtime.jobs import Job
 
 NUMBER = re.compile(r"^[0-9A-Za-z]+$")  # what CallToSubscriber accepts (its code 3)
 MAX_HISTORY_DAYS = 31
+
+
+POLLING_JOB = "mobilon-calls"
 
 
 class MobilonProvider(Provider):
@@ -63,6 +68,13 @@ class MobilonProvider(Provider):
         self.client = MobilonClient(account, deps.http, deps.limiter)
         self._redis = deps.redis
         self._keys = deps.keys
+
+    @classmethod
+    def jobs(cls, providers: list[Provider], deps: JobDeps) -> list[Job]:
+        """Calls in progress polled (Mobilon pushes only the ringing), one poller an account."""
+        from bot.pbx.mobilon.poller import polling_jobs  # imports us
+
+        return polling_jobs(providers, deps.stream, deps.period(POLLING_JOB, 5.0))
 
     @classmethod
     def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:

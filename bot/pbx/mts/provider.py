@@ -27,6 +27,7 @@ from bot.pbx.base import (
     Capability,
     Inbound,
     InvalidRequest,
+    JobDeps,
     PbxError,
     Provider,
     ProviderDeps,
@@ -41,12 +42,16 @@ from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import SubscriptionStore
 from bot.pbx.mts.webhooks import CALL_EVENTS, EventType, read, to_events, verify_token
 from bot.phones import normalise
+from bot.runtime.jobs import Job
 
 log = logging.getLogger(__name__)
 
 EVENTS_ROUTE = Route("POST", "/events", "events")
 MAX_BODY = 64 * 1024  # a notification is a few hundred bytes
 SUMMARY_GRACE = 8.0  # seconds: a queue may hand a released call to the next abonent
+
+
+SUBSCRIPTIONS_JOB = "mts-subscriptions"
 
 
 class MtsProvider(Provider):
@@ -68,6 +73,14 @@ class MtsProvider(Provider):
     routes = (EVENTS_ROUTE,)
     summary_grace = SUMMARY_GRACE
     streams_body = True  # see receive(): the abonent ids need a directory look-up
+
+    @classmethod
+    def jobs(cls, providers: list[Provider], deps: JobDeps) -> list[Job]:
+        """Event subscriptions kept alive (each lasts an hour) by one replica at a time."""
+        from bot.pbx.mts.subscriptions import KeeperContext, subscription_jobs  # imports us
+
+        context = KeeperContext(deps.redis, deps.keys, deps.links, deps.public_base)
+        return subscription_jobs(providers, context, tick=deps.period(SUBSCRIPTIONS_JOB, 30.0))
 
     @classmethod
     def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:

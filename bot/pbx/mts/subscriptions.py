@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.pbx.base import PbxError, PbxRejected, Provider
-from bot.pbx.mts.provider import MtsProvider
+from bot.pbx.mts.provider import SUBSCRIPTIONS_JOB, MtsProvider
 from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import Subscription, SubscriptionStore
 from bot.runtime.jobs import Job
@@ -64,7 +64,7 @@ def subscription_jobs(
             except PbxError as exc:  # asked again next tick
                 log.warning("MTS %s: %s", keeper.account.id, exc)
 
-    return [Job("mts-subscriptions", keep, period=tick, once_across_replicas=True)]
+    return [Job(SUBSCRIPTIONS_JOB, keep, period=tick, once_across_replicas=True)]
 
 
 class Keeper:
