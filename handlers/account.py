@@ -31,11 +31,17 @@ STARTABLE = frozenset({CampaignStatus.STOPPED})
 STOPPABLE = frozenset({CampaignStatus.PLANNED, CampaignStatus.RUNNING})
 BUTTON_NAME_LENGTH = 28
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
-router.message.middleware(RequireRole(Role.MANAGER))
-router.callback_query.middleware(RequireRole(Role.MANAGER))
+
+def build_router() -> Router:
+    """``/balance``, ``/campaigns`` and the campaign buttons; linked managers and admins."""
+    router = Router(name=__name__)
+    for observer in (router.message, router.callback_query):
+        observer.middleware(RequireLink())
+        observer.middleware(RequireRole(Role.MANAGER))
+    router.message.register(show_balance, Command("balance"))
+    router.message.register(list_campaigns, Command("campaigns"))
+    router.callback_query.register(campaign_button, CampaignCallback.filter())
+    return router
 
 
 def accounts_of(identity: Identity, settings: Settings) -> list[Account]:
@@ -65,7 +71,6 @@ class BalanceEntry:
     pbx: str | None = None
 
 
-@router.message(Command("balance"))
 async def show_balance(
     message: Message, identity: Identity, t: Translator, settings: Settings, providers: Providers
 ) -> None:
@@ -218,7 +223,6 @@ async def campaign_list(
     return render_list(t, sections, outcome)
 
 
-@router.message(Command("campaigns"))
 async def list_campaigns(
     message: Message, identity: Identity, t: Translator, settings: Settings, providers: Providers
 ) -> None:
@@ -226,7 +230,6 @@ async def list_campaigns(
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(CampaignCallback.filter())
 async def campaign_button(
     query: CallbackQuery,
     callback_data: CampaignCallback,

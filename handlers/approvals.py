@@ -14,11 +14,15 @@ from bot.telegram.identity import Identity
 from bot.telegram.notices import Notices
 from bot.texts import Translator
 
-router = Router(name=__name__)
-router.callback_query.middleware(RequireRole(Role.ADMIN))
+
+def build_router() -> Router:
+    """Approve / Reject buttons on link requests; admins only."""
+    router = Router(name=__name__)
+    router.callback_query.middleware(RequireRole(Role.ADMIN))
+    router.callback_query.register(decide, ApprovalCallback.filter())
+    return router
 
 
-@router.callback_query(ApprovalCallback.filter())
 async def decide(
     query: CallbackQuery,
     callback_data: ApprovalCallback,

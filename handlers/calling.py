@@ -33,9 +33,24 @@ from bot.texts import Translator
 
 BARE_NUMBER = re.compile(r"^\+?[\d\s().\-]{7,30}$")
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
+
+def build_router() -> Router:
+    """``/call``, ``/sms`` (and its form), offers for a shared number, and their buttons;
+    linked people only. Register :class:`LeaveSmsFormOnCommand` on the root router.
+    """
+    router = Router(name=__name__)
+    router.message.middleware(RequireLink())
+    router.callback_query.middleware(RequireLink())
+    router.message.register(call_command, Command("call"))
+    router.message.register(sms_command, Command("sms"))
+    router.message.register(sms_cancel, Command("cancel"), StateFilter(SmsForm.text))
+    router.message.register(sms_text, SmsForm.text, F.text)
+    router.message.register(sms_not_text, SmsForm.text)
+    private = F.chat.type == ChatType.PRIVATE
+    router.message.register(contact_offer, private, F.contact, StateFilter(None))
+    router.message.register(number_offer, private, F.text.regexp(BARE_NUMBER), StateFilter(None))
+    router.callback_query.register(dial_button, DialCallback.filter())
+    return router
 
 
 class SmsForm(StatesGroup):
@@ -47,8 +62,8 @@ class SmsForm(StatesGroup):
 class LeaveSmsFormOnCommand(BaseMiddleware):
     """A command other than /cancel while the bot waits for an SMS text drops that SMS.
 
-    Register on the Dispatcher's ``message`` observer (outer), so it runs before any router
-    takes the command.
+    Register on the root router's ``message`` observer (outer), so it runs before any
+    router takes the command.
     """
 
     async def __call__(
@@ -102,7 +117,6 @@ def _offer(t: Translator, link: Link, number: str, *, sms: bool) -> InlineKeyboa
 
 
 # /call ---------------------------------------------------------------------------------
-@router.message(Command("call"))
 async def call_command(
     message: Message, command: CommandObject, identity: Identity, t: Translator, dialer: Dialer
 ) -> None:
@@ -130,7 +144,6 @@ async def call_command(
 
 
 # /sms ----------------------------------------------------------------------------------
-@router.message(Command("sms"))
 async def sms_command(
     message: Message,
     command: CommandObject,
@@ -170,13 +183,11 @@ async def _ask_for_text(
     await message.answer(t("sms_ask_text", number=display(number)))
 
 
-@router.message(Command("cancel"), StateFilter(SmsForm.text))
 async def sms_cancel(message: Message, t: Translator, state: FSMContext) -> None:
     await state.clear()
     await message.answer(t("sms_cancelled"))
 
 
-@router.message(SmsForm.text, F.text)
 async def sms_text(
     message: Message, identity: Identity, t: Translator, dialer: Dialer, state: FSMContext
 ) -> None:
@@ -200,14 +211,12 @@ async def sms_text(
         await message.answer(refusal.text)
 
 
-@router.message(SmsForm.text)
 async def sms_not_text(message: Message, t: Translator, state: FSMContext) -> None:
     data = await state.get_data()
     await message.answer(t("sms_text_expected", number=display(str(data.get("number")))))
 
 
 # a contact or a bare number in a private chat (not while another form waits for input) ----
-@router.message(F.chat.type == ChatType.PRIVATE, F.contact, StateFilter(None))
 async def contact_offer(
     message: Message, identity: Identity, t: Translator, dialer: Dialer
 ) -> None:
@@ -220,7 +229,6 @@ async def contact_offer(
     await _answer_offer(message, t, link, number, dialer)
 
 
-@router.message(F.chat.type == ChatType.PRIVATE, F.text.regexp(BARE_NUMBER), StateFilter(None))
 async def number_offer(message: Message, identity: Identity, t: Translator, dialer: Dialer) -> None:
     link = identity.links[0]
     raw = (message.text or "").strip()
@@ -255,7 +263,6 @@ def _can(dialer: Dialer, t: Translator, link: Link, capability: Capability) -> b
 
 
 # buttons -------------------------------------------------------------------------------
-@router.callback_query(DialCallback.filter())
 async def dial_button(
     query: CallbackQuery,
     callback_data: DialCallback,

@@ -16,11 +16,15 @@ from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
 from bot.texts import Translator
 
-router = Router(name=__name__)
-router.callback_query.middleware(RequireLink())
+
+def build_router() -> Router:
+    """The two buttons of a missed-call alert; linked people only."""
+    router = Router(name=__name__)
+    router.callback_query.middleware(RequireLink())
+    router.callback_query.register(missed_button, MissedCallback.filter())
+    return router
 
 
-@router.callback_query(MissedCallback.filter())
 async def missed_button(
     query: CallbackQuery,
     callback_data: MissedCallback,

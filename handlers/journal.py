@@ -37,13 +37,20 @@ HISTORY_LINES = 20
 MISSED_PAGE = 20
 TODAY_WORDS = {"today", "сегодня"}
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
+
+def build_router() -> Router:
+    """``/recordings`` (and its buttons), ``/history``, ``/missed``; linked people only."""
+    router = Router(name=__name__)
+    router.message.middleware(RequireLink())
+    router.callback_query.middleware(RequireLink())
+    router.message.register(recordings, Command("recordings"))
+    router.callback_query.register(send_recording, RecordingCallback.filter())
+    router.message.register(history, Command("history"))
+    router.message.register(missed, Command("missed"))
+    return router
 
 
 # /recordings ---------------------------------------------------------------------------
-@router.message(Command("recordings"))
 async def recordings(
     message: Message,
     command: CommandObject,
@@ -130,7 +137,6 @@ async def _recordings_target(
     return extension, number, since, [who, *extra]
 
 
-@router.callback_query(RecordingCallback.filter())
 async def send_recording(
     query: CallbackQuery,
     callback_data: RecordingCallback,
@@ -177,7 +183,6 @@ async def send_recording(
 
 
 # /history ------------------------------------------------------------------------------
-@router.message(Command("history"))
 async def history(
     message: Message,
     command: CommandObject,
@@ -232,7 +237,6 @@ async def history(
 
 
 # /missed -------------------------------------------------------------------------------
-@router.message(Command("missed"))
 async def missed(
     message: Message,
     identity: Identity,
