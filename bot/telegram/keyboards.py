@@ -9,8 +9,16 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.telegram.callbacks import ApprovalCallback, Decision
+from bot.services.campaigns import Section
+from bot.telegram.callbacks import (
+    ApprovalCallback,
+    CampaignAction,
+    CampaignCallback,
+    Decision,
+)
 from bot.texts import Translator
+
+BUTTON_NAME_LENGTH = 28
 
 
 def contact_keyboard(t: Translator) -> ReplyKeyboardMarkup:
@@ -42,3 +50,53 @@ def approval_keyboard(t: Translator, request_id: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def campaign_list_keyboard(t: Translator, sections: list[Section]) -> InlineKeyboardMarkup:
+    """A Start or Stop button per campaign (as its state allows), then Refresh."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for section in sections:
+        for row in section.campaigns:
+            if row.action is None:
+                continue
+            start = row.action is CampaignAction.START
+            label = "account.buttons.start" if start else "account.buttons.stop"
+            data = CampaignCallback(action=row.action, account=row.account, campaign_id=row.id)
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=t.label(label, name=_short(row.name)), callback_data=data.pack()
+                    )
+                ]
+            )
+    refresh = CampaignCallback(action=CampaignAction.REFRESH)
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=t.label("account.buttons.refresh"), callback_data=refresh.pack()
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def campaign_confirm_keyboard(
+    t: Translator, action: CampaignAction, account: str, campaign_id: str
+) -> InlineKeyboardMarkup:
+    """Yes (carry out ``action``) / No (back to the list)."""
+    yes = CampaignCallback(action=action, confirmed=True, account=account, campaign_id=campaign_id)
+    no = CampaignCallback(action=CampaignAction.REFRESH)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=t.label("account.buttons.yes"), callback_data=yes.pack()),
+                InlineKeyboardButton(text=t.label("account.buttons.no"), callback_data=no.pack()),
+            ]
+        ]
+    )
+
+
+def _short(name: str) -> str:
+    if len(name) <= BUTTON_NAME_LENGTH:
+        return name
+    return name[: BUTTON_NAME_LENGTH - 1].rstrip() + "…"
