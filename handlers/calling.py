@@ -14,21 +14,17 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    TelegramObject,
-)
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.domain import Link
 from bot.pbx.base import Capability
 from bot.phones import display, normalise
 from bot.pipeline.dialer import Dialer, Refusal, find_number, split_number
+from bot.services.call_back import call_back
 from bot.telegram.callbacks import DialAction, DialCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
+from bot.telegram.keyboards import dial_offer_keyboard
 from bot.texts import Translator
 
 BARE_NUMBER = re.compile(r"^\+?[\d\s().\-]{7,30}$")
@@ -49,7 +45,8 @@ def build_router() -> Router:
     private = F.chat.type == ChatType.PRIVATE
     router.message.register(contact_offer, private, F.contact, StateFilter(None))
     router.message.register(number_offer, private, F.text.regexp(BARE_NUMBER), StateFilter(None))
-    router.callback_query.register(dial_button, DialCallback.filter())
+    router.callback_query.register(dial_call, DialCallback.filter(F.action == DialAction.CALL))
+    router.callback_query.register(dial_sms, DialCallback.filter(F.action == DialAction.SMS))
     return router
 
 
@@ -99,21 +96,6 @@ def _number_in(message: Message, region: str) -> str | None:
     if message.contact is not None:
         return normalise(message.contact.phone_number, region)
     return find_number(message.text or message.caption or "", region)
-
-
-def _offer(t: Translator, link: Link, number: str, *, sms: bool) -> InlineKeyboardMarkup:
-    actions = [(DialAction.CALL, "calling.buttons.call")]
-    if sms:
-        actions.append((DialAction.SMS, "calling.buttons.sms"))
-    digits = number.lstrip("+")
-    buttons = [
-        InlineKeyboardButton(
-            text=t.label(label),
-            callback_data=DialCallback(action=action, account=link.account, number=digits).pack(),
-        )
-        for action, label in actions
-    ]
-    return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
 # /call ---------------------------------------------------------------------------------
@@ -250,7 +232,7 @@ async def _answer_offer(
     sms = _can(dialer, t, link, Capability.SMS)
     await message.answer(
         t("call_offer", number=display(number), extension=link.extension),
-        reply_markup=_offer(t, link, number, sms=sms),
+        reply_markup=dial_offer_keyboard(t, link, number, sms=sms),
     )
 
 
@@ -263,7 +245,30 @@ def _can(dialer: Dialer, t: Translator, link: Link, capability: Capability) -> b
 
 
 # buttons -------------------------------------------------------------------------------
-async def dial_button(
+async def dial_call(
+    query: CallbackQuery,
+    callback_data: DialCallback,
+    identity: Identity,
+    t: Translator,
+    dialer: Dialer,
+) -> None:
+    """Call: from the presser's extension, announced in their private chat."""
+    pressed = query.message
+    in_private = pressed is not None and pressed.chat.id == identity.telegram_id
+    answer = await call_back(
+        dialer,
+        t,
+        identity.links,
+        callback_data.account,
+        "+" + callback_data.number,
+        identity.telegram_id,
+        placed="calling.answers.placing",
+        reply_to=pressed.message_id if in_private and pressed is not None else None,
+    )
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def dial_sms(
     query: CallbackQuery,
     callback_data: DialCallback,
     identity: Identity,
@@ -271,29 +276,14 @@ async def dial_button(
     dialer: Dialer,
     state: FSMContext,
 ) -> None:
+    """SMS: pressed in the private chat, asks for the text there."""
     link = _link_for(identity, callback_data.account)
     if link is None:
         await query.answer(t.label("calls.not_linked_here"), show_alert=True)
         return
-    number = "+" + callback_data.number
     pressed = query.message
-    in_private = pressed is not None and pressed.chat.id == identity.telegram_id
-    if callback_data.action is DialAction.SMS:
-        if not in_private or not isinstance(pressed, Message):
-            await query.answer()
-            return
-        await _ask_for_text(pressed, t, dialer, state, link, number)
+    if not isinstance(pressed, Message) or pressed.chat.id != identity.telegram_id:
         await query.answer()
         return
-    try:
-        await dialer.call(
-            t,
-            link,
-            number,
-            identity.telegram_id,
-            reply_to=pressed.message_id if in_private and pressed is not None else None,
-        )
-    except Refusal as refusal:
-        await query.answer(refusal.text, show_alert=True)
-        return
-    await query.answer(t.label("calling.answers.placing", extension=link.extension))
+    await _ask_for_text(pressed, t, dialer, state, link, "+" + callback_data.number)
+    await query.answer()

@@ -9,12 +9,15 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
+from bot.domain import Link
 from bot.services.campaigns import Section
 from bot.telegram.callbacks import (
     ApprovalCallback,
     CampaignAction,
     CampaignCallback,
     Decision,
+    DialAction,
+    DialCallback,
 )
 from bot.texts import Translator
 
@@ -50,6 +53,24 @@ def approval_keyboard(t: Translator, request_id: str) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def dial_offer_keyboard(
+    t: Translator, link: Link, number: str, *, sms: bool
+) -> InlineKeyboardMarkup:
+    """Call (and, when the PBX can, SMS) ``number`` from ``link``'s extension."""
+    actions = [(DialAction.CALL, "calling.buttons.call")]
+    if sms:
+        actions.append((DialAction.SMS, "calling.buttons.sms"))
+    digits = number.lstrip("+")
+    buttons = [
+        InlineKeyboardButton(
+            text=t.label(label),
+            callback_data=DialCallback(action=action, account=link.account, number=digits).pack(),
+        )
+        for action, label in actions
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
 def campaign_list_keyboard(t: Translator, sections: list[Section]) -> InlineKeyboardMarkup:
