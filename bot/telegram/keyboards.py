@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import Link
+from bot.pipeline.missed import MissedCall
 from bot.services.campaigns import Section
 from bot.telegram.callbacks import (
     ApprovalCallback,
@@ -18,6 +23,9 @@ from bot.telegram.callbacks import (
     Decision,
     DialAction,
     DialCallback,
+    MissedAction,
+    MissedCallback,
+    RecordingCallback,
 )
 from bot.texts import Translator
 
@@ -115,6 +123,39 @@ def campaign_confirm_keyboard(
             ]
         ]
     )
+
+
+def recordings_keyboard(
+    t: Translator, refs: Sequence[str], lines: Sequence[dict[str, Any]]
+) -> InlineKeyboardMarkup:
+    """One "Listen" button per call of a /recordings list (``lines``: the journal lines)."""
+    keyboard = InlineKeyboardBuilder()
+    for index, (ref, line) in enumerate(zip(refs, lines, strict=True), start=1):
+        label = t.label("journal.listen", n=index, at=line["at"], client=line["client"] or "—")
+        keyboard.button(text=label, callback_data=RecordingCallback(ref=ref))
+    keyboard.adjust(1)
+    return keyboard.as_markup()
+
+
+def missed_list_keyboard(
+    t: Translator, calls: Sequence[MissedCall], shown: Callable[[str | None], str | None]
+) -> InlineKeyboardMarkup:
+    """Per call of /missed: "Call back" (when the number is known) and "I'll take it"."""
+    keyboard = InlineKeyboardBuilder()
+    for index, call in enumerate(calls, start=1):
+        take = InlineKeyboardButton(
+            text=t.label("journal.take", n=index),
+            callback_data=MissedCallback(action=MissedAction.TAKE, ref=call.ref).pack(),
+        )
+        if call.client_number is None:
+            keyboard.row(take)
+            continue
+        call_back = InlineKeyboardButton(
+            text=t.label("journal.call_back", n=index, client=shown(call.client_number)),
+            callback_data=MissedCallback(action=MissedAction.CALL, ref=call.ref).pack(),
+        )
+        keyboard.row(call_back, take)
+    return keyboard.as_markup()
 
 
 def _short(name: str) -> str:
