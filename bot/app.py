@@ -47,6 +47,7 @@ from bot.runtime import Job, JobRunner, Polling, stop_tasks
 from bot.storage import Keys, Repositories, open_redis
 from bot.telegram.dead_letters import DeadLetterNotice
 from bot.telegram.factory import create_bot, create_dispatcher
+from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.links import RecordingLinks
 from bot.telegram.menu import register_commands
 from bot.telegram.notices import Notices
@@ -55,7 +56,7 @@ from bot.telegram.sender import Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
-from handlers.calling import LeaveSmsFormOnCommand
+from handlers import build_router
 
 log = logging.getLogger(__name__)
 
@@ -145,23 +146,25 @@ def build_app(
     )
     command_results = CommandResults(redis, keys, repos.commands, outbox, texts)
     dispatcher = create_dispatcher(
-        redis,
-        keys,
+        build_router(),
+        HandlerDeps(
+            redis=redis,
+            keys=keys,
+            settings=settings,
+            repos=repos,
+            texts=texts,
+            providers=providers,
+            access=access,
+            notices=notices,
+            notifier=notifier,
+            missed_calls=missed,
+            call_log=call_log,
+            outbox=outbox,
+            limiter=limiter,
+            dialer=Dialer(bot, settings, providers, limiter, command_results),
+        ),
         metrics,
-        settings=settings,
-        repos=repos,
-        texts=texts,
-        providers=providers,
-        access=access,
-        notices=notices,
-        notifier=notifier,
-        missed_calls=missed,
-        call_log=call_log,
-        outbox=outbox,
-        limiter=limiter,
-        dialer=Dialer(bot, settings, providers, limiter, command_results),
     )
-    dispatcher.message.outer_middleware(LeaveSmsFormOnCommand())
     web_app = build_web_app(settings, redis, metrics)
     stream = EventStream(redis, keys)
     add_ingest_routes(web_app, providers, stream, metrics)

@@ -1,4 +1,7 @@
-"""aiogram routers, one per module; their order is decided here."""
+"""aiogram routers, one per module, each built by its module's ``build_router()``.
+
+Use :func:`build_router` once per Dispatcher; it decides the order of the routers.
+"""
 
 from __future__ import annotations
 
@@ -22,33 +25,25 @@ from handlers import (
 
 
 def build_router() -> Router:
-    """The root router: specific routers first, catch-alls last.
+    """A fresh root router: specific routers first, catch-alls last.
 
-    The feature routers live at module level, as aiogram intends; a process that builds
-    more than one Dispatcher (the test suite) takes them back from the previous root,
-    since aiogram offers no public way to detach a router.
+    A command drops an SMS form still waiting for its text before any router sees it.
     """
-    routers = (
-        start.router,
-        approvals.router,
-        admin.router,
-        groups.router,
-        groups.admin_router,
-        common.router,
-        calls.router,
-        calling.router,
-        account.router,
-        journal.router,
-        reports.router,
-        mobilon_keys.router,
-        telephony.router,
-        fallback.router,
-    )
-    for router in routers:
-        previous = router.parent_router
-        if previous is not None:
-            previous.sub_routers.remove(router)
-            router._parent_router = None
     root = Router(name="pbxgram")
-    root.include_routers(*routers)
+    root.message.outer_middleware(calling.LeaveSmsFormOnCommand())
+    root.include_routers(
+        start.build_router(),
+        approvals.build_router(),
+        admin.build_router(),
+        groups.build_router(),
+        common.build_router(),
+        calls.build_router(),
+        calling.build_router(),
+        account.build_router(),
+        journal.build_router(),
+        reports.build_router(),
+        mobilon_keys.build_router(),
+        telephony.build_router(),
+        fallback.build_router(),
+    )
     return root

@@ -18,14 +18,22 @@ from bot.telegram.notices import Notices
 from bot.telegram.replies import account_problem
 from bot.texts import Translator
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
-router.message.middleware(RequireRole(Role.ADMIN))
+
+def build_router() -> Router:
+    """Admin commands, in private chats; admins only."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.middleware(RequireRole(Role.ADMIN))
+    router.message.register(invite, Command("invite"))
+    router.message.register(users, Command("users"))
+    router.message.register(unlink, Command("unlink"))
+    router.message.register(role, Command("role"))
+    return router
+
 
 ROLE_NAMES = {role.value: role for role in Role}
 
 
-@router.message(Command("invite"))
 async def invite(
     message: Message,
     command: CommandObject,
@@ -62,7 +70,6 @@ async def invite(
     )
 
 
-@router.message(Command("users"))
 async def users(message: Message, t: Translator, access: Access) -> None:
     rows = []
     admin_ids = set(await access.admin_ids())
@@ -82,7 +89,6 @@ async def users(message: Message, t: Translator, access: Access) -> None:
     await message.answer(t("users_list", rows=rows))
 
 
-@router.message(Command("unlink"))
 async def unlink(
     message: Message,
     command: CommandObject,
@@ -106,7 +112,6 @@ async def unlink(
     await notices.send(user.telegram_id, "unlinked_notice", links=removed)
 
 
-@router.message(Command("role"))
 async def role(message: Message, command: CommandObject, t: Translator, access: Access) -> None:
     args = (command.args or "").split()
     if len(args) != 2 or args[1].lower() not in ROLE_NAMES:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
 from bot.access import Access
@@ -14,12 +14,17 @@ from bot.telegram.identity import Identity
 from bot.telegram.notices import Notices
 from bot.texts import Translator
 
-router = Router(name=__name__)
-router.callback_query.middleware(RequireRole(Role.ADMIN))
+
+def build_router() -> Router:
+    """Approve / Reject buttons on link requests; admins only."""
+    router = Router(name=__name__)
+    router.callback_query.middleware(RequireRole(Role.ADMIN))
+    router.callback_query.register(approve, ApprovalCallback.filter(F.decision == Decision.APPROVE))
+    router.callback_query.register(reject, ApprovalCallback.filter(F.decision == Decision.REJECT))
+    return router
 
 
-@router.callback_query(ApprovalCallback.filter())
-async def decide(
+async def approve(
     query: CallbackQuery,
     callback_data: ApprovalCallback,
     identity: Identity,
@@ -27,11 +32,35 @@ async def decide(
     access: Access,
     notices: Notices,
 ) -> None:
+    await _decide(query, callback_data, identity, t, access, notices, approved=True)
+
+
+async def reject(
+    query: CallbackQuery,
+    callback_data: ApprovalCallback,
+    identity: Identity,
+    t: Translator,
+    access: Access,
+    notices: Notices,
+) -> None:
+    await _decide(query, callback_data, identity, t, access, notices, approved=False)
+
+
+async def _decide(
+    query: CallbackQuery,
+    callback_data: ApprovalCallback,
+    identity: Identity,
+    t: Translator,
+    access: Access,
+    notices: Notices,
+    *,
+    approved: bool,
+) -> None:
+    """Link (or not) the applicant, tell them, and close every admin's copy of the request."""
     request = await access.repos.approvals.take(callback_data.request_id)
     if request is None:
         await query.answer(t.label("notices.already_decided"), show_alert=True)
         return
-    approved = callback_data.decision is Decision.APPROVE
     if approved:
         await access.link(request.account, request.extension, request.telegram_id, Role.REP)
     await notices.send(

@@ -14,28 +14,40 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    TelegramObject,
-)
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.domain import Link
 from bot.pbx.base import Capability
 from bot.phones import display, normalise
 from bot.pipeline.dialer import Dialer, Refusal, find_number, split_number
+from bot.services.call_back import call_back
 from bot.telegram.callbacks import DialAction, DialCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
+from bot.telegram.keyboards import dial_offer_keyboard
 from bot.texts import Translator
 
 BARE_NUMBER = re.compile(r"^\+?[\d\s().\-]{7,30}$")
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
+
+def build_router() -> Router:
+    """``/call``, ``/sms`` (and its form), offers for a shared number, and their buttons;
+    linked people only. Register :class:`LeaveSmsFormOnCommand` on the root router.
+    """
+    router = Router(name=__name__)
+    router.message.middleware(RequireLink())
+    router.callback_query.middleware(RequireLink())
+    router.message.register(call_command, Command("call"))
+    router.message.register(sms_command, Command("sms"))
+    router.message.register(sms_cancel, Command("cancel"), StateFilter(SmsForm.text))
+    router.message.register(sms_text, SmsForm.text, F.text)
+    router.message.register(sms_not_text, SmsForm.text)
+    private = F.chat.type == ChatType.PRIVATE
+    router.message.register(contact_offer, private, F.contact, StateFilter(None))
+    router.message.register(number_offer, private, F.text.regexp(BARE_NUMBER), StateFilter(None))
+    router.callback_query.register(dial_call, DialCallback.filter(F.action == DialAction.CALL))
+    router.callback_query.register(dial_sms, DialCallback.filter(F.action == DialAction.SMS))
+    return router
 
 
 class SmsForm(StatesGroup):
@@ -47,8 +59,8 @@ class SmsForm(StatesGroup):
 class LeaveSmsFormOnCommand(BaseMiddleware):
     """A command other than /cancel while the bot waits for an SMS text drops that SMS.
 
-    Register on the Dispatcher's ``message`` observer (outer), so it runs before any router
-    takes the command.
+    Register on the root router's ``message`` observer (outer), so it runs before any
+    router takes the command.
     """
 
     async def __call__(
@@ -86,23 +98,7 @@ def _number_in(message: Message, region: str) -> str | None:
     return find_number(message.text or message.caption or "", region)
 
 
-def _offer(t: Translator, link: Link, number: str, *, sms: bool) -> InlineKeyboardMarkup:
-    actions = [(DialAction.CALL, "calling.buttons.call")]
-    if sms:
-        actions.append((DialAction.SMS, "calling.buttons.sms"))
-    digits = number.lstrip("+")
-    buttons = [
-        InlineKeyboardButton(
-            text=t.label(label),
-            callback_data=DialCallback(action=action, account=link.account, number=digits).pack(),
-        )
-        for action, label in actions
-    ]
-    return InlineKeyboardMarkup(inline_keyboard=[buttons])
-
-
 # /call ---------------------------------------------------------------------------------
-@router.message(Command("call"))
 async def call_command(
     message: Message, command: CommandObject, identity: Identity, t: Translator, dialer: Dialer
 ) -> None:
@@ -130,7 +126,6 @@ async def call_command(
 
 
 # /sms ----------------------------------------------------------------------------------
-@router.message(Command("sms"))
 async def sms_command(
     message: Message,
     command: CommandObject,
@@ -170,13 +165,11 @@ async def _ask_for_text(
     await message.answer(t("sms_ask_text", number=display(number)))
 
 
-@router.message(Command("cancel"), StateFilter(SmsForm.text))
 async def sms_cancel(message: Message, t: Translator, state: FSMContext) -> None:
     await state.clear()
     await message.answer(t("sms_cancelled"))
 
 
-@router.message(SmsForm.text, F.text)
 async def sms_text(
     message: Message, identity: Identity, t: Translator, dialer: Dialer, state: FSMContext
 ) -> None:
@@ -200,14 +193,12 @@ async def sms_text(
         await message.answer(refusal.text)
 
 
-@router.message(SmsForm.text)
 async def sms_not_text(message: Message, t: Translator, state: FSMContext) -> None:
     data = await state.get_data()
     await message.answer(t("sms_text_expected", number=display(str(data.get("number")))))
 
 
 # a contact or a bare number in a private chat (not while another form waits for input) ----
-@router.message(F.chat.type == ChatType.PRIVATE, F.contact, StateFilter(None))
 async def contact_offer(
     message: Message, identity: Identity, t: Translator, dialer: Dialer
 ) -> None:
@@ -220,7 +211,6 @@ async def contact_offer(
     await _answer_offer(message, t, link, number, dialer)
 
 
-@router.message(F.chat.type == ChatType.PRIVATE, F.text.regexp(BARE_NUMBER), StateFilter(None))
 async def number_offer(message: Message, identity: Identity, t: Translator, dialer: Dialer) -> None:
     link = identity.links[0]
     raw = (message.text or "").strip()
@@ -242,7 +232,7 @@ async def _answer_offer(
     sms = _can(dialer, t, link, Capability.SMS)
     await message.answer(
         t("call_offer", number=display(number), extension=link.extension),
-        reply_markup=_offer(t, link, number, sms=sms),
+        reply_markup=dial_offer_keyboard(t, link, number, sms=sms),
     )
 
 
@@ -255,8 +245,30 @@ def _can(dialer: Dialer, t: Translator, link: Link, capability: Capability) -> b
 
 
 # buttons -------------------------------------------------------------------------------
-@router.callback_query(DialCallback.filter())
-async def dial_button(
+async def dial_call(
+    query: CallbackQuery,
+    callback_data: DialCallback,
+    identity: Identity,
+    t: Translator,
+    dialer: Dialer,
+) -> None:
+    """Call: from the presser's extension, announced in their private chat."""
+    pressed = query.message
+    in_private = pressed is not None and pressed.chat.id == identity.telegram_id
+    answer = await call_back(
+        dialer,
+        t,
+        identity.links,
+        callback_data.account,
+        "+" + callback_data.number,
+        identity.telegram_id,
+        placed="calling.answers.placing",
+        reply_to=pressed.message_id if in_private and pressed is not None else None,
+    )
+    await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def dial_sms(
     query: CallbackQuery,
     callback_data: DialCallback,
     identity: Identity,
@@ -264,29 +276,14 @@ async def dial_button(
     dialer: Dialer,
     state: FSMContext,
 ) -> None:
+    """SMS: pressed in the private chat, asks for the text there."""
     link = _link_for(identity, callback_data.account)
     if link is None:
         await query.answer(t.label("calls.not_linked_here"), show_alert=True)
         return
-    number = "+" + callback_data.number
     pressed = query.message
-    in_private = pressed is not None and pressed.chat.id == identity.telegram_id
-    if callback_data.action is DialAction.SMS:
-        if not in_private or not isinstance(pressed, Message):
-            await query.answer()
-            return
-        await _ask_for_text(pressed, t, dialer, state, link, number)
+    if not isinstance(pressed, Message) or pressed.chat.id != identity.telegram_id:
         await query.answer()
         return
-    try:
-        await dialer.call(
-            t,
-            link,
-            number,
-            identity.telegram_id,
-            reply_to=pressed.message_id if in_private and pressed is not None else None,
-        )
-    except Refusal as refusal:
-        await query.answer(refusal.text, show_alert=True)
-        return
-    await query.answer(t.label("calling.answers.placing", extension=link.extension))
+    await _ask_for_text(pressed, t, dialer, state, link, "+" + callback_data.number)
+    await query.answer()

@@ -14,10 +14,16 @@ from bot.telegram.identity import Identity
 from bot.telegram.menu import commands_for
 from bot.texts import Texts, Translator
 
-router = Router(name=__name__)
+
+def build_router() -> Router:
+    """``/help``, ``/whoami`` and ``/lang`` for everyone."""
+    router = Router(name=__name__)
+    router.message.register(help_command, Command("help"))
+    router.message.register(whoami, Command("whoami"))
+    router.message.register(lang, Command("lang"))
+    return router
 
 
-@router.message(Command("help"))
 async def help_command(
     message: Message, identity: Identity, t: Translator, providers: Providers
 ) -> None:
@@ -33,7 +39,6 @@ async def help_command(
     )
 
 
-@router.message(Command("whoami"))
 async def whoami(message: Message, identity: Identity, t: Translator) -> None:
     await message.answer(
         t(
@@ -47,7 +52,6 @@ async def whoami(message: Message, identity: Identity, t: Translator) -> None:
     )
 
 
-@router.message(Command("lang"))
 async def lang(
     message: Message,
     command: CommandObject,

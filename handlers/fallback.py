@@ -8,10 +8,14 @@ from aiogram.types import Message
 
 from bot.texts import Translator
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
+
+def build_router() -> Router:
+    """Private messages nothing before this router took."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(not_understood)
+    return router
 
 
-@router.message()
 async def not_understood(message: Message, t: Translator) -> None:
     await message.answer(t("fallback"))

@@ -23,32 +23,37 @@ from bot.texts import Translator
 GROUP_TYPES = {ChatType.GROUP, ChatType.SUPERGROUP}
 KINDS = {kind.value: kind for kind in SubscriptionKind}
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type.in_(GROUP_TYPES))
-router.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
 
-admin_router = Router(name=f"{__name__}.admin")
-admin_router.message.filter(F.chat.type.in_(GROUP_TYPES))
-admin_router.message.middleware(RequireRole(Role.ADMIN))
+def build_router() -> Router:
+    """Group chats: joining and leaving, ``/subscriptions`` for all, changes for admins."""
+    router = Router(name=__name__)
+    members = Router(name=f"{__name__}.members")
+    members.message.filter(F.chat.type.in_(GROUP_TYPES))
+    members.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+    members.my_chat_member.register(added_to_group, ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    members.my_chat_member.register(removed_from_group, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+    members.message.register(subscriptions, Command("subscriptions"))
+    admins = Router(name=f"{__name__}.admin")
+    admins.message.filter(F.chat.type.in_(GROUP_TYPES))
+    admins.message.middleware(RequireRole(Role.ADMIN))
+    admins.message.register(change_subscription, Command("subscribe", "unsubscribe"))
+    router.include_routers(members, admins)
+    return router
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION))
 async def added_to_group(event: ChatMemberUpdated, t: Translator) -> None:
     await event.answer(t("group_welcome", kinds=list(KINDS)))
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
 async def removed_from_group(event: ChatMemberUpdated, repos: Repositories) -> None:
     await repos.subscriptions.forget_chat(event.chat.id)
 
 
-@router.message(Command("subscriptions"))
 async def subscriptions(message: Message, t: Translator, repos: Repositories) -> None:
     entries = await repos.subscriptions.of_chat(message.chat.id)
     await message.answer(t("subscriptions_list", entries=[(k.value, a) for k, a in entries]))
 
 
-@admin_router.message(Command("subscribe", "unsubscribe"))
 async def change_subscription(
     message: Message, command: CommandObject, t: Translator, access: Access, repos: Repositories
 ) -> None:

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import CallbackQuery, Message
 
 from bot.access import Access
 from bot.config import Settings
@@ -23,12 +22,13 @@ from bot.pbx.registry import Providers
 from bot.phones import normalise
 from bot.pipeline.calllog import CallLog
 from bot.pipeline.commands import sentence
-from bot.pipeline.missed import MissedCall, MissedCalls
+from bot.pipeline.missed import MissedCalls
 from bot.pipeline.notify import Notifier
 from bot.storage import Repositories
-from bot.telegram.callbacks import MissedAction, MissedCallback, RecordingCallback
+from bot.telegram.callbacks import RecordingCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
+from bot.telegram.keyboards import missed_list_keyboard, recordings_keyboard
 from bot.telegram.outbox import AudioRef, Outbox, OutMessage, Priority
 from bot.texts import Translator
 
@@ -37,13 +37,20 @@ HISTORY_LINES = 20
 MISSED_PAGE = 20
 TODAY_WORDS = {"today", "сегодня"}
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
+
+def build_router() -> Router:
+    """``/recordings`` (and its buttons), ``/history``, ``/missed``; linked people only."""
+    router = Router(name=__name__)
+    router.message.middleware(RequireLink())
+    router.callback_query.middleware(RequireLink())
+    router.message.register(recordings, Command("recordings"))
+    router.callback_query.register(send_recording, RecordingCallback.filter())
+    router.message.register(history, Command("history"))
+    router.message.register(missed, Command("missed"))
+    return router
 
 
 # /recordings ---------------------------------------------------------------------------
-@router.message(Command("recordings"))
 async def recordings(
     message: Message,
     command: CommandObject,
@@ -78,14 +85,8 @@ async def recordings(
         await message.answer(t("recordings_empty", scope=scope))
         return
     shown = await journal.lines([JournalCall.logged(call) for call in calls])
-    keyboard = InlineKeyboardBuilder()
-    for index, (call, line) in enumerate(zip(calls, shown, strict=True), start=1):
-        label = t.label("journal.listen", n=index, at=line["at"], client=line["client"] or "—")
-        keyboard.button(text=label, callback_data=RecordingCallback(ref=call.ref))
-    keyboard.adjust(1)
-    await message.answer(
-        t("recordings_list", scope=scope, calls=shown), reply_markup=keyboard.as_markup()
-    )
+    markup = recordings_keyboard(t, [call.ref for call in calls], shown)
+    await message.answer(t("recordings_list", scope=scope, calls=shown), reply_markup=markup)
 
 
 Target = tuple[str | None, str | None, datetime | None, list[str]]
@@ -130,7 +131,6 @@ async def _recordings_target(
     return extension, number, since, [who, *extra]
 
 
-@router.callback_query(RecordingCallback.filter())
 async def send_recording(
     query: CallbackQuery,
     callback_data: RecordingCallback,
@@ -177,7 +177,6 @@ async def send_recording(
 
 
 # /history ------------------------------------------------------------------------------
-@router.message(Command("history"))
 async def history(
     message: Message,
     command: CommandObject,
@@ -232,7 +231,6 @@ async def history(
 
 
 # /missed -------------------------------------------------------------------------------
-@router.message(Command("missed"))
 async def missed(
     message: Message,
     identity: Identity,
@@ -251,26 +249,5 @@ async def missed(
     lines = await journal.missed_lines(page)
     await message.answer(
         t("missed_list", calls=lines, more=len(calls) - len(page)),
-        reply_markup=_missed_keyboard(t, journal, page),
+        reply_markup=missed_list_keyboard(t, page, journal.shown),
     )
-
-
-def _missed_keyboard(
-    t: Translator, journal: Journal, calls: list[MissedCall]
-) -> InlineKeyboardMarkup:
-    """Per call: "Call back" (when the number is known) and "I'll take it"."""
-    keyboard = InlineKeyboardBuilder()
-    for index, call in enumerate(calls, start=1):
-        take = InlineKeyboardButton(
-            text=t.label("journal.take", n=index),
-            callback_data=MissedCallback(action=MissedAction.TAKE, ref=call.ref).pack(),
-        )
-        if call.client_number is None:
-            keyboard.row(take)
-            continue
-        call_back = InlineKeyboardButton(
-            text=t.label("journal.call_back", n=index, client=journal.shown(call.client_number)),
-            callback_data=MissedCallback(action=MissedAction.CALL, ref=call.ref).pack(),
-        )
-        keyboard.row(call_back, take)
-    return keyboard.as_markup()

@@ -22,10 +22,14 @@ from bot.texts import Translator
 
 REMOVE = "-"
 
-router = Router(name=__name__)
+
+def build_router() -> Router:
+    """``/mobilonkey``."""
+    router = Router(name=__name__)
+    router.message.register(mobilon_key, Command("mobilonkey"))
+    return router
 
 
-@router.message(Command("mobilonkey"))
 async def mobilon_key(
     message: Message,
     command: CommandObject,

@@ -28,12 +28,16 @@ PERIOD_WORDS = {
     "неделя": PeriodKind.WEEK,
 }
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.message.middleware(RequireRole(Role.MANAGER))
+
+def build_router() -> Router:
+    """``/report``; linked managers and admins only."""
+    router = Router(name=__name__)
+    router.message.middleware(RequireLink())
+    router.message.middleware(RequireRole(Role.MANAGER))
+    router.message.register(report, Command("report"))
+    return router
 
 
-@router.message(Command("report"))
 async def report(
     message: Message,
     command: CommandObject,

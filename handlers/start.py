@@ -15,11 +15,17 @@ from bot.telegram.keyboards import approval_keyboard, contact_keyboard
 from bot.telegram.notices import Notices
 from bot.texts import Translator
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
+
+def build_router() -> Router:
+    """``/start`` (with or without an invite) and phone proof, in private chats."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(start_with_invite, CommandStart(deep_link=True))
+    router.message.register(start, CommandStart())
+    router.message.register(contact_shared, F.contact, _proves_a_phone)
+    return router
 
 
-@router.message(CommandStart(deep_link=True))
 async def start_with_invite(
     message: Message,
     command: CommandObject,
@@ -47,7 +53,6 @@ async def start_with_invite(
     )
 
 
-@router.message(CommandStart())
 async def start(message: Message, identity: Identity, t: Translator) -> None:
     if identity.linked:
         await message.answer(
@@ -70,7 +75,6 @@ def _proves_a_phone(message: Message, identity: Identity) -> bool:
     return not identity.linked or (contact is not None and contact.user_id == identity.telegram_id)
 
 
-@router.message(F.contact, _proves_a_phone)
 async def contact_shared(
     message: Message, identity: Identity, t: Translator, access: Access, notices: Notices
 ) -> None:

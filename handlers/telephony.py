@@ -26,12 +26,16 @@ TELEPHONY_COMMANDS = (
     "report",
 )
 
-router = Router(name=__name__)
-router.message.middleware(RequireLink())
-router.callback_query.middleware(RequireLink())
+
+def build_router() -> Router:
+    """Telephony commands no provider-capable router answered; linked people only."""
+    router = Router(name=__name__)
+    router.message.middleware(RequireLink())
+    router.callback_query.middleware(RequireLink())
+    router.message.register(not_offered, Command(*TELEPHONY_COMMANDS))
+    return router
 
 
-@router.message(Command(*TELEPHONY_COMMANDS))
 async def not_offered(
     message: Message, command: CommandObject, identity: Identity, t: Translator, access: Access
 ) -> None:

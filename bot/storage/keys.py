@@ -111,6 +111,10 @@ class Keys:
         """Sorted set: missed call refs of one UTC day (score: time)."""
         return f"{self.prefix}:missed:day:{account}:{day}"
 
+    def missed_lock(self, ref: str) -> str:
+        """Lock: held while someone takes the missed call ``ref``, so only one person does."""
+        return f"{self.prefix}:missed:{ref}:lock"
+
     def directory(self, account: str) -> str:
         """String with TTL: the PBX employee directory, cached."""
         return f"{self.prefix}:directory:{account}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -13,14 +13,12 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import TelegramObject, Update
-from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.storage import Keys
+from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.identity import IdentityMiddleware
 from bot.telegram.retry import RetryAfterMiddleware
-from handlers import build_router
 
 
 class SharedRedisStorage(RedisStorage):
@@ -46,16 +44,18 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(redis: Redis, keys: Keys, metrics: Metrics, **data: Any) -> Dispatcher:
-    """The Dispatcher with every router, FSM in Redis (shared by replicas) and ``data`` injected.
+def create_dispatcher(root: Router, deps: HandlerDeps, metrics: Metrics) -> Dispatcher:
+    """A fresh Dispatcher over ``root``, FSM in Redis (shared by replicas), ``deps`` injected.
 
-    Handlers receive ``redis`` and every entry of ``data`` as keyword arguments.
+    Handlers receive every entry of ``deps`` as keyword arguments, and ``identity`` and ``t``
+    for updates from a person. Build ``root`` anew for each Dispatcher.
     """
-    storage = SharedRedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=keys.fsm_prefix()))
-    dispatcher = Dispatcher(storage=storage, redis=redis, **data)
+    key_builder = DefaultKeyBuilder(prefix=deps["keys"].fsm_prefix())
+    storage = SharedRedisStorage(deps["redis"], key_builder=key_builder)
+    dispatcher = Dispatcher(storage=storage, **deps)
     dispatcher.update.outer_middleware(_UpdateCounter(metrics))
     dispatcher.update.outer_middleware(IdentityMiddleware())
-    dispatcher.include_router(build_router())
+    dispatcher.include_router(root)
     return dispatcher
 
 

@@ -1,0 +1,55 @@
+"""What handlers receive as keyword arguments, typed.
+
+:class:`HandlerDeps` is what the composition root hands to
+:func:`~bot.telegram.factory.create_dispatcher`; aiogram passes each entry to every
+handler and middleware that names it. :class:`HandlerData` is the whole of it as a handler
+or middleware sees it: aiogram's own entries, these dependencies, and ``identity`` and
+``t`` for updates that come from a person (:mod:`bot.telegram.identity`).
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from aiogram.dispatcher.middlewares.data import MiddlewareData
+from redis.asyncio import Redis
+
+from bot.access import Access
+from bot.config import Settings
+from bot.pbx.registry import Providers
+from bot.pipeline.calllog import CallLog
+from bot.pipeline.dialer import Dialer
+from bot.pipeline.missed import MissedCalls
+from bot.pipeline.notify import Notifier
+from bot.ratelimit import SharedRateLimiter
+from bot.storage import Keys, Repositories
+from bot.telegram.identity import Identity
+from bot.telegram.notices import Notices
+from bot.telegram.outbox import Outbox
+from bot.texts import Texts, Translator
+
+
+class HandlerDeps(TypedDict):
+    """Every dependency handlers may ask for by name; build one per Dispatcher."""
+
+    redis: Redis
+    keys: Keys
+    settings: Settings
+    repos: Repositories
+    texts: Texts
+    providers: Providers
+    access: Access
+    notices: Notices
+    notifier: Notifier
+    missed_calls: MissedCalls
+    call_log: CallLog
+    outbox: Outbox
+    limiter: SharedRateLimiter
+    dialer: Dialer
+
+
+class HandlerData(MiddlewareData, HandlerDeps, total=False):
+    """Everything in a handler's keyword arguments; use it to read middleware ``data``."""
+
+    identity: Identity
+    t: Translator
