@@ -75,7 +75,7 @@ class Tuning:
     digest: DigestTiming = field(default_factory=DigestTiming)
     pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
     summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
-    # Providers' background jobs by name (e.g. "mts-subscriptions"): seconds between runs.
+    # Providers' background jobs by name: seconds between runs.
     job_periods: Mapping[str, float] = field(default_factory=dict)
 
 

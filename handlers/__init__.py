@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot.pbx.registry import provider_routers
 from handlers import (
     account,
     admin,
@@ -17,7 +18,6 @@ from handlers import (
     fallback,
     groups,
     journal,
-    mobilon_keys,
     reports,
     start,
     telephony,
@@ -42,7 +42,7 @@ def build_router() -> Router:
         account.build_router(),
         journal.build_router(),
         reports.build_router(),
-        mobilon_keys.build_router(),
+        *provider_routers(),
         telephony.build_router(),
         fallback.build_router(),
     )

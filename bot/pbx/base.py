@@ -53,6 +53,7 @@ from bot.storage.keys import Keys
 from bot.storage.links import LinkRepository
 
 if TYPE_CHECKING:
+    from aiogram import Router
     from aiohttp import StreamReader
 
     from bot.config import Settings
@@ -299,6 +300,11 @@ class Provider:
         """The background jobs this PBX needs for ``providers`` (every configured account
         of this class), e.g. renewing event subscriptions or polling calls in progress."""
         return []
+
+    @classmethod
+    def build_router(cls) -> Router | None:
+        """A fresh aiogram router for the :attr:`admin_commands` this PBX brings."""
+        return None
 
     @classmethod
     def display_name(cls, account: AccountBase) -> str:

@@ -28,6 +28,8 @@ from bot.runtime.jobs import Job
 from bot.storage.keys import Keys
 
 if TYPE_CHECKING:
+    from aiogram import Router
+
     from bot.config import Settings
 
 
@@ -93,6 +95,12 @@ def secret_fields() -> tuple[str, ...]:
 def cli_commands() -> tuple[CliCommand, ...]:
     """The ``pbxgram`` subcommands the providers bring."""
     return tuple(c for cls in PROVIDER_CLASSES.values() for c in cls.cli_commands)
+
+
+def provider_routers() -> list[Router]:
+    """Fresh routers for the Telegram commands the providers bring."""
+    routers = (cls.build_router() for cls in PROVIDER_CLASSES.values())
+    return [router for router in routers if router is not None]
 
 
 def pbx_name(account: AccountBase | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -44,6 +45,9 @@ NUMBER = re.compile(r"^[0-9A-Za-z]+$")  # what CallToSubscriber accepts (its cod
 MAX_HISTORY_DAYS = 31
 
 
+if TYPE_CHECKING:
+    from aiogram import Router
+
 POLLING_JOB = "mobilon-calls"
 
 
@@ -53,7 +57,7 @@ class MobilonProvider(Provider):
     id = "mobilon"
     account_model = MobilonAccount
     name = "Mobilon"
-    admin_commands = ("mobilonkey",)  # employees' keys (bot/pbx/mobilon/telegram.py)
+    admin_commands = ("mobilonkey",)  # employees' keys (bot/pbx/mobilon/admin_command.py)
     cli_commands = (SET_KEY,)
     capabilities = frozenset({Capability.CALLBACK, Capability.RECORDINGS, Capability.CALL_HISTORY})
     routes = webhooks.ROUTES
@@ -75,6 +79,12 @@ class MobilonProvider(Provider):
         from bot.pbx.mobilon.poller import polling_jobs  # imports us
 
         return polling_jobs(providers, deps.stream, deps.period(POLLING_JOB, 5.0))
+
+    @classmethod
+    def build_router(cls) -> Router:
+        from bot.pbx.mobilon.admin_command import build_router  # imports us
+
+        return build_router()
 
     @classmethod
     def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
