@@ -1,7 +1,6 @@
-"""Composition root: Redis, providers, Bot, Dispatcher, web app, workers, sender and jobs.
-
-Use :func:`running` to start the roles of one process and stop them cleanly; the CLI and
-the end-to-end tests both go through it.
+"""The entry point of every role: :func:`running` builds the app (:mod:`bot.wiring`),
+starts the requested roles, and stops them cleanly; the CLI, the demo and the end-to-end
+tests all go through it.
 """
 
 from __future__ import annotations
@@ -11,226 +10,29 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import httpx
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from redis.asyncio import Redis
 
-from bot.access import Access
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.metrics import Metrics
-from bot.pbx.base import JobDeps
-from bot.pbx.registry import Providers
-from bot.pipeline.balance import BalanceWatch, balance_jobs
-from bot.pipeline.calllog import CallLog
-from bot.pipeline.closing import CallCloser, closing_jobs
-from bot.pipeline.commands import CommandResults
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
-from bot.pipeline.dialer import Dialer
-from bot.pipeline.directory import DirectoryCache
-from bot.pipeline.ingest import add_ingest_routes
-from bot.pipeline.missed import MissedCalls
-from bot.pipeline.notify import Notifier
-from bot.pipeline.sessions import SessionStore
-from bot.pipeline.stream import EventStream
-from bot.pipeline.worker import EventWorker
-from bot.ratelimit import SharedRateLimiter
-from bot.reports.digest import DailyDigest, DigestTiming, digest_jobs
-from bot.runtime import Job, JobRunner, Polling, stop_tasks
-from bot.storage import Keys, Repositories, open_redis
+from bot.runtime import JobRunner, Polling, stop_tasks
+from bot.storage import open_redis
 from bot.telegram.dead_letters import DeadLetterNotice
-from bot.telegram.factory import create_bot, create_dispatcher
-from bot.telegram.handler_data import HandlerDeps
-from bot.telegram.links import RecordingLinks
 from bot.telegram.menu import register_commands
-from bot.telegram.notices import Notices
-from bot.telegram.outbox import Outbox
-from bot.telegram.sender import Sender, SendLimits
-from bot.texts import Texts
-from bot.web import add_recording_route, build_web_app
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
-from handlers import build_router
+from bot.wiring import SENDER_CONCURRENCY, App, Tuning, build_app
+
+__all__ = ["App", "Tuning", "build_app", "running"]
 
 log = logging.getLogger(__name__)
-
-PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-SENDER_CONCURRENCY = 256  # deliveries in flight per process
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """Timings the tests and benchmarks tighten; production uses the defaults."""
-
-    consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
-    send_limits: SendLimits | None = None  # None: Telegram's limits with TELEGRAM_GLOBAL_RATE
-    recording_retry: float = 5.0
-    delayed_poll: float = 1.0
-    digest: DigestTiming = field(default_factory=DigestTiming)
-    pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
-    summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
-    # Providers' background jobs by name: seconds between runs.
-    job_periods: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class App:
-    """Everything one process has wired together."""
-
-    settings: Settings
-    redis: Redis
-    keys: Keys
-    repos: Repositories
-    texts: Texts
-    metrics: Metrics
-    providers: Providers
-    access: Access
-    bot: Bot
-    dispatcher: Dispatcher
-    web_app: web.Application
-    outbox: Outbox
-    notifier: Notifier
-    worker: EventWorker
-    sender: Sender
-    call_log: CallLog
-    tuning: Tuning = field(default_factory=Tuning)
-    jobs: list[Job] = field(default_factory=list)  # what the worker role runs in the background
-    web_url: str | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-
-def build_app(
-    settings: Settings, redis: Redis, http: httpx.AsyncClient, tuning: Tuning | None = None
-) -> App:
-    """Wire the parts; nothing is started yet."""
-    tuning = tuning or Tuning()
-    keys = Keys()
-    repos = Repositories.over(redis, keys)
-    texts = Texts()
-    metrics = Metrics()
-    limiter = SharedRateLimiter(redis)
-    providers = Providers.from_settings(settings, http, limiter, redis=redis)
-    access = Access(repos, settings, providers)
-    bot = create_bot(settings)
-    outbox = Outbox(redis, keys)
-    missed = MissedCalls(redis, keys)
-    call_log = CallLog(redis, keys)
-    notices = Notices(bot, texts, repos)
-    notifier = Notifier(
-        settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed, notices
-    )
-    links = RecordingLinks(
-        settings.public_base() if settings.public_url else None,
-        settings.webhook_secret().encode(),
-    )
-    sender = Sender(
-        bot,
-        redis,
-        keys,
-        outbox,
-        limiter,
-        tuning.send_limits or SendLimits.per_second(settings.telegram_global_rate),
-        providers,
-        repos,
-        texts,
-        metrics,
-        links,
-        notices,
-        recording_retry=tuning.recording_retry,
-    )
-    command_results = CommandResults(redis, keys, repos.commands, outbox, texts)
-    dispatcher = create_dispatcher(
-        build_router(),
-        HandlerDeps(
-            redis=redis,
-            keys=keys,
-            settings=settings,
-            repos=repos,
-            texts=texts,
-            providers=providers,
-            access=access,
-            notices=notices,
-            notifier=notifier,
-            missed_calls=missed,
-            call_log=call_log,
-            outbox=outbox,
-            limiter=limiter,
-            dialer=Dialer(bot, settings, providers, limiter, command_results),
-        ),
-        metrics,
-    )
-    web_app = build_web_app(settings, redis, metrics)
-    stream = EventStream(redis, keys)
-    add_ingest_routes(web_app, providers, stream, metrics)
-    sessions = SessionStore(redis, keys)
-    closer = CallCloser(
-        redis,
-        keys,
-        sessions,
-        stream,
-        {
-            p.account.id: tuning.summary_grace or p.summary_grace
-            for p in providers
-            if p.summary_grace is not None
-        },
-        {p.account.id: p.account.provider_id for p in providers},
-    )
-    add_recording_route(web_app, links, providers)
-    worker = EventWorker(settings, sessions, notifier, metrics, call_log, command_results, closer)
-    balances = BalanceWatch(redis, keys, settings, providers, repos, outbox, notices)
-    digest = DailyDigest(
-        settings=settings,
-        redis=redis,
-        keys=keys,
-        subscriptions=repos.subscriptions,
-        outbox=outbox,
-        notifier=notifier,
-        call_log=call_log,
-    )
-    public_base = settings.public_base() if settings.public_url is not None else None
-    # Every background job of the worker role; a job with nothing to do is left out.
-    jobs = [
-        Job("delayed", outbox.release_due, period=tuning.delayed_poll),
-        *closing_jobs(closer),
-        *balance_jobs(balances, settings.balance_check_seconds),
-        *digest_jobs(digest, tuning.digest),
-        *providers.jobs(
-            JobDeps(
-                redis=redis,
-                keys=keys,
-                stream=stream,
-                links=repos.links,
-                public_base=public_base,
-                periods=tuning.job_periods,
-            )
-        ),
-    ]
-    return App(
-        settings=settings,
-        redis=redis,
-        keys=keys,
-        repos=repos,
-        texts=texts,
-        metrics=metrics,
-        providers=providers,
-        access=access,
-        bot=bot,
-        dispatcher=dispatcher,
-        web_app=web_app,
-        outbox=outbox,
-        notifier=notifier,
-        worker=worker,
-        sender=sender,
-        call_log=call_log,
-        tuning=tuning,
-        jobs=jobs,
-    )
 
 
 @asynccontextmanager

@@ -111,8 +111,8 @@ def check_config_report(settings: Settings, *, reveal: bool) -> str:
 async def _link(settings: Settings, args: argparse.Namespace) -> str:
     import httpx
 
-    from bot.access import Access
     from bot.pbx.registry import Providers
+    from bot.services.access import Access
     from bot.storage import Repositories, open_redis
 
     if settings.account(args.account) is None:

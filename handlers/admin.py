@@ -9,8 +9,8 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.access import Access
 from bot.domain import Role
+from bot.services.access import Access
 from bot.storage.invites import INVITE_TTL
 from bot.telegram.gates import RequireRole
 from bot.telegram.identity import Identity

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
-from bot.access import Access
 from bot.domain import ApprovalRequest, Role
 from bot.phones import display
+from bot.services.access import Access
 from bot.telegram.callbacks import ApprovalCallback, Decision
 from bot.telegram.gates import RequireRole
 from bot.telegram.identity import Identity

@@ -19,8 +19,8 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from bot.domain import Link
 from bot.pbx.base import Capability
 from bot.phones import display, normalise
-from bot.pipeline.dialer import Dialer, Refusal, find_number, split_number
 from bot.services.call_back import call_back
+from bot.services.dialing import Dialer, Refusal, find_number, split_number
 from bot.telegram.callbacks import DialAction, DialCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity

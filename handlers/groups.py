@@ -13,8 +13,8 @@ from aiogram.filters import (
 )
 from aiogram.types import ChatMemberUpdated, Message
 
-from bot.access import Access
 from bot.domain import Role, SubscriptionKind
+from bot.services.access import Access
 from bot.storage import Repositories
 from bot.telegram.gates import RequireRole
 from bot.telegram.replies import account_problem

@@ -10,11 +10,11 @@ from aiogram.types import BufferedInputFile, Message
 
 from bot.config import Settings
 from bot.domain import Role
-from bot.pipeline.calllog import CallLog
-from bot.pipeline.missed import MissedCalls
 from bot.pipeline.notify import Notifier
 from bot.reports import Period, PeriodKind, Reports
 from bot.reports.report import CHART_FILENAME
+from bot.services.call_log import CallLog
+from bot.services.missed_calls import MissedCalls
 from bot.telegram.gates import RequireLink, RequireRole
 from bot.telegram.identity import Identity
 from bot.telegram.sender import caption_fits

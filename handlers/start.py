@@ -7,9 +7,9 @@ from aiogram.enums import ChatType
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.access import Access
 from bot.domain import ApprovalRequest, Role
 from bot.phones import display
+from bot.services.access import Access
 from bot.telegram.identity import Identity
 from bot.telegram.keyboards import approval_keyboard, contact_keyboard
 from bot.telegram.notices import Notices

@@ -9,8 +9,8 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.access import Access
 from bot.pbx.registry import pbx_name
+from bot.services.access import Access
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
 from bot.texts import Translator

@@ -1,18 +1,40 @@
-"""Shared fixtures: a real Redis (REDIS_URL, or an embedded server) and settings builders."""
+"""Shared fixtures: a real Redis (REDIS_URL, or an embedded server), settings builders, and
+``start_app``, which runs the real app against the ``emulator`` and ``mango`` fixtures each
+test folder provides (the folder's ``app_defaults`` adds its Settings)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from limits import parse
 from redis.asyncio import Redis
 
+from bot.app import App, Tuning, running
 from bot.config import Settings
+from bot.pipeline.consumer import ConsumerOptions
 from bot.storage.embedded import EmbeddedRedis
+from bot.telegram.sender import SendLimits
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import TelegramEmulator
+
+StartApp = Callable[..., Awaitable[App]]
+
+FAST = Tuning(
+    consumer=ConsumerOptions(block_ms=100, claim_idle_ms=2000, claim_every_s=0.5),
+    send_limits=SendLimits(
+        global_limit=parse("1000/second"),
+        private_chat=parse("100/second"),
+        group_chat=parse("100/second"),
+    ),
+    recording_retry=0.2,
+    delayed_poll=0.1,
+)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -64,6 +86,47 @@ def make_settings(redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
         return Settings(**values)
 
     return build
+
+
+@pytest.fixture
+def app_defaults() -> dict[str, Any]:
+    """Settings every app a test folder starts has (e.g. its admins)."""
+    return {}
+
+
+@pytest_asyncio.fixture
+async def start_app(
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    make_settings: Callable[..., Settings],
+    redis: Redis,  # an empty database for every test
+    app_defaults: dict[str, Any],
+) -> AsyncIterator[StartApp]:
+    """Start the real app (web + worker) against the emulator and the MANGO simulator;
+    stopped after the test.
+
+    Call with Settings overrides; ``account={...}`` adds fields to the MANGO account;
+    ``tuning`` replaces FAST.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def start(
+            account: dict[str, Any] | None = None, tuning: Tuning = FAST, **overrides: Any
+        ) -> App:
+            values: dict[str, Any] = {
+                "bot_token": emulator.token,
+                "telegram_api_url": emulator.base_url,
+                **app_defaults,
+                "accounts": [{**MANGO_ACCOUNT, "api_url": mango.base_url, **(account or {})}],
+                **overrides,
+            }
+            app = await stack.enter_async_context(
+                running(make_settings(**values), web_role=True, worker_role=True, tuning=tuning)
+            )
+            mango.webhook_url = f"{app.web_url}/pbx/main"
+            return app
+
+        yield start
 
 
 pytest_plugins = ["tests.deadline"]

@@ -6,24 +6,15 @@ Inbound, in the shape of django-anymail's webhooks: the web tier hands an
 events from :mod:`bot.events`, then answers with :meth:`Provider.acknowledge`.
 
 Outbound, typed methods; a provider declares its :class:`Capability` set, and a method it
-lacks raises :class:`UnsupportedError`. Every failure is a :class:`PbxError` carrying the
-vendor code and a ``message_key`` for a plain sentence in ru/en::
-
-    PbxError
-    ├── UnsupportedError    the PBX cannot do this at all
-    ├── InvalidRequest      refused before sending (bad number, SMS too long)
-    ├── PbxRejected         the PBX answered with an error code
-    ├── PbxRateLimited      the PBX kept answering "rate limit exceeded"
-    ├── PbxUnavailable      network error, timeout or 5xx
-    │   └── NoAnswer        sent, but no answer came: the PBX may have done it
-    └── NotReady            the thing exists but is not ready yet (a recording, stats)
+lacks raises :class:`UnsupportedError`; every failure is a :class:`PbxError`
+(:mod:`bot.pbx.errors` draws the tree). The request and answer types live in
+:mod:`bot.pbx.wire`; both modules' names are re-exported here.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,20 +34,58 @@ from bot.domain import (
     PbxGroup,
     PbxLine,
 )
-from bot.errors import PbxgramError
 from bot.events import PbxEvent
+from bot.pbx.errors import (
+    InvalidRequest,
+    NoAnswer,
+    NotReady,
+    PbxError,
+    PbxRateLimited,
+    PbxRejected,
+    PbxUnavailable,
+    UnsupportedError,
+    WebhookError,
+    WebhookForbidden,
+    WebhookMalformed,
+    transport_error,
+)
+from bot.pbx.wire import AudioStream, Inbound, Reply, Route
 from bot.phones import normalise
-from bot.pipeline.stream import EventStream
-from bot.ratelimit import SharedRateLimiter
-from bot.runtime.jobs import Job
 from bot.storage.keys import Keys
-from bot.storage.links import LinkRepository
+
+__all__ = [
+    "AudioStream",
+    "Capability",
+    "CliCommand",
+    "Inbound",
+    "InvalidRequest",
+    "JobDeps",
+    "NoAnswer",
+    "NotReady",
+    "PbxError",
+    "PbxRateLimited",
+    "PbxRejected",
+    "PbxUnavailable",
+    "Provider",
+    "ProviderDeps",
+    "Reply",
+    "Route",
+    "UnsupportedError",
+    "WebhookError",
+    "WebhookForbidden",
+    "WebhookMalformed",
+    "transport_error",
+]
 
 if TYPE_CHECKING:
     from aiogram import Router
     from aiohttp import StreamReader
 
     from bot.config import Settings
+    from bot.pipeline.stream import EventStream
+    from bot.ratelimit import SharedRateLimiter
+    from bot.runtime.jobs import Job
+    from bot.storage.links import LinkRepository
 
 
 class Capability(StrEnum):
@@ -72,154 +101,6 @@ class Capability(StrEnum):
     CALL_HISTORY = "call_history"
     CAMPAIGNS = "campaigns"
     TRANSFER = "transfer"
-
-
-class PbxError(PbxgramError):
-    """A PBX request failed; ``message_key`` names the sentence to show people."""
-
-    message_key = "pbx_errors.failed"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        vendor_code: int | str | None = None,
-        message_key: str | None = None,
-        params: Mapping[str, object] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.vendor_code = vendor_code
-        self.params = dict(params or {})
-        if message_key is not None:
-            self.message_key = message_key
-
-
-class UnsupportedError(PbxError):
-    message_key = "pbx_errors.unsupported"
-
-
-class InvalidRequest(PbxError):
-    message_key = "pbx_errors.invalid"
-
-
-class PbxRejected(PbxError):
-    message_key = "pbx_errors.rejected"
-
-
-class PbxRateLimited(PbxError):
-    message_key = "pbx_errors.rate_limited"
-
-
-class PbxUnavailable(PbxError):
-    message_key = "pbx_errors.unavailable"
-
-
-class NoAnswer(PbxUnavailable):
-    """The request went out but its answer did not come (in time): the PBX may have
-    carried it out. ``ticket`` names a command whose result the PBX may still report."""
-
-    message_key = "pbx_errors.no_answer"
-    ticket: CommandTicket | None = None
-
-
-def transport_error(what: str, exc: httpx.HTTPError) -> PbxUnavailable:
-    """The PbxError for a request that failed on the way: :class:`NoAnswer` once the
-    request may have reached the PBX, :class:`PbxUnavailable` when it surely did not."""
-    detail = f"{what}: {exc.__class__.__name__}"
-    if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
-        return NoAnswer(detail)
-    return PbxUnavailable(detail)
-
-
-class NotReady(PbxError):
-    message_key = "pbx_errors.not_ready"
-
-
-class WebhookError(PbxgramError):
-    """An inbound request that must be refused; ``status`` is the HTTP answer."""
-
-    status = 400
-
-
-class WebhookForbidden(WebhookError):
-    """Bad or missing signature/token: 403, with no detail about the expected value."""
-
-    status = 403
-
-
-class WebhookMalformed(WebhookError):
-    """The request is verified but its body cannot be understood: 400."""
-
-    status = 400
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """One HTTP request from a PBX, as the web tier received it (no framework types)."""
-
-    route: str  # the provider's route name, e.g. "events/call"
-    method: str
-    headers: Mapping[str, str]
-    query: Mapping[str, str]
-    body: bytes
-    params: Mapping[str, str] = field(default_factory=dict)  # route parameters
-    # What the provider worked out about this request in one step (verify, receive) and
-    # needs again in a later one (parse, acknowledge), so nothing is decoded twice.
-    state: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def header(self, name: str) -> str:
-        """A request header by name, whatever its case; "" when it was not sent."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == wanted), "")
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the web tier answers a verified, parsed request with."""
-
-    status: int = 200
-    json: object = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Route:
-    """A webhook route a provider serves under ``/pbx/{account}``."""
-
-    method: str
-    path: str  # e.g. "/events/call"
-    name: str  # handed back as Inbound.route
-
-
-@dataclass(frozen=True)
-class AudioStream:
-    """A recording being streamed from the PBX; iterate ``chunks`` once, or call ``aclose``."""
-
-    chunks: AsyncIterator[bytes]
-    aclose: Callable[[], Awaitable[None]]
-    content_type: str = "audio/mpeg"
-    size: int | None = None
-    filename: str = "recording.mp3"
-
-    @classmethod
-    def from_response(cls, response: httpx.Response, recording_id: str) -> AudioStream:
-        """Stream the body of a download the PBX answered (opened with ``stream=True``),
-        named after the PBX's recording id."""
-        size = response.headers.get("Content-Length")
-        return cls(
-            chunks=_body_chunks(response),
-            aclose=response.aclose,
-            content_type=response.headers.get("Content-Type", "audio/mpeg"),
-            size=int(size) if size and size.isdigit() else None,
-            filename=re.sub(r"[^0-9A-Za-z._-]", "_", recording_id[:40]) + ".mp3",
-        )
-
-
-async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.aiter_bytes(64 * 1024):
-            yield chunk
-    finally:
-        await response.aclose()
 
 
 @dataclass(frozen=True)

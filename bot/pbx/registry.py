@@ -23,14 +23,14 @@ from bot.pbx.mango.provider import MangoProvider
 from bot.pbx.mobilon.provider import MobilonProvider
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.relay.provider import RelayProvider
-from bot.ratelimit import SharedRateLimiter
-from bot.runtime.jobs import Job
 from bot.storage.keys import Keys
 
 if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.config import Settings
+    from bot.ratelimit import SharedRateLimiter
+    from bot.runtime.jobs import Job
 
 
 P = TypeVar("P", bound=Provider)

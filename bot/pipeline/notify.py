@@ -11,10 +11,11 @@ from datetime import datetime
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from bot.events import CallLegEvent, Direction, LegState, RecordingEvent
+from bot.formatting import duration
 from bot.phones import display
-from bot.pipeline.directory import DirectoryCache
-from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.sessions import CallSession
+from bot.services.employee_names import DirectoryCache
+from bot.services.missed_calls import MissedCall, MissedCalls
 from bot.storage import Repositories
 from bot.telegram.callbacks import DialAction, DialCallback, MissedAction, MissedCallback
 from bot.telegram.notices import Notices
@@ -335,9 +336,3 @@ def _call_back(t: Translator, session: CallSession) -> tuple[tuple[Button, ...],
 
 def _button(text: str, action: MissedAction, ref: str) -> Button:
     return Button(text=text, callback_data=MissedCallback(action=action, ref=ref).pack())
-
-
-def duration(seconds: int) -> str:
-    """Talk time as people read it: ``1:05``."""
-    minutes, rest = divmod(max(0, seconds), 60)
-    return f"{minutes}:{rest:02d}"

@@ -18,12 +18,12 @@ from bot.events import (
     SmsStatusEvent,
 )
 from bot.metrics import Metrics
-from bot.pipeline.calllog import CallLog
 from bot.pipeline.closing import CallCloser
-from bot.pipeline.commands import CommandResults
+from bot.pipeline.command_results import CommandResults
 from bot.pipeline.notify import Notifier
 from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import decode_event
+from bot.services.call_log import CallLog
 
 log = logging.getLogger(__name__)
 

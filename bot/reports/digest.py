@@ -18,11 +18,11 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.domain import Language, SubscriptionKind
-from bot.pipeline.calllog import CallLog
 from bot.pipeline.notify import Notifier
 from bot.reports.period import Period
 from bot.reports.report import CHART_FILENAME, Report, Reports, report_chart, report_text
 from bot.runtime.jobs import Job
+from bot.services.call_log import CallLog
 from bot.storage import Keys
 from bot.storage.subscriptions import SubscriptionRepository
 from bot.telegram.outbox import Outbox, OutMessage, PhotoRef, Priority

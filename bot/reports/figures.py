@@ -19,8 +19,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from bot.events import Direction
-from bot.pipeline.calllog import LoggedCall
 from bot.reports.period import Period
+from bot.services.call_log import LoggedCall
 
 
 @dataclass(frozen=True)

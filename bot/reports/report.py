@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.pipeline.calllog import CallLog
-from bot.pipeline.missed import MissedCalls
 from bot.pipeline.notify import Notifier
 from bot.reports.chart import ChartText, render_chart
 from bot.reports.figures import EmployeeFigures, Figures, count
 from bot.reports.period import Period, PeriodKind
+from bot.services.call_log import CallLog
+from bot.services.missed_calls import MissedCalls
 from bot.telegram.sender import visible_length
 from bot.texts import Translator
 

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.config import Account, Settings
+from bot.formatting import moment, money, sentence
 from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers, pbx_name
-from bot.pipeline.balance import moment, money
-from bot.pipeline.commands import sentence
 from bot.services.accounts import capable
 from bot.texts import Translator
 

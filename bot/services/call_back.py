@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.domain import Link
-from bot.pipeline.dialer import Dialer, Refusal
+from bot.services.dialing import Dialer, Refusal
 from bot.texts import Translator
 
 

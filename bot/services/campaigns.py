@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from bot.config import Account
 from bot.domain import Campaign, CampaignStatus
+from bot.formatting import sentence
 from bot.pbx.base import Capability, PbxError, Provider
 from bot.pbx.registry import Providers, pbx_name
-from bot.pipeline.commands import sentence
 from bot.services.accounts import capable
 from bot.telegram.callbacks import CampaignAction
 from bot.texts import Translator

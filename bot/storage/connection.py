@@ -14,7 +14,6 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from bot.errors import StorageError
-from bot.storage.embedded import EmbeddedRedis
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -32,6 +31,8 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         if settings.redis_url is not None:
             url = settings.redis_url.get_secret_value()
         else:
+            from bot.storage.embedded import EmbeddedRedis  # only without REDIS_URL
+
             embedded = EmbeddedRedis(settings.pbxgram_data_dir)
             await stack.enter_async_context(embedded)
             url = embedded.url

@@ -14,14 +14,14 @@ from typing import TypedDict
 from aiogram.dispatcher.middlewares.data import MiddlewareData
 from redis.asyncio import Redis
 
-from bot.access import Access
 from bot.config import Settings
 from bot.pbx.registry import Providers
-from bot.pipeline.calllog import CallLog
-from bot.pipeline.dialer import Dialer
-from bot.pipeline.missed import MissedCalls
 from bot.pipeline.notify import Notifier
 from bot.ratelimit import SharedRateLimiter
+from bot.services.access import Access
+from bot.services.call_log import CallLog
+from bot.services.dialing import Dialer
+from bot.services.missed_calls import MissedCalls
 from bot.storage import Keys, Repositories
 from bot.telegram.identity import Identity
 from bot.telegram.notices import Notices

@@ -14,8 +14,8 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import Link
-from bot.pipeline.missed import MissedCall
 from bot.services.campaigns import Section
+from bot.services.missed_calls import MissedCall
 from bot.telegram.callbacks import (
     ApprovalCallback,
     CampaignAction,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.access import Access
+from bot.services.access import Access
 from bot.texts import Translator
 
 

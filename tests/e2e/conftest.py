@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import pytest_asyncio
-from limits import parse
-from redis.asyncio import Redis
 
-from bot.app import App, Tuning, running
-from bot.config import Settings
+from bot.app import App
 from bot.domain import Role
-from bot.pipeline.consumer import ConsumerOptions
-from bot.telegram.sender import SendLimits
 from sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
 from sandbox.telegram import Limits, TelegramEmulator
-from tests.conftest import MANGO_ACCOUNT
+from tests.conftest import FAST, MANGO_ACCOUNT, StartApp
 
-FAST = Tuning(
-    consumer=ConsumerOptions(block_ms=100, claim_idle_ms=2000, claim_every_s=0.5),
-    send_limits=SendLimits(
-        global_limit=parse("1000/second"),
-        private_chat=parse("100/second"),
-        group_chat=parse("100/second"),
-    ),
-    recording_retry=0.2,
-    delayed_poll=0.1,
-)
+__all__ = ["FAST", "drained"]
 
 LINE = "74950000000"
 ADMIN = 1000
@@ -70,49 +57,19 @@ async def mango() -> AsyncIterator[MangoSimulator]:
         yield sim
 
 
-@pytest_asyncio.fixture
-async def start_app(
-    emulator: TelegramEmulator,
-    mango: MangoSimulator,
-    make_settings: Callable[..., Settings],
-    redis: Redis,  # an empty database for every test
-) -> AsyncIterator[Callable[..., Any]]:
-    """Start the real app (web + worker) against the emulator and the MANGO simulator.
-
-    Call with Settings overrides; ``account={...}`` adds fields to the MANGO account;
-    ``tuning`` replaces FAST.
-    """
-    stack: list[Any] = []
-
-    async def start(
-        account: dict[str, Any] | None = None, tuning: Tuning = FAST, **overrides: Any
-    ) -> App:
-        values: dict[str, Any] = {
-            "bot_token": emulator.token,
-            "telegram_api_url": emulator.base_url,
-            "admin_ids": [ADMIN],
-            "accounts": [{**MANGO_ACCOUNT, "api_url": mango.base_url, **(account or {})}],
-        }
-        values.update(overrides)
-        context = running(make_settings(**values), web_role=True, worker_role=True, tuning=tuning)
-        app = await context.__aenter__()
-        stack.append(context)
-        mango.webhook_url = f"{app.web_url}/pbx/main"
-        return app
-
-    yield start
-    for context in reversed(stack):
-        await context.__aexit__(None, None, None)
+@pytest.fixture
+def app_defaults() -> dict[str, Any]:
+    return {"admin_ids": [ADMIN]}
 
 
 @pytest_asyncio.fixture
-async def app(start_app: Callable[..., Any]) -> App:
+async def app(start_app: StartApp) -> App:
     result: App = await start_app()
     return result
 
 
 @pytest_asyncio.fixture
-async def staffed(emulator: TelegramEmulator, start_app: Callable[..., Any]) -> App:
+async def staffed(emulator: TelegramEmulator, start_app: StartApp) -> App:
     """The app with Anna (rep, 101), Boris (rep, 102) and Maria (manager, 103) linked, each
     having opened the bot once."""
     emulator.add_user(BORIS, "Boris", username="boris", language_code="en")

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from bot.app import App
 from bot.domain import Language, Role
-from bot.pipeline.balance import moment
+from bot.formatting import moment
 from sandbox.mango import Campaign, MangoSimulator
 from sandbox.mango.campaigns import FINISHED, RUNNING, STOPPED
 from sandbox.telegram import ChatMessage, TelegramEmulator

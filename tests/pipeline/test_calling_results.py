@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from bot.domain import CommandTicket, Language
 from bot.events import CommandResultEvent, SmsStatusEvent
 from bot.pbx.mango.codes import message_key
-from bot.pipeline.commands import CommandKind, CommandReport, CommandResults
-from bot.pipeline.dialer import find_number, split_number
+from bot.pipeline.command_results import CommandKind, CommandReport, CommandResults
+from bot.services.dialing import find_number, split_number
 from bot.storage import Keys, Repositories
 from bot.telegram.outbox import Outbox, OutMessage
 from bot.texts import Texts

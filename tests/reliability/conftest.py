@@ -1,26 +1,21 @@
-"""Fixtures of the fault scenarios (prefixed ``faults_``): the Telegram emulator, a MANGO
-simulator with one line and ring groups of two, and the real app (web + worker) on them.
+"""Fixtures of the fault scenarios: the Telegram emulator, and a MANGO simulator with one
+line and ring groups of two, which the shared ``start_app`` runs the real app on.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from bot.app import App, Tuning, running
-from bot.config import Settings
 from sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
 from sandbox.telegram import Limits, TelegramEmulator
-from tests.conftest import MANGO_ACCOUNT
-from tests.e2e.conftest import FAST
+from tests.conftest import MANGO_ACCOUNT, StartApp
+
+__all__ = ["StartApp"]
 
 FAULTS_LINE = "74950000000"
 FAULTS_GROUPS = 4  # ring groups 1..4, two employees each: 101+102, 103+104, ...
-
-StartApp = Callable[..., Awaitable[App]]
 
 
 def faults_extensions(group: int) -> list[str]:
@@ -29,14 +24,14 @@ def faults_extensions(group: int) -> list[str]:
 
 
 @pytest_asyncio.fixture
-async def faults_emulator() -> AsyncIterator[TelegramEmulator]:
+async def emulator() -> AsyncIterator[TelegramEmulator]:
     """Telegram without flood limits (the scenarios inject their own failures)."""
     async with TelegramEmulator(limits=Limits.disabled()) as emulator:
         yield emulator
 
 
 @pytest_asyncio.fixture
-async def faults_mango() -> AsyncIterator[MangoSimulator]:
+async def mango() -> AsyncIterator[MangoSimulator]:
     """MANGO with one line and FAULTS_GROUPS ring groups; no rate limits unless set."""
     async with MangoSimulator(
         MANGO_ACCOUNT["api_key"],
@@ -60,32 +55,3 @@ async def faults_mango() -> AsyncIterator[MangoSimulator]:
             )
         sim.add_line(Line(number=FAULTS_LINE, name="Main line"))
         yield sim
-
-
-@pytest_asyncio.fixture
-async def faults_start_app(
-    faults_emulator: TelegramEmulator,
-    faults_mango: MangoSimulator,
-    make_settings: Callable[..., Settings],
-) -> AsyncIterator[StartApp]:
-    """Start the real app against the emulator and the simulator; stopped after the test.
-
-    Call with ``tuning=`` to change timings and Settings overrides (e.g. ``redis_url``).
-    """
-    async with AsyncExitStack() as stack:
-
-        async def start(tuning: Tuning = FAST, **overrides: Any) -> App:
-            values: dict[str, Any] = {
-                "bot_token": faults_emulator.token,
-                "telegram_api_url": faults_emulator.base_url,
-                "accounts": [{**MANGO_ACCOUNT, "api_url": faults_mango.base_url}],
-                **overrides,
-            }
-            settings = make_settings(**values)
-            app = await stack.enter_async_context(
-                running(settings, web_role=True, worker_role=True, tuning=tuning)
-            )
-            faults_mango.webhook_url = f"{app.web_url}/pbx/main"
-            return app
-
-        yield start

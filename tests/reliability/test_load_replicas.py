@@ -32,11 +32,11 @@ import httpx
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from bot.access import Access
 from bot.config import Settings
 from bot.domain import Role
 from bot.pbx.mango.signing import signed_form
 from bot.pbx.registry import Providers
+from bot.services.access import Access
 from bot.storage import Keys, Repositories
 from bot.storage.embedded import EmbeddedRedis
 from bot.telegram.outbox import Outbox

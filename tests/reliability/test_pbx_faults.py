@@ -108,16 +108,16 @@ def carried_out(mango: MangoSimulator, path: str) -> list[ReceivedRequest]:
 
 
 async def test_pbx_rate_limits_and_timeouts(
-    faults_emulator: TelegramEmulator,
-    faults_mango: MangoSimulator,
-    faults_start_app: StartApp,
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    start_app: StartApp,
     redis: Redis,
 ) -> None:
-    emulator, mango = faults_emulator, faults_mango
+    emulator, mango = emulator, mango
     mango.limits = MangoLimits()  # the spec's limits, enforced
     mango.limiter.limits = mango.limits
     tuning = replace(FAST, pbx_timeout=httpx.Timeout(PBX_TIMEOUT))
-    app: App = await faults_start_app(tuning)
+    app: App = await start_app(tuning)
     extensions = list(range(101, 101 + PEOPLE))
     for extension in extensions:
         emulator.add_user(person(extension), f"Manager {extension}", language_code="ru")

@@ -86,12 +86,12 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
 
 async def test_redis_restart_mid_burst(
     own_redis: EmbeddedRedis,
-    faults_emulator: TelegramEmulator,
-    faults_mango: MangoSimulator,
-    faults_start_app: StartApp,
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    start_app: StartApp,
 ) -> None:
-    emulator, mango = faults_emulator, faults_mango
-    app: App = await faults_start_app(redis_url=own_redis.url)
+    emulator, mango = emulator, mango
+    app: App = await start_app(redis_url=own_redis.url)
     emulator.add_user(ADMIN, "Admin", language_code="ru")
     emulator.add_group(GROUP_CHAT, "Sales")
     await app.repos.subscriptions.subscribe(GROUP_CHAT, "main", SubscriptionKind.SUMMARY)

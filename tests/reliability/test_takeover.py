@@ -17,8 +17,8 @@ from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.provider import MangoProvider
 from bot.pbx.registry import Providers
 from bot.pipeline.consumer import ConsumerOptions, Entry, StreamConsumer
-from bot.pipeline.directory import FAILED_CACHE_SECONDS, DirectoryCache
 from bot.ratelimit import SharedRateLimiter
+from bot.services.employee_names import FAILED_CACHE_SECONDS, DirectoryCache
 from bot.storage import Keys
 from bot.storage.lease import lease
 from tests.conftest import MANGO_ACCOUNT

@@ -144,13 +144,13 @@ async def company(emulator: TelegramEmulator, start_app: StartApp) -> App:
 
 
 async def test_flaky_telegram_loses_and_doubles_nothing(
-    faults_emulator: TelegramEmulator,
-    faults_mango: MangoSimulator,
-    faults_start_app: StartApp,
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    start_app: StartApp,
     redis: Redis,
 ) -> None:
-    emulator, mango = faults_emulator, faults_mango
-    app = await company(emulator, faults_start_app)
+    emulator, mango = emulator, mango
+    app = await company(emulator, start_app)
     chats = [GROUP_CHAT] + [
         rep_of(extension)
         for group in range(1, FAULTS_GROUPS + 1)

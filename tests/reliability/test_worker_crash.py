@@ -30,12 +30,12 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.access import Access
 from bot.config import Settings
 from bot.domain import Role
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState, Party
 from bot.pbx.registry import Providers
 from bot.pipeline.stream import EventStream
+from bot.services.access import Access
 from bot.storage import Keys, Repositories
 from bot.telegram.outbox import Outbox
 from sandbox.telegram import Limits, TelegramEmulator

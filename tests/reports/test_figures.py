@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.events import Direction
-from bot.pipeline.calllog import LoggedCall, call_ref
 from bot.reports import EmployeeFigures, Period, PeriodKind, count
+from bot.services.call_log import LoggedCall, call_ref
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 # 11 June 2025, 10:00 in Moscow (07:00 UTC)

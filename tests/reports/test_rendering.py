@@ -10,10 +10,10 @@ from PIL import Image
 
 from bot.domain import Language
 from bot.events import Direction
-from bot.pipeline.calllog import LoggedCall
 from bot.reports import Period, Report, count
 from bot.reports.chart import ChartText, draw_chart, render_chart
 from bot.reports.report import MESSAGE_LIMIT, chart_text, duration, report_chart, report_text
+from bot.services.call_log import LoggedCall
 from bot.telegram.sender import caption_fits, visible_length
 from bot.texts import Texts
 from tests.reports.test_figures import MORNING, MOSCOW, _call, _day

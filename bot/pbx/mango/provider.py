@@ -34,7 +34,7 @@ from bot.pbx.base import (
     ProviderDeps,
     Route,
 )
-from bot.pbx.mango import directory, stats
+from bot.pbx.mango import company, stats
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
 from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
@@ -176,16 +176,16 @@ class MangoProvider(Provider):
         data = await self.client.call(
             "config/users/request", {"ext_fields": ["groups", "general.mobile"]}
         )
-        fetched = directory.employees(data, self.account.id, self.account.region)
+        fetched = company.employees(data, self.account.id, self.account.region)
         known = {employee.extension for employee in fetched}
         configured = [e for e in await super().list_employees() if e.extension not in known]
         return fetched + configured
 
     async def list_groups(self) -> list[PbxGroup]:
-        return directory.groups(await self.client.call("groups", {"show_users": 1}))
+        return company.groups(await self.client.call("groups", {"show_users": 1}))
 
     async def list_lines(self) -> list[PbxLine]:
-        return directory.lines(await self.client.call("incominglines", {}))
+        return company.lines(await self.client.call("incominglines", {}))
 
     async def balance(self) -> Balance:
         data = await self.client.call("account/balance", {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.pbx.mobilon.calls import FollowedCall
+from bot.pbx.mobilon.followed_calls import FollowedCall
 from bot.pbx.mobilon.journal import JournalEntry, day_of
 from bot.phones import normalise
 

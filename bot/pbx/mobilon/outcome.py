@@ -23,7 +23,7 @@ from bot.events import (
     RecordingEvent,
     RecordingState,
 )
-from bot.pbx.mobilon.calls import FollowedCall
+from bot.pbx.mobilon.followed_calls import FollowedCall
 from bot.pbx.mobilon.journal import JournalEntry
 
 PROVIDER = "mobilon"

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from bot.events import PbxEvent
 from bot.pbx.base import PbxError, Provider
-from bot.pbx.mobilon.calls import FollowedCall, utc
+from bot.pbx.mobilon.followed_calls import FollowedCall, utc
 from bot.pbx.mobilon.journal import JournalEntry
 from bot.pbx.mobilon.matching import candidates, journal_days
 from bot.pbx.mobilon.outcome import finished, recording

@@ -32,14 +32,13 @@ from bot.pbx.base import (
 )
 from bot.pbx.mobilon import codes, webhooks
 from bot.pbx.mobilon.account import MobilonAccount
-from bot.pbx.mobilon.calls import CallBook, FollowedCall
 from bot.pbx.mobilon.cli import SET_KEY
 from bot.pbx.mobilon.client import MobilonClient
+from bot.pbx.mobilon.followed_calls import CallBook, FollowedCall
 from bot.pbx.mobilon.journal import MSK, JournalEntry
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import EXTENSION
-from bot.runtime.jobs import Job
 
 NUMBER = re.compile(r"^[0-9A-Za-z]+$")  # what CallToSubscriber accepts (its code 3)
 MAX_HISTORY_DAYS = 31
@@ -47,6 +46,8 @@ MAX_HISTORY_DAYS = 31
 
 if TYPE_CHECKING:
     from aiogram import Router
+
+    from bot.runtime.jobs import Job
 
 POLLING_JOB = "mobilon-calls"
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from bot.events import CallLegEvent
 from bot.pbx.base import Inbound, Route, WebhookForbidden, WebhookMalformed
-from bot.pbx.mobilon.calls import CallBook
+from bot.pbx.mobilon.followed_calls import CallBook
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import ringing

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import CallRecord
-from bot.pbx.mts.directory import Abonents
+from bot.pbx.mts.abonents import Abonents
 from bot.pbx.mts.webhooks import call_id_of
 
 DIRECTIONS = {"ORIGINATING": "outbound", "TERMINATING": "inbound"}

@@ -14,7 +14,7 @@ import logging
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import StreamReader
 
@@ -34,15 +34,17 @@ from bot.pbx.base import (
     Route,
     WebhookMalformed,
 )
+from bot.pbx.mts.abonents import Abonent, AbonentDirectory, Abonents
 from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.client import MtsClient
-from bot.pbx.mts.directory import Abonent, AbonentDirectory, Abonents
 from bot.pbx.mts.history import call_record
 from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import SubscriptionStore
 from bot.pbx.mts.webhooks import CALL_EVENTS, EventType, read, to_events, verify_token
 from bot.phones import normalise
-from bot.runtime.jobs import Job
+
+if TYPE_CHECKING:
+    from bot.runtime.jobs import Job
 
 log = logging.getLogger(__name__)
 

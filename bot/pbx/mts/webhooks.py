@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.events import CallLegEvent, LegState, Party, PbxEvent, RecordingEvent, RecordingState
 from bot.pbx.base import Inbound, WebhookForbidden, WebhookMalformed
-from bot.pbx.mts.directory import Abonents
+from bot.pbx.mts.abonents import Abonents
 
 TOKEN_HEADER = "x-auth-token"  # noqa: S105 - the header's name
 PROVIDER_ID = "mts"

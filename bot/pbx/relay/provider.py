@@ -1,7 +1,7 @@
 """The relay provider: any PBX (Asterisk, FreePBX…) whose script posts the relay format.
 
 The PBX only pushes: ``POST /pbx/{account}/calls/{secret}`` with ``create_call`` and
-``update_call``. Calls are kept in Redis (:mod:`bot.pbx.relay.calls`) to turn statuses
+``update_call``. Calls are kept in Redis (:mod:`bot.pbx.relay.call_book`) to turn statuses
 into leg events and one summary per call; uploaded recordings are kept in Redis
 (:mod:`bot.pbx.relay.recordings`) and streamed to Telegram. Nothing can be asked of the
 PBX, so click-to-call, SMS, balance, history and campaigns are unsupported.
@@ -30,7 +30,7 @@ from bot.pbx.base import (
     WebhookForbidden,
 )
 from bot.pbx.relay.account import RelayAccount
-from bot.pbx.relay.calls import CallBook, RelayCall, UnknownCall, advance, events_of
+from bot.pbx.relay.call_book import CallBook, RelayCall, UnknownCall, advance, events_of
 from bot.pbx.relay.recordings import RecordingStore, Upload
 from bot.pbx.relay.webhooks import CREATE, RelayRequest, read_body, read_request
 from bot.storage.links import LinkRepository

@@ -15,10 +15,10 @@ from redis.asyncio import Redis
 
 from bot.domain import Language
 from bot.events import CommandResultEvent
+from bot.formatting import reason
 from bot.pbx.base import InvalidRequest, NotReady, PbxError, PbxRejected, ProviderDeps
 from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.provider import MobilonProvider
-from bot.pipeline.commands import reason
 from bot.pipeline.stream import decode_event
 from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys

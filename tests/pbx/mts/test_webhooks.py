@@ -18,8 +18,8 @@ from bot.config import Settings
 from bot.events import CallLegEvent, Direction, LegState, Party, RecordingEvent
 from bot.metrics import Metrics
 from bot.pbx.base import Inbound, WebhookForbidden, WebhookMalformed
+from bot.pbx.mts.abonents import Abonent, Abonents
 from bot.pbx.mts.account import MtsAccount
-from bot.pbx.mts.directory import Abonent, Abonents
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.mts.state import Subscription
 from bot.pbx.mts.webhooks import call_id_of, read, to_events, verify_token

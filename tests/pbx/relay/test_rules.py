@@ -8,7 +8,7 @@ import pytest
 
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState, RecordingEvent
 from bot.pbx.base import WebhookMalformed
-from bot.pbx.relay.calls import RelayCall, advance, events_of
+from bot.pbx.relay.call_book import RelayCall, advance, events_of
 from bot.pbx.relay.recordings import MP3, MP4, OGG, WAV, sniff
 from bot.pbx.relay.webhooks import read_request
 from sandbox.relay import silent_wav

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.notify import Notifier
+from bot.services.missed_calls import MissedCall, MissedCalls
 from bot.storage import Keys
 
 TAKE_LOCK_TIMEOUT = 10  # seconds

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from bot.domain import CommandTicket, Language
 from bot.events import CommandResultEvent, SmsStatusEvent
-from bot.pbx.base import PbxError
+from bot.formatting import reason
 from bot.phones import display
 from bot.storage.commands import PENDING_TTL, CommandRepository
 from bot.storage.keys import Keys
@@ -31,7 +31,6 @@ from bot.telegram.outbox import Outbox, OutMessage, Priority
 from bot.texts import Texts, Translator
 
 REPORTED_COMMANDS = frozenset({"callback", "sms"})
-FALLBACK_REASON = "pbx_errors.failed"
 
 
 class CommandKind(StrEnum):
@@ -70,19 +69,6 @@ class Progress(BaseModel):
 
     result: Outcome | None = None
     delivery: Outcome | None = None
-
-
-def reason(t: Translator, message_key: str, **params: object) -> str:
-    """The sentence for a ``message_key``; a general one when the key has no text."""
-    try:
-        return t.label(message_key, **params)
-    except (KeyError, IndexError):  # no such label, or one asking for other parameters
-        return t.label(FALLBACK_REASON)
-
-
-def sentence(t: Translator, error: PbxError) -> str:
-    """What went wrong with a PBX request, in one sentence of the person's language."""
-    return reason(t, error.message_key, **error.params)
 
 
 def render(t: Translator, report: CommandReport, progress: Progress) -> str:

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.access import Access
 from bot.config import Settings
 from bot.domain import CallRecord, Link, Role
+from bot.formatting import duration
 from bot.pbx.registry import pbx_name
 from bot.phones import display, normalise
-from bot.pipeline.calllog import LoggedCall
-from bot.pipeline.missed import MissedCall, MissedCalls
-from bot.pipeline.notify import Notifier, duration
+from bot.pipeline.notify import Notifier
+from bot.services.access import Access
+from bot.services.call_log import LoggedCall
+from bot.services.missed_calls import MissedCall, MissedCalls
 from bot.telegram.identity import Identity
 
 

@@ -1,4 +1,4 @@
-"""Reading MANGO's employee list (3.6.1), groups (3.6.2) and lines (3.6.7)."""
+"""The company as MANGO lists it: employees (3.6.1), groups (3.6.2) and lines (3.6.7)."""
 
 from __future__ import annotations
 

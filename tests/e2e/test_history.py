@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app import App
 from bot.domain import Role
-from bot.pipeline.missed import MissedCall
+from bot.services.missed_calls import MissedCall
 from sandbox.mango import HistoryRow, MangoSimulator
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import BORIS, LINE, MARIA, REP_ANNA, STRANGER, drained

@@ -14,16 +14,16 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot.access import Access
 from bot.config import Settings
-from bot.journal import Journal, JournalCall, merge_history, open_missed_today
+from bot.formatting import sentence
 from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers
 from bot.phones import normalise
-from bot.pipeline.calllog import CallLog
-from bot.pipeline.commands import sentence
-from bot.pipeline.missed import MissedCalls
 from bot.pipeline.notify import Notifier
+from bot.services.access import Access
+from bot.services.call_history import Journal, JournalCall, merge_history, open_missed_today
+from bot.services.call_log import CallLog
+from bot.services.missed_calls import MissedCalls
 from bot.storage import Repositories
 from bot.telegram.callbacks import RecordingCallback
 from bot.telegram.gates import RequireLink

@@ -7,8 +7,8 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from bot.events import CallSummaryEvent, Direction, Party
-from bot.pipeline.calllog import CallLog
 from bot.pipeline.sessions import CallSession
+from bot.services.call_log import CallLog
 from bot.storage import Keys
 from tests.pipeline.test_sessions import CLIENT, RING_GROUP, T0, _state
 

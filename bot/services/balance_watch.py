@@ -8,7 +8,6 @@ takeovers. The state of each account lives in Redis and changes in one atomic st
 restart or a second replica decides nothing twice; alerts go through the outbox with a slot
 per state change and recipient, so repeating a decision queues nothing new.
 
-:func:`money` and :func:`moment` format figures for people; ``/balance`` uses them too.
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from bot.config import Account, Settings
-from bot.domain import Balance, Language, Role
+from bot.domain import Balance, Role
+from bot.formatting import moment, money
 from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers
 from bot.runtime.jobs import Job
@@ -51,60 +50,6 @@ redis.call('HSET', KEYS[1], 'state', ARGV[1], 'amount', ARGV[2], 'currency', ARG
   'at', ARGV[4], 'threshold', ARGV[5], 'notified', announce and '0' or '1')
 return episode
 """
-
-CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "GBP": "£", "KZT": "₸", "BYN": "Br"}
-EN_PREFIX_SIGNS = {"USD", "EUR", "GBP"}
-NBSP = "\u00a0"
-MONTHS = {
-    Language.EN: (
-        "Jan",
-        "Feb",
-        "Mar",
-        "Apr",
-        "May",
-        "Jun",
-        "Jul",
-        "Aug",
-        "Sep",
-        "Oct",
-        "Nov",
-        "Dec",
-    ),
-    Language.RU: (
-        "января",
-        "февраля",
-        "марта",
-        "апреля",
-        "мая",
-        "июня",
-        "июля",
-        "августа",
-        "сентября",
-        "октября",
-        "ноября",
-        "декабря",
-    ),
-}
-
-
-def money(amount: Decimal, currency: str, language: Language) -> str:
-    """``1 234,50 ₽`` in Russian, ``RUB 1,234.50`` (``$1,234.50``) in English."""
-    grouped = f"{abs(amount):,.2f}"
-    sign = "-" if amount < 0 else ""
-    code = currency.upper()
-    if language is Language.RU:
-        number = grouped.replace(",", NBSP).replace(".", ",")
-        return f"{sign}{number}{NBSP}{CURRENCY_SIGNS.get(code, code)}"
-    if code in EN_PREFIX_SIGNS:
-        return f"{sign}{CURRENCY_SIGNS[code]}{grouped}"
-    return f"{code}{NBSP}{sign}{grouped}"
-
-
-def moment(at: datetime, zone: ZoneInfo, language: Language) -> str:
-    """``24 января 2019, 17:55`` / ``24 Jan 2019, 17:55`` in the time zone people read."""
-    local = at.astimezone(zone)
-    month = MONTHS[language][local.month - 1]
-    return f"{local.day} {month} {local.year}, {local:%H:%M}"
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ from limits import RateLimitItem, parse
 
 from bot.config import Settings
 from bot.domain import CommandTicket, Link
+from bot.formatting import reason
 from bot.pbx.base import Capability, NoAnswer, PbxError, Provider
 from bot.pbx.registry import Providers, pbx_name
 from bot.phones import normalise
-from bot.pipeline.commands import (
+from bot.pipeline.command_results import (
     CommandKind,
     CommandReport,
     CommandResults,
     Progress,
-    reason,
     render,
     render_refusal,
     render_unanswered,

@@ -8,11 +8,11 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 from redis.asyncio import Redis
 
-from bot.pipeline.dialer import Dialer
-from bot.pipeline.missed import MissedCall, MissedCalls
 from bot.pipeline.notify import Notifier
 from bot.services.call_back import call_back
-from bot.services.missed import take
+from bot.services.dialing import Dialer
+from bot.services.missed_calls import MissedCall, MissedCalls
+from bot.services.missed_claims import take
 from bot.storage import Keys
 from bot.telegram.callbacks import MissedAction, MissedCallback
 from bot.telegram.gates import RequireLink

@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.domain import Balance, Language, Role
+from bot.formatting import moment, money
 from bot.pbx.registry import Providers
-from bot.pipeline.balance import BalanceWatch, moment, money
+from bot.services.balance_watch import BalanceWatch
 from bot.storage import Keys, Repositories
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, Priority

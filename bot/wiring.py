@@ -1,0 +1,218 @@
+"""Wiring: every part of the app built from the settings and given what it needs, with
+keyword arguments; nothing is started here. :func:`bot.app.running` starts the roles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.pbx.base import JobDeps
+from bot.pbx.registry import Providers
+from bot.pipeline.closing import CallCloser, closing_jobs
+from bot.pipeline.command_results import CommandResults
+from bot.pipeline.consumer import ConsumerOptions
+from bot.pipeline.ingest import add_ingest_routes
+from bot.pipeline.notify import Notifier
+from bot.pipeline.sessions import SessionStore
+from bot.pipeline.stream import EventStream
+from bot.pipeline.worker import EventWorker
+from bot.ratelimit import SharedRateLimiter
+from bot.reports.digest import DailyDigest, DigestTiming, digest_jobs
+from bot.runtime import Job
+from bot.services.access import Access
+from bot.services.balance_watch import BalanceWatch, balance_jobs
+from bot.services.call_log import CallLog
+from bot.services.dialing import Dialer
+from bot.services.employee_names import DirectoryCache
+from bot.services.missed_calls import MissedCalls
+from bot.storage import Keys, Repositories
+from bot.telegram.factory import create_bot, create_dispatcher
+from bot.telegram.handler_data import HandlerDeps
+from bot.telegram.links import RecordingLinks
+from bot.telegram.notices import Notices
+from bot.telegram.outbox import Outbox
+from bot.telegram.sender import Sender, SendLimits
+from bot.texts import Texts
+from bot.web import add_recording_route, build_web_app
+from handlers import build_router
+
+PBX_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+SENDER_CONCURRENCY = 256  # deliveries in flight per process
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timings the tests and benchmarks tighten; production uses the defaults."""
+
+    consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
+    send_limits: SendLimits | None = None  # None: Telegram's limits with TELEGRAM_GLOBAL_RATE
+    recording_retry: float = 5.0
+    delayed_poll: float = 1.0
+    digest: DigestTiming = field(default_factory=DigestTiming)
+    pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
+    summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
+    # Providers' background jobs by name: seconds between runs.
+    job_periods: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class App:
+    """Everything one process has wired together."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    repos: Repositories
+    texts: Texts
+    metrics: Metrics
+    providers: Providers
+    access: Access
+    bot: Bot
+    dispatcher: Dispatcher
+    web_app: web.Application
+    outbox: Outbox
+    notifier: Notifier
+    worker: EventWorker
+    sender: Sender
+    call_log: CallLog
+    tuning: Tuning = field(default_factory=Tuning)
+    jobs: list[Job] = field(default_factory=list)  # what the worker role runs in the background
+    web_url: str | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def build_app(
+    settings: Settings, redis: Redis, http: httpx.AsyncClient, tuning: Tuning | None = None
+) -> App:
+    """Wire the parts; nothing is started yet."""
+    tuning = tuning or Tuning()
+    keys = Keys()
+    repos = Repositories.over(redis, keys)
+    texts = Texts()
+    metrics = Metrics()
+    limiter = SharedRateLimiter(redis)
+    providers = Providers.from_settings(settings, http, limiter, redis=redis)
+    access = Access(repos, settings, providers)
+    bot = create_bot(settings)
+    outbox = Outbox(redis, keys)
+    missed = MissedCalls(redis, keys)
+    call_log = CallLog(redis, keys)
+    notices = Notices(bot, texts, repos)
+    notifier = Notifier(
+        settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed, notices
+    )
+    links = RecordingLinks(
+        settings.public_base() if settings.public_url else None,
+        settings.webhook_secret().encode(),
+    )
+    sender = Sender(
+        bot,
+        redis,
+        keys,
+        outbox,
+        limiter,
+        tuning.send_limits or SendLimits.per_second(settings.telegram_global_rate),
+        providers,
+        repos,
+        texts,
+        metrics,
+        links,
+        notices,
+        recording_retry=tuning.recording_retry,
+    )
+    command_results = CommandResults(redis, keys, repos.commands, outbox, texts)
+    dispatcher = create_dispatcher(
+        build_router(),
+        HandlerDeps(
+            redis=redis,
+            keys=keys,
+            settings=settings,
+            repos=repos,
+            texts=texts,
+            providers=providers,
+            access=access,
+            notices=notices,
+            notifier=notifier,
+            missed_calls=missed,
+            call_log=call_log,
+            outbox=outbox,
+            limiter=limiter,
+            dialer=Dialer(bot, settings, providers, limiter, command_results),
+        ),
+        metrics,
+    )
+    web_app = build_web_app(settings, redis, metrics)
+    stream = EventStream(redis, keys)
+    add_ingest_routes(web_app, providers, stream, metrics)
+    sessions = SessionStore(redis, keys)
+    closer = CallCloser(
+        redis,
+        keys,
+        sessions,
+        stream,
+        {
+            p.account.id: tuning.summary_grace or p.summary_grace
+            for p in providers
+            if p.summary_grace is not None
+        },
+        {p.account.id: p.account.provider_id for p in providers},
+    )
+    add_recording_route(web_app, links, providers)
+    worker = EventWorker(settings, sessions, notifier, metrics, call_log, command_results, closer)
+    balances = BalanceWatch(redis, keys, settings, providers, repos, outbox, notices)
+    digest = DailyDigest(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        subscriptions=repos.subscriptions,
+        outbox=outbox,
+        notifier=notifier,
+        call_log=call_log,
+    )
+    public_base = settings.public_base() if settings.public_url is not None else None
+    # Every background job of the worker role; a job with nothing to do is left out.
+    jobs = [
+        Job("delayed", outbox.release_due, period=tuning.delayed_poll),
+        *closing_jobs(closer),
+        *balance_jobs(balances, settings.balance_check_seconds),
+        *digest_jobs(digest, tuning.digest),
+        *providers.jobs(
+            JobDeps(
+                redis=redis,
+                keys=keys,
+                stream=stream,
+                links=repos.links,
+                public_base=public_base,
+                periods=tuning.job_periods,
+            )
+        ),
+    ]
+    return App(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        repos=repos,
+        texts=texts,
+        metrics=metrics,
+        providers=providers,
+        access=access,
+        bot=bot,
+        dispatcher=dispatcher,
+        web_app=web_app,
+        outbox=outbox,
+        notifier=notifier,
+        worker=worker,
+        sender=sender,
+        call_log=call_log,
+        tuning=tuning,
+        jobs=jobs,
+    )
