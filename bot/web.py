@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.registry import Providers
-from bot.telegram.links import RecordingLinks
+from bot.telegram.recording_links import RecordingLinks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

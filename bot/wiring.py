@@ -37,9 +37,9 @@ from bot.services.missed_calls import MissedCalls
 from bot.storage import Keys, Repositories
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.handler_data import HandlerDeps
-from bot.telegram.links import RecordingLinks
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox
+from bot.telegram.recording_links import RecordingLinks
 from bot.telegram.sender import Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app

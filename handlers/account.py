@@ -18,9 +18,9 @@ from bot.domain import Role
 from bot.pbx.base import Capability
 from bot.pbx.registry import Providers, pbx_name
 from bot.services import campaigns
-from bot.services.accounts import accounts_of, capable
-from bot.services.balance import balance_entry
+from bot.services.balance_lookup import balance_entry
 from bot.services.campaigns import Outcome, Refused, Section
+from bot.services.user_accounts import accounts_of, capable
 from bot.telegram.callbacks import CampaignAction, CampaignCallback
 from bot.telegram.gates import RequireLink, RequireRole
 from bot.telegram.identity import Identity

@@ -111,7 +111,7 @@ async def start_app(
     async with AsyncExitStack() as stack:
 
         async def start(
-            account: dict[str, Any] | None = None, tuning: Tuning = FAST, **overrides: Any
+            tuning: Tuning = FAST, *, account: dict[str, Any] | None = None, **overrides: Any
         ) -> App:
             values: dict[str, Any] = {
                 "bot_token": emulator.token,

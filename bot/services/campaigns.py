@@ -16,7 +16,7 @@ from bot.domain import Campaign, CampaignStatus
 from bot.formatting import sentence
 from bot.pbx.base import Capability, PbxError, Provider
 from bot.pbx.registry import Providers, pbx_name
-from bot.services.accounts import capable
+from bot.services.user_accounts import capable
 from bot.telegram.callbacks import CampaignAction
 from bot.texts import Translator
 

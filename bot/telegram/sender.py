@@ -45,9 +45,9 @@ from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories
 from bot.storage.lease import lease
 from bot.telegram.files import StreamedFile
-from bot.telegram.links import RecordingLinks
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, OutMessage
+from bot.telegram.recording_links import RecordingLinks
 from bot.telegram.retry import outbox_delivery
 from bot.texts import Texts
 

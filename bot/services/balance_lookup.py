@@ -9,7 +9,7 @@ from bot.config import Account, Settings
 from bot.formatting import moment, money, sentence
 from bot.pbx.base import Capability, PbxError
 from bot.pbx.registry import Providers, pbx_name
-from bot.services.accounts import capable
+from bot.services.user_accounts import capable
 from bot.texts import Translator
 
 
