@@ -100,36 +100,44 @@ def build_app(
     texts = Texts()
     metrics = Metrics()
     limiter = SharedRateLimiter(redis)
-    providers = Providers.from_settings(settings, http, limiter, redis=redis)
-    access = Access(repos, settings, providers)
+    providers = Providers.from_settings(settings, http, limiter, redis=redis, keys=keys)
+    access = Access(repos=repos, settings=settings, providers=providers)
     bot = create_bot(settings)
     outbox = Outbox(redis, keys)
     missed = MissedCalls(redis, keys)
     call_log = CallLog(redis, keys)
     notices = Notices(bot, texts, repos)
     notifier = Notifier(
-        settings, repos, outbox, texts, DirectoryCache(redis, keys, providers), missed, notices
+        settings=settings,
+        repos=repos,
+        outbox=outbox,
+        texts=texts,
+        directory=DirectoryCache(redis=redis, keys=keys, providers=providers),
+        missed=missed,
+        notices=notices,
     )
     links = RecordingLinks(
         settings.public_base() if settings.public_url else None,
         settings.webhook_secret().encode(),
     )
     sender = Sender(
-        bot,
-        redis,
-        keys,
-        outbox,
-        limiter,
-        tuning.send_limits or SendLimits.per_second(settings.telegram_global_rate),
-        providers,
-        repos,
-        texts,
-        metrics,
-        links,
-        notices,
+        bot=bot,
+        redis=redis,
+        keys=keys,
+        outbox=outbox,
+        limiter=limiter,
+        limits=tuning.send_limits or SendLimits.per_second(settings.telegram_global_rate),
+        providers=providers,
+        repos=repos,
+        texts=texts,
+        metrics=metrics,
+        links=links,
+        notices=notices,
         recording_retry=tuning.recording_retry,
     )
-    command_results = CommandResults(redis, keys, repos.commands, outbox, texts)
+    command_results = CommandResults(
+        redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts
+    )
     dispatcher = create_dispatcher(
         build_router(),
         HandlerDeps(
@@ -146,7 +154,13 @@ def build_app(
             call_log=call_log,
             outbox=outbox,
             limiter=limiter,
-            dialer=Dialer(bot, settings, providers, limiter, command_results),
+            dialer=Dialer(
+                bot=bot,
+                settings=settings,
+                providers=providers,
+                limiter=limiter,
+                results=command_results,
+            ),
         ),
         metrics,
     )
@@ -155,20 +169,36 @@ def build_app(
     add_ingest_routes(web_app, providers, stream, metrics)
     sessions = SessionStore(redis, keys)
     closer = CallCloser(
-        redis,
-        keys,
-        sessions,
-        stream,
-        {
+        redis=redis,
+        keys=keys,
+        sessions=sessions,
+        stream=stream,
+        grace={
             p.account.id: tuning.summary_grace or p.summary_grace
             for p in providers
             if p.summary_grace is not None
         },
-        {p.account.id: p.account.provider_id for p in providers},
+        providers={p.account.id: p.account.provider_id for p in providers},
     )
     add_recording_route(web_app, links, providers)
-    worker = EventWorker(settings, sessions, notifier, metrics, call_log, command_results, closer)
-    balances = BalanceWatch(redis, keys, settings, providers, repos, outbox, notices)
+    worker = EventWorker(
+        settings=settings,
+        sessions=sessions,
+        notifier=notifier,
+        metrics=metrics,
+        call_log=call_log,
+        command_results=command_results,
+        closer=closer,
+    )
+    balances = BalanceWatch(
+        redis=redis,
+        keys=keys,
+        settings=settings,
+        providers=providers,
+        repos=repos,
+        outbox=outbox,
+        notices=notices,
+    )
     digest = DailyDigest(
         settings=settings,
         redis=redis,

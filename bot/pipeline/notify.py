@@ -30,6 +30,7 @@ class Notifier:
 
     def __init__(
         self,
+        *,
         settings: Settings,
         repos: Repositories,
         outbox: Outbox,

@@ -101,6 +101,7 @@ class Sender:
 
     def __init__(
         self,
+        *,
         bot: Bot,
         redis: Redis,
         keys: Keys,
@@ -113,7 +114,6 @@ class Sender:
         metrics: Metrics,
         links: RecordingLinks,
         notices: Notices,
-        *,
         recording_retry: float = 5.0,
     ) -> None:
         self.bot = bot
