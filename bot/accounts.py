@@ -3,13 +3,25 @@
 
 Use :class:`AccountBase` wherever code works with any account; the provider registry turns
 the provider packages' models into the one discriminated union the settings validate.
+
+An account model is the light half of a provider package: what reading and checking the
+configuration needs (the PBX's name, the URLs to paste, the CLI subcommands it brings),
+importable without any HTTP or Redis client; :meth:`AccountBase.provider_class` leads to
+the rest.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+import argparse
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.pbx.base import Provider
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
@@ -24,6 +36,16 @@ class EmployeeEntry(BaseModel):
     phones: list[str] = []
 
 
+@dataclass(frozen=True)
+class CliCommand:
+    """A ``pbxgram`` subcommand a provider brings (e.g. storing an employee's key)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, str]]  # what to print
+
+
 class AccountBase(BaseModel):
     """Fields every PBX connection has. Subclasses narrow ``provider`` to their id."""
 
@@ -31,6 +53,8 @@ class AccountBase(BaseModel):
 
     # The PBX API's address when the file gives none ("" for PBXs pbxgram never calls).
     default_api_url: ClassVar[str] = ""
+    pbx_name: ClassVar[str] = ""  # the PBX as people know it: "MANGO OFFICE"
+    cli_commands: ClassVar[tuple[CliCommand, ...]] = ()  # ``pbxgram`` subcommands it brings
 
     id: Slug
     provider: str
@@ -62,3 +86,19 @@ class AccountBase(BaseModel):
             if info.annotation is SecretStr
             or any(arg is SecretStr for arg in getattr(info.annotation, "__args__", ()))
         )
+
+    @classmethod
+    def provider_class(cls) -> type[Provider]:
+        """The provider class of this kind of account (imported on first use: it brings
+        the PBX's clients)."""
+        raise NotImplementedError(f"{cls.__name__} names no provider class")
+
+    def setup_lines(self, base_url: str, *, reveal: bool) -> list[str]:
+        """What ``check-config`` prints for this account: each URL to paste into the PBX's
+        settings (under ``base_url``, the account's ``PUBLIC_URL/pbx/{id}``) and where.
+        Secret parts of a URL are masked unless ``reveal``."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how to set it up")
+
+    def display_name(self) -> str:
+        """The PBX as people know it, for sentences like "your PBX (its name) …"."""
+        return self.pbx_name

@@ -111,7 +111,7 @@ def check_config_report(settings: Settings, *, reveal: bool) -> str:
 async def _link(settings: Settings, args: argparse.Namespace) -> str:
     import httpx
 
-    from bot.pbx.registry import Providers
+    from bot.pbx.providers import Providers
     from bot.services.access import Access
     from bot.storage import Repositories, open_redis
 

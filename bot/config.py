@@ -21,12 +21,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.accounts import AccountBase
 from bot.errors import ConfigError
-from bot.pbx.registry import PROVIDER_CLASSES, account_models, secret_fields
+from bot.pbx.registry import ACCOUNT_MODELS, provider_ids, secret_fields
 
 if TYPE_CHECKING:
     Account = AccountBase
 else:  # validated as the discriminated union of every registered provider's account model
-    Account = Annotated[Union[account_models()], Field(discriminator="provider")]  # noqa: UP007
+    Account = Annotated[Union[ACCOUNT_MODELS], Field(discriminator="provider")]  # noqa: UP007
 
 
 class Settings(BaseSettings):
@@ -187,12 +187,12 @@ def _with_env_secrets(account: dict[str, Any], env: Mapping[str, str]) -> dict[s
 
 def _describe(exc: ValidationError, config_path: Path | None) -> str:
     error = exc.errors()[0]
-    loc = [part for part in error["loc"] if part not in PROVIDER_CLASSES]
+    loc = [part for part in error["loc"] if part not in provider_ids()]
     message = error["msg"]
     if error["type"] == "missing":
         message = "required but missing"
     elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        message = "provider must be one of " + ", ".join(PROVIDER_CLASSES)
+        message = "provider must be one of " + ", ".join(provider_ids())
     if loc and loc[0] == "accounts" and config_path is not None:
         where = "accounts" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
         return f"{config_path}: {where}: {message}"

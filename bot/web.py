@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.telegram.recording_links import RecordingLinks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

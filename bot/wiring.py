@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.pbx.base import JobDeps
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.closing import CallCloser, closing_jobs
 from bot.pipeline.command_results import CommandResults
 from bot.pipeline.consumer import ConsumerOptions

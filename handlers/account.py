@@ -16,7 +16,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.config import Account, Settings
 from bot.domain import Role
 from bot.pbx.base import Capability
-from bot.pbx.registry import Providers, pbx_name
+from bot.pbx.providers import Providers
+from bot.pbx.registry import pbx_name
 from bot.services import campaigns
 from bot.services.balance_lookup import balance_entry
 from bot.services.campaigns import Outcome, Refused, Section

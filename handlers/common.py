@@ -8,7 +8,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.domain import Language
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.storage import Repositories
 from bot.telegram.identity import Identity
 from bot.telegram.menu import commands_for

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.config import Settings
 from bot.formatting import sentence
 from bot.pbx.base import Capability, PbxError
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.phones import normalise
 from bot.pipeline.notify import Notifier
 from bot.services.access import Access

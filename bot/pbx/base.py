@@ -13,12 +13,11 @@ lacks raises :class:`UnsupportedError`; every failure is a :class:`PbxError`
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import httpx
 from redis.asyncio import Redis
@@ -56,7 +55,6 @@ from bot.storage.keys import Keys
 __all__ = [
     "AudioStream",
     "Capability",
-    "CliCommand",
     "Inbound",
     "InvalidRequest",
     "JobDeps",
@@ -81,7 +79,6 @@ if TYPE_CHECKING:
     from aiogram import Router
     from aiohttp import StreamReader
 
-    from bot.config import Settings
     from bot.pipeline.stream import EventStream
     from bot.ratelimit import SharedRateLimiter
     from bot.runtime.jobs import Job
@@ -130,22 +127,12 @@ class JobDeps:
         return self.periods.get(job, default)
 
 
-@dataclass(frozen=True)
-class CliCommand:
-    """A ``pbxgram`` subcommand a provider brings (e.g. storing an employee's key)."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, str]]  # what to print
-
-
 class Provider:
-    """One configured PBX account. Subclasses add the vendor's protocol and declare
-    everything about themselves here: ``id`` and ``account_model`` (the TOML table),
-    ``name``, ``capabilities``, ``routes``, :meth:`setup_lines` for ``check-config``, and
-    the admin commands and CLI subcommands they bring. The registry
-    (:mod:`bot.pbx.registry`) refuses a subclass that leaves one out.
+    """One configured PBX account. Subclasses add the vendor's protocol and declare what
+    it needs at run time: ``id``, ``account_model`` (its TOML table, which also declares
+    what reading and checking the configuration needs), ``name``, ``capabilities``,
+    ``routes``, :meth:`jobs`, and the admin commands it brings (:meth:`build_router`).
+    The registry (:mod:`bot.pbx.registry`) refuses a subclass that leaves one out.
 
     The base knows only the employees listed in the account's TOML table (the directory
     for PBXs without a directory API); every other outbound method is unsupported.
@@ -159,22 +146,14 @@ class Provider:
     # Set when the PBX sends no "call finished" summary: the pipeline then ends each call
     # itself, this many seconds after its last leg ended (bot.pipeline.closing).
     summary_grace: float | None = None
-    # Telegram commands for admins this PBX needs (each with a handler and a menu label).
     # The longest span one call-history request may cover.
     history_window: ClassVar[timedelta] = timedelta(days=30)
+    # Telegram commands for admins this PBX needs (each with a handler and a menu label).
     admin_commands: ClassVar[tuple[str, ...]] = ()
-    cli_commands: ClassVar[tuple[CliCommand, ...]] = ()
 
     def __init__(self, account: AccountBase, deps: ProviderDeps) -> None:
         self.account = account
         self.deps = deps
-
-    @classmethod
-    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
-        """What ``check-config`` prints for one account: each URL to paste into the PBX's
-        settings (under ``base_url``, the account's ``PUBLIC_URL/pbx/{id}``) and where.
-        Secret parts of a URL are masked unless ``reveal``."""
-        raise NotImplementedError(f"{cls.__name__} does not say how to set it up")
 
     @classmethod
     def jobs(cls, providers: list[Provider], deps: JobDeps) -> list[Job]:
@@ -186,11 +165,6 @@ class Provider:
     def build_router(cls) -> Router | None:
         """A fresh aiogram router for the :attr:`admin_commands` this PBX brings."""
         return None
-
-    @classmethod
-    def display_name(cls, account: AccountBase) -> str:
-        """The PBX as people know it, for sentences like "your PBX (its name) …"."""
-        return cls.name
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -14,7 +14,8 @@ from redis.exceptions import RedisError
 
 from bot.metrics import Metrics
 from bot.pbx.base import Inbound, Provider, Route, WebhookError
-from bot.pbx.registry import PROVIDER_CLASSES, Providers
+from bot.pbx.providers import Providers
+from bot.pbx.registry import provider_classes
 from bot.pipeline.stream import EventStream
 from bot.web import add_pbx_route
 
@@ -27,7 +28,7 @@ def add_ingest_routes(
     """Register every provider type's webhook routes under ``/pbx/{account}``."""
     ingest = _Ingest(providers, stream, metrics)
     seen: set[tuple[str, str]] = set()
-    for provider_class in PROVIDER_CLASSES.values():
+    for provider_class in provider_classes().values():
         for route in provider_class.routes:
             if (route.method, route.path) in seen:
                 continue

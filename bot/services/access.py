@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.config import Account, Settings
 from bot.domain import ApprovalRequest, Employee, Invite, Link, Role, User
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.phones import normalise
 from bot.storage import Repositories
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 from bot.config import Account, Settings
 from bot.formatting import moment, money, sentence
 from bot.pbx.base import Capability, PbxError
-from bot.pbx.registry import Providers, pbx_name
+from bot.pbx.providers import Providers
+from bot.pbx.registry import pbx_name
 from bot.services.user_accounts import capable
 from bot.texts import Translator
 

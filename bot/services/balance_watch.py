@@ -24,7 +24,7 @@ from bot.config import Account, Settings
 from bot.domain import Balance, Role
 from bot.formatting import moment, money
 from bot.pbx.base import Capability, PbxError
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.runtime.jobs import Job
 from bot.storage import Keys, Repositories
 from bot.telegram.notices import Notices

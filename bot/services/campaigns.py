@@ -15,7 +15,8 @@ from bot.config import Account
 from bot.domain import Campaign, CampaignStatus
 from bot.formatting import sentence
 from bot.pbx.base import Capability, PbxError, Provider
-from bot.pbx.registry import Providers, pbx_name
+from bot.pbx.providers import Providers
+from bot.pbx.registry import pbx_name
 from bot.services.user_accounts import capable
 from bot.telegram.callbacks import CampaignAction
 from bot.texts import Translator

@@ -20,7 +20,8 @@ from bot.config import Settings
 from bot.domain import CommandTicket, Link
 from bot.formatting import reason
 from bot.pbx.base import Capability, NoAnswer, PbxError, Provider
-from bot.pbx.registry import Providers, pbx_name
+from bot.pbx.providers import Providers
+from bot.pbx.registry import pbx_name
 from bot.phones import normalise
 from bot.pipeline.command_results import (
     CommandKind,

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from bot.pbx.base import PbxError
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.storage import Keys
 
 CACHE_SECONDS = 600

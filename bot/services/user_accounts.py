@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from bot.config import Account, Settings
 from bot.domain import Link
 from bot.pbx.base import Capability, Provider
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 
 
 def accounts_of(settings: Settings, links: Iterable[Link], *, admin: bool) -> list[Account]:

@@ -15,7 +15,7 @@ from aiogram.dispatcher.middlewares.data import MiddlewareData
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.notify import Notifier
 from bot.ratelimit import SharedRateLimiter
 from bot.services.access import Access

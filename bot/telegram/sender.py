@@ -40,7 +40,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories
 from bot.storage.lease import lease

@@ -17,7 +17,7 @@ from bot.config import Account
 from bot.pbx.base import Provider, Route
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.provider import MangoProvider
-from bot.pbx.registry import PROVIDER_CLASSES, RegistryError, registry_of
+from bot.pbx.registry import RegistryError, provider_classes, provider_ids, registry_of
 from tests.pbx.contract_cases import CASES
 
 
@@ -56,27 +56,28 @@ def test_every_provider_package_is_registered() -> None:
     assert packages, "no provider packages found under bot/pbx"
     for package, classes in packages.items():
         assert classes, f"bot/pbx/{package}/provider.py defines no Provider"
-        assert package in PROVIDER_CLASSES, f"{package} is missing from the registry"
-        assert PROVIDER_CLASSES[package] in classes, f"{package} registers a foreign class"
-    assert set(PROVIDER_CLASSES) == set(packages)
+        assert package in provider_classes(), f"{package} is missing from the registry"
+        assert provider_classes()[package] in classes, f"{package} registers a foreign class"
+    assert set(provider_classes()) == set(packages)
 
 
 def test_every_registered_provider_declares_routes_and_a_name() -> None:
-    for provider_id, cls in PROVIDER_CLASSES.items():
+    for provider_id, cls in provider_classes().items():
         assert isinstance(cls.routes, tuple) and cls.routes, f"{provider_id} serves no routes"
         assert all(isinstance(route, Route) for route in cls.routes), provider_id
         assert cls.name and cls.name != Provider.name, f"{provider_id} has no name of its own"
 
 
 def test_the_config_accounts_and_the_registry_name_the_same_providers() -> None:
-    assert config_provider_ids() == set(PROVIDER_CLASSES)
-    for provider_id, cls in PROVIDER_CLASSES.items():
+    assert config_provider_ids() == set(provider_classes())
+    assert provider_ids() == tuple(provider_classes())  # the registry's order, both ways
+    for provider_id, cls in provider_classes().items():
         assert cls.id == provider_id
         assert cls.account_model in get_args(get_args(Account)[0]), provider_id
 
 
 def test_every_registered_provider_has_a_contract_case() -> None:
-    assert set(CASES) == set(PROVIDER_CLASSES)
+    assert set(CASES) == set(provider_classes())
     for provider_id, case in CASES.items():
         assert case.account["provider"] == provider_id
 
@@ -94,11 +95,16 @@ class _NoSetup(Provider):
         provider: Literal["nosetup"]
 
 
+class _Unnamed(MangoProvider):
+    """Complete, but MANGO's account model names MangoProvider, not this class."""
+
+
 @pytest.mark.parametrize(
     ("cls", "problem"),
     [
         (_Incomplete, "account model's provider must be Literal['incomplete']"),
         (_NoSetup, "does not say how to set it up"),
+        (_Unnamed, "its account model does not name it"),
         (Provider, "declares no id"),
     ],
 )

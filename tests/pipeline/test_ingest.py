@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.events import CallLegEvent
 from bot.metrics import Metrics
 from bot.pbx.mango.signing import sign
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.stream import EventStream, decode_event
 from bot.storage import Keys

@@ -1,7 +1,7 @@
 """Fuzzing every webhook route and parser.
 
 Injected: arbitrary bodies, headers, queries and route parameters on every route of every
-provider in ``PROVIDER_CLASSES`` (hypothesis, straight into ``verify``/``parse``); signed
+provider in ``provider_classes()`` (hypothesis, straight into ``verify``/``parse``); signed
 MANGO forms carrying arbitrary JSON and near-valid events; signed forms with one part
 tampered; and schemathesis cases generated from ``openapi.yaml`` (positive and negative)
 sent over HTTP to the real web tier (``running(..., web_role=True, worker_role=False)``).
@@ -43,7 +43,8 @@ from bot.app import running
 from bot.config import Settings
 from bot.pbx.base import Inbound, Provider, WebhookForbidden, WebhookMalformed
 from bot.pbx.mango.signing import compact_json, sign, signed_form
-from bot.pbx.registry import PROVIDER_CLASSES, Providers
+from bot.pbx.providers import Providers
+from bot.pbx.registry import provider_classes
 from bot.pipeline.stream import decode_event, encode_event
 from bot.storage import Keys
 from sandbox.telegram import Limits, TelegramEmulator
@@ -254,7 +255,7 @@ def mango_inbound(route: str, form: dict[str, str] | list[tuple[str, str]]) -> I
 
 
 MANGO_ROUTES = st.sampled_from(
-    [r.name for r in PROVIDER_CLASSES["mango"].routes] if "mango" in PROVIDER_CLASSES else ["-"]
+    [r.name for r in provider_classes()["mango"].routes] if "mango" in provider_classes() else ["-"]
 )
 
 
@@ -281,7 +282,7 @@ async def providers() -> AsyncIterator[dict[str, Provider]]:
     """One built provider per provider type in the registry."""
     async with httpx.AsyncClient() as http:
         built = Providers.from_settings(fuzz_settings(), http)
-        found = {pid: built.get(ACCOUNTS[pid]["id"]) for pid in PROVIDER_CLASSES}
+        found = {pid: built.get(ACCOUNTS[pid]["id"]) for pid in provider_classes()}
         yield {pid: provider for pid, provider in found.items() if provider is not None}
 
 
@@ -298,7 +299,7 @@ def refused(provider: Provider, inbound: Inbound) -> str | None:
 # --- (a) the parsers --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider_id", sorted(PROVIDER_CLASSES))
+@pytest.mark.parametrize("provider_id", sorted(provider_classes()))
 def test_unsigned_requests_never_parse(provider_id: str, providers: dict[str, Provider]) -> None:
     provider = providers[provider_id]
     assert provider.routes, f"{provider_id} serves no webhook routes"
@@ -321,7 +322,7 @@ def test_unsigned_requests_never_parse(provider_id: str, providers: dict[str, Pr
     )
 
 
-mango_only = pytest.mark.skipif("mango" not in PROVIDER_CLASSES, reason="no MANGO provider")
+mango_only = pytest.mark.skipif("mango" not in provider_classes(), reason="no MANGO provider")
 
 
 @mango_only

@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.domain import Role
 from bot.pbx.mango.signing import signed_form
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.services.access import Access
 from bot.storage import Keys, Repositories
 from bot.storage.embedded import EmbeddedRedis

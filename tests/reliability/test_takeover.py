@@ -15,7 +15,7 @@ from redis.exceptions import LockError
 from bot.pbx.base import ProviderDeps
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.provider import MangoProvider
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.consumer import ConsumerOptions, Entry, StreamConsumer
 from bot.ratelimit import SharedRateLimiter
 from bot.services.employee_names import FAILED_CACHE_SECONDS, DirectoryCache

@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.domain import Role
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState, Party
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.stream import EventStream
 from bot.services.access import Access
 from bot.storage import Keys, Repositories

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.domain import Balance, Language, Role
 from bot.formatting import moment, money
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.services.balance_watch import BalanceWatch
 from bot.storage import Keys, Repositories
 from bot.telegram.notices import Notices

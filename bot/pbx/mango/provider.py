@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.accounts import AccountBase
 from bot.domain import (
     Balance,
     CallRecord,
@@ -54,7 +53,7 @@ class MangoProvider(Provider):
     id = "mango"
     account_model = MangoAccount
     history_window = MAX_STATS_PERIOD
-    name = "MANGO OFFICE"
+    name = MangoAccount.pbx_name
     capabilities = frozenset(Capability)
     routes = tuple(
         Route("POST", f"/events/{name}", f"events/{name}") for name in EVENT_ROUTES
@@ -75,14 +74,6 @@ class MangoProvider(Provider):
         self._http = deps.http
         self._stats_poll_interval = stats_poll_interval
         self._stats_max_polls = stats_max_polls
-
-    @classmethod
-    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
-        return [
-            f"MANGO OFFICE → Integrations → API, 'external system address': {base_url}",
-            f"(events then arrive at {base_url}/events/call, {base_url}/events/summary, …;"
-            f" command results at {base_url}/result/callback, …)",
-        ]
 
     # inbound ---------------------------------------------------------------------
     def verify(self, inbound: Inbound) -> None:

@@ -16,7 +16,7 @@ from aiogram.types import Message
 from bot.domain import Role
 from bot.pbx.mobilon.keys import EXTENSION_PATTERN, looks_like_key
 from bot.pbx.mobilon.provider import MobilonProvider
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.telegram.identity import Identity
 from bot.texts import Translator
 

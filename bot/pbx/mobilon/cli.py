@@ -11,10 +11,8 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from bot.accounts import CliCommand
 from bot.errors import ConfigError
-from bot.pbx.base import CliCommand
-from bot.pbx.mobilon.account import MobilonAccount
-from bot.pbx.mobilon.keys import EXTENSION_PATTERN, EmployeeKeys, looks_like_key
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -32,6 +30,10 @@ async def set_key(
     settings: Settings, account_id: str, extension: str, stream: TextIO | None = None
 ) -> str:
     """Store the key read from ``stream`` for ``extension``; the line to print."""
+    # Here, not at the top: the account model declares this command and is read with the
+    # configuration, which must not wait for Redis clients to load.
+    from bot.pbx.mobilon.account import MobilonAccount
+    from bot.pbx.mobilon.keys import EXTENSION_PATTERN, EmployeeKeys, looks_like_key
     from bot.storage import open_redis
 
     account = settings.account(account_id)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
-from bot.accounts import AccountBase
 from bot.domain import CallRecord, CommandTicket
 from bot.events import PbxEvent
 from bot.pbx.accepted import report_accepted
@@ -32,7 +31,6 @@ from bot.pbx.base import (
 )
 from bot.pbx.mobilon import codes, webhooks
 from bot.pbx.mobilon.account import MobilonAccount
-from bot.pbx.mobilon.cli import SET_KEY
 from bot.pbx.mobilon.client import MobilonClient
 from bot.pbx.mobilon.followed_calls import CallBook, FollowedCall
 from bot.pbx.mobilon.journal import MSK, JournalEntry
@@ -57,9 +55,8 @@ class MobilonProvider(Provider):
 
     id = "mobilon"
     account_model = MobilonAccount
-    name = "Mobilon"
+    name = MobilonAccount.pbx_name
     admin_commands = ("mobilonkey",)  # employees' keys (bot/pbx/mobilon/admin_command.py)
-    cli_commands = (SET_KEY,)
     capabilities = frozenset({Capability.CALLBACK, Capability.RECORDINGS, Capability.CALL_HISTORY})
     routes = webhooks.ROUTES
 
@@ -86,10 +83,6 @@ class MobilonProvider(Provider):
         from bot.pbx.mobilon.admin_command import build_router  # imports us
 
         return build_router()
-
-    @classmethod
-    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
-        return [f"Mobilon webhook URL: {base_url}/incoming?number={{NUMBER}}&key={{KEY}}"]
 
     # state in Redis --------------------------------------------------------------
     def _need_redis(self) -> Redis:

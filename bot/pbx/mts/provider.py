@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import StreamReader
 
-from bot.accounts import AccountBase
 from bot.domain import CallRecord, CommandTicket, Employee, PbxGroup
 from bot.events import PbxEvent
 from bot.pbx.accepted import report_accepted
@@ -61,7 +60,7 @@ class MtsProvider(Provider):
 
     id = "mts"
     account_model = MtsAccount
-    name = "MTS VPBX"
+    name = MtsAccount.pbx_name
     capabilities = frozenset(
         {
             Capability.CALLBACK,
@@ -83,11 +82,6 @@ class MtsProvider(Provider):
 
         context = KeeperContext(deps.redis, deps.keys, deps.links, deps.public_base)
         return subscription_jobs(providers, context, tick=deps.period(SUBSCRIPTIONS_JOB, 30.0))
-
-    @classmethod
-    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
-        assert isinstance(account, MtsAccount)
-        return [f"callback URL for /api/service/{account.mode}: {base_url}/events"]
 
     def __init__(
         self,

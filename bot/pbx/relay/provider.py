@@ -15,7 +15,6 @@ from typing import Any
 from aiohttp import StreamReader
 from redis.asyncio import Redis
 
-from bot.accounts import AccountBase
 from bot.domain import utcnow
 from bot.events import Direction, PbxEvent
 from bot.pbx.base import (
@@ -45,7 +44,7 @@ class CallNotFound(WebhookError):
 class RelayProvider(Provider):
     id = "relay"
     account_model = RelayAccount
-    name = "relay"
+    name = RelayAccount.pbx_name
     capabilities = frozenset({Capability.RECORDINGS})
     routes = (Route("POST", "/calls/{secret}", "calls"),)
     streams_body = True
@@ -55,19 +54,6 @@ class RelayProvider(Provider):
         self.relay_account = account
         self._redis = deps.redis
         self._keys = deps.keys
-
-    @classmethod
-    def setup_lines(cls, account: AccountBase, base_url: str, *, reveal: bool) -> list[str]:
-        assert isinstance(account, RelayAccount)
-        secret = account.secret.get_secret_value() if reveal else "<secret>"
-        hint = "" if reveal else "  (run with --reveal to print the secret)"
-        return [f"relay URL for create_call/update_call: {base_url}/calls/{secret}{hint}"]
-
-    @classmethod
-    def display_name(cls, account: AccountBase) -> str:
-        """Any script can push the relay format, so the product is unknown: the account's
-        own id names it."""
-        return account.id
 
     # inbound ---------------------------------------------------------------------
     def verify(self, inbound: Inbound) -> None:

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.events import CallLegEvent, LegState, Party
 from bot.metrics import Metrics
 from bot.pbx.mobilon.keys import EmployeeKeys
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.stream import EventStream, decode_event
 from bot.storage import Keys

@@ -23,7 +23,7 @@ from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.mts.state import Subscription
 from bot.pbx.mts.webhooks import call_id_of, read, to_events, verify_token
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.sessions import CallSession
 from bot.pipeline.stream import EventStream, decode_event

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.events import CallLegEvent, CallSummaryEvent, LegState, RecordingEvent
 from bot.metrics import Metrics
-from bot.pbx.registry import Providers
+from bot.pbx.providers import Providers
 from bot.pbx.relay import recordings
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.stream import EventStream, decode_event
