@@ -53,7 +53,7 @@ class AccountBase(BaseModel):
 
     # The PBX API's address when the file gives none ("" for PBXs pbxgram never calls).
     default_api_url: ClassVar[str] = ""
-    pbx_name: ClassVar[str] = ""  # the PBX as people know it: "MANGO OFFICE"
+    pbx_name: ClassVar[str] = ""  # the PBX as people know it (its product name)
     cli_commands: ClassVar[tuple[CliCommand, ...]] = ()  # ``pbxgram`` subcommands it brings
 
     id: Slug
