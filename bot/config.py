@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     telegram_webhook: bool = False
     telegram_webhook_secret: SecretStr | None = None
     telegram_global_rate: Annotated[int, Field(ge=1, le=1000)] = 25
+    # How long a message waits for an unreachable Telegram before it is given up.
+    telegram_outage_hours: Annotated[float, Field(gt=0)] = 24.0
     worker_claim_idle_seconds: Annotated[float, Field(ge=1, le=3600)] = 15.0
     redis_url: SecretStr | None = None
     pbxgram_data_dir: Path = Path("./data")

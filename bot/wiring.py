@@ -38,9 +38,10 @@ from bot.storage import Keys, Repositories
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.notices import Notices
+from bot.telegram.outage import OutagePolicy
 from bot.telegram.outbox import Outbox
 from bot.telegram.recording_links import RecordingLinks
-from bot.telegram.sender import Sender, SendLimits
+from bot.telegram.sender import BACKOFF, Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app
 from handlers import build_router
@@ -56,6 +57,8 @@ class Tuning:
     consumer: ConsumerOptions = field(default_factory=ConsumerOptions)
     send_limits: SendLimits | None = None  # None: Telegram's limits with TELEGRAM_GLOBAL_RATE
     recording_retry: float = 5.0
+    send_backoff: tuple[float, ...] = BACKOFF  # quick retries of one delivery
+    outage_retry_cap: float = 60.0  # the longest wait between tries while Telegram is down
     delayed_poll: float = 1.0
     digest: DigestTiming = field(default_factory=DigestTiming)
     pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
@@ -134,6 +137,10 @@ def build_app(
         links=links,
         notices=notices,
         recording_retry=tuning.recording_retry,
+        backoff=tuning.send_backoff,
+        outage=OutagePolicy(
+            patience=settings.telegram_outage_hours * 3600, cap=tuning.outage_retry_cap
+        ),
     )
     command_results = CommandResults(
         redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts

@@ -46,6 +46,7 @@ from bot.storage import Keys, Repositories
 from bot.storage.lease import lease
 from bot.telegram.files import StreamedFile
 from bot.telegram.notices import Notices
+from bot.telegram.outage import FAILURES, OUTAGE_FIELDS, OutagePolicy, next_try
 from bot.telegram.outbox import Outbox, OutMessage
 from bot.telegram.recording_links import RecordingLinks
 from bot.telegram.retry import outbox_delivery
@@ -115,6 +116,8 @@ class Sender:
         links: RecordingLinks,
         notices: Notices,
         recording_retry: float = 5.0,
+        backoff: tuple[float, ...] = BACKOFF,
+        outage: OutagePolicy | None = None,
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -129,6 +132,8 @@ class Sender:
         self.links = links
         self.notices = notices
         self.recording_retry = recording_retry
+        self.backoff = backoff
+        self.outage = outage or OutagePolicy()
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
@@ -158,17 +163,34 @@ class Sender:
             except RetryLater as later:
                 await self._retry_later(key, later.delay)
                 return
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                # Telegram is down or unreachable, not this message: wait it out.
+                wait = await next_try(self.redis, key, self.outage)
+                if wait is None:
+                    log.error("slot %s waited out the whole Telegram outage patience", key)
+                    raise
+                self.metrics.telegram_sent.labels("outage").inc()
+                log.info("telegram %s; slot %s tries again in %.0fs", type(exc).__name__, key, wait)
+                await self._retry_later(key, wait)
+                return
             mapping: dict[str, int] = {"sent_version": version, "chat_id": message.chat_id}
             if message_id is not None:
                 mapping["message_id"] = message_id
-            await self._record_sent(key, mapping)
+            await self._record_sent(key, mapping, waited=FAILURES in state)
 
-    async def _record_sent(self, key: str, mapping: dict[str, int]) -> None:
-        """Note what Telegram now shows. Telegram has already done it, so a Redis outage
-        here is waited out: giving up would send the message again on the next delivery."""
+    async def _record_sent(self, key: str, mapping: dict[str, int], *, waited: bool) -> None:
+        """Note what Telegram now shows (and forget an outage the slot waited out).
+        Telegram has already done it, so a Redis outage here is waited out: giving up would
+        send the message again on the next delivery."""
         for pause in (*RECORD_BACKOFF, None):
             try:
-                await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                if waited:
+                    async with self.redis.pipeline(transaction=True) as pipe:
+                        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                        pipe.hdel(key, *OUTAGE_FIELDS)
+                        await pipe.execute()
+                else:
+                    await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
                 return
             except (RedisConnectionError, RedisTimeoutError):
                 if pause is None:
@@ -254,8 +276,6 @@ class Sender:
         except TelegramRetryAfter as exc:
             await self._cool_down(message.chat_id, exc.retry_after)
             raise RetryLater(exc.retry_after) from None
-        except (TelegramServerError, TelegramNetworkError):
-            raise RetryLater(5.0) from None
         finally:
             await stream.aclose()
         self.metrics.telegram_sent.labels("audio").inc()
@@ -327,7 +347,7 @@ class Sender:
         return sent[1] if sent and sent[0] == message.chat_id else None
 
     async def _with_retries(self, chat_id: int, operation: Callable[[], Awaitable[T]]) -> T:
-        for attempt, pause in enumerate((*BACKOFF, None)):
+        for attempt, pause in enumerate((*self.backoff, None)):
             await self._wait_turn(chat_id)
             try:
                 return await operation()

@@ -18,12 +18,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.app import App
+from bot.app import App, Tuning
 from bot.domain import Role, SubscriptionKind
 from bot.phones import display
 from sandbox.mango import MangoSimulator
 from sandbox.telegram import ChatMessage, RandomFaults, TelegramEmulator
-from tests.e2e.conftest import drained
+from tests.e2e.conftest import FAST, drained
 from tests.reliability.conftest import (
     FAULTS_GROUPS,
     FAULTS_LINE,
@@ -127,9 +127,11 @@ async def slot_messages(app: App) -> Counter[tuple[int, int]]:
     return found
 
 
-async def company(emulator: TelegramEmulator, start_app: StartApp) -> App:
+async def company(
+    emulator: TelegramEmulator, start_app: StartApp, tuning: Tuning = FAST, **overrides: Any
+) -> App:
     """Eight reps in four ring groups, and a group chat for missed calls and summaries."""
-    app = await start_app()
+    app = await start_app(tuning, **overrides)
     for group in range(1, FAULTS_GROUPS + 1):
         for extension in faults_extensions(group):
             emulator.add_user(rep_of(extension), f"Rep {extension}", language_code="ru")

@@ -1,0 +1,49 @@
+"""Waiting out Telegram being unreachable, per outbox slot, for as long as it lasts.
+
+Use :func:`next_try` when a delivery failed because Telegram could not be reached or
+answered 5xx after the sender's quick retries: it says when to try the slot again (capped
+exponential backoff with jitter), or None once the slot has waited longer than the
+outage patience. The slot is re-queued through the delayed outbox, so its stream entry is
+acknowledged and redelivery counting never turns an outage into dead letters.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+FAILURES = "outage_failures"  # slot hash fields, cleared once the slot is delivered
+FAILING_SINCE = "outage_since"
+OUTAGE_FIELDS = (FAILURES, FAILING_SINCE)
+
+
+@dataclass(frozen=True)
+class OutagePolicy:
+    """How long a message waits for Telegram, and how often it asks meanwhile."""
+
+    patience: float = 24 * 3600.0  # seconds; then the message gives up (dead letter)
+    cap: float = 60.0  # the longest wait between two tries
+    first: float = 1.0  # the wait after the first failure
+
+    def delay(self, failures: int) -> float:
+        """The wait before try ``failures + 1``: doubling from ``first`` up to ``cap``,
+        each drawn at random from its upper half so slots do not come back in step."""
+        ceiling = min(self.cap, self.first * 2 ** min(max(failures - 1, 0), 30))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy
+
+
+async def next_try(redis: Redis, slot_key: str, policy: OutagePolicy) -> float | None:
+    """Note one more failed try of ``slot_key``; the seconds until the next, or None when
+    the slot has waited out the whole patience."""
+    now = time.time()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(slot_key, FAILURES, 1)
+        pipe.hsetnx(slot_key, FAILING_SINCE, now)
+        pipe.hget(slot_key, FAILING_SINCE)
+        failures, _, since = await pipe.execute()
+    if now - float(since or now) > policy.patience:
+        return None
+    return policy.delay(int(failures))

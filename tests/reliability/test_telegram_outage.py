@@ -1,0 +1,112 @@
+"""Telegram unreachable for longer than the sender's quick retries loses nothing.
+
+The Telegram emulator stops listening (connections are refused) while calls are missed;
+the sender's quick retries run out long before it is back. Every card, missed alert and
+group summary raised meanwhile must arrive once Telegram is back, each once, in its final
+state (no stale "ringing" card followed by an edit), and nothing may be dead-lettered. A
+message that waited out the whole outage patience is the one exception: it is given up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import replace
+
+from redis.asyncio import Redis
+
+from bot.app import App
+from sandbox.mango import MangoSimulator
+from sandbox.telegram import TelegramEmulator
+from tests.e2e.conftest import FAST, drained
+from tests.reliability.conftest import FAULTS_GROUPS, FAULTS_LINE, StartApp, faults_extensions
+from tests.reliability.test_telegram_faults import (
+    GROUP_CHAT,
+    client_of,
+    company,
+    deliveries,
+    expected_messages,
+    group_of,
+    rep_of,
+    seen,
+)
+
+CALLS = 6  # every one missed (odd indexes in expected_messages are missed calls)
+# Quick retries short enough that, without waiting the outage out, each message would have
+# been redelivered into the dead letters (5 deliveries, 2 s apart) well within the outage.
+OUTAGE_TUNING = replace(FAST, send_backoff=(0.05, 0.1), outage_retry_cap=0.5)
+OUTAGE_SECONDS = 15.0
+
+
+async def outbox_dead_letters(app: App) -> int:
+    return int(await app.redis.xlen(app.keys.dead_letters(app.keys.outbox(0))))
+
+
+def chats() -> list[int]:
+    reps = [rep_of(e) for g in range(1, FAULTS_GROUPS + 1) for e in faults_extensions(g)]
+    return [GROUP_CHAT, *reps]
+
+
+async def play_missed(mango: MangoSimulator, indexes: range) -> None:
+    await asyncio.gather(
+        *(
+            mango.play_inbound(
+                FAULTS_LINE,
+                client_of(index),
+                group_id=group_of(index),
+                ring=faults_extensions(group_of(index)),
+                answered_by=None,
+                record=False,
+            )
+            for index in indexes
+        )
+    )
+    await mango.wait_idle()
+
+
+async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp, redis: Redis
+) -> None:
+    app = await company(emulator, start_app, OUTAGE_TUNING)
+    before = {chat: len(emulator.bot_messages(chat)) for chat in chats()}
+    await emulator.stop()  # Telegram refuses every connection from now on
+
+    indexes = range(1, 2 * CALLS, 2)
+    await play_missed(mango, indexes)
+    await asyncio.sleep(OUTAGE_SECONDS)
+    assert deliveries(app, "outage") > 0  # the sender did meet the outage, and waited
+    assert await outbox_dead_letters(app) == 0
+
+    requests_before = len(emulator.requests)
+    await emulator.start()  # back, on the same address
+    await drained(app, patience=60)
+
+    shown = [m for chat in chats() for m in emulator.bot_messages(chat)[before[chat] :]]
+    expected = Counter(line for index in indexes for line in expected_messages(index))
+    actual = Counter(seen(m) for m in shown)
+    assert actual == expected, {"missing": expected - actual, "extra": actual - expected}
+    after = [name for name, _ in emulator.requests[requests_before:]]
+    assert "editMessageText" not in after  # each went out once, in its final state
+    assert await outbox_dead_letters(app) == 0
+
+
+async def test_a_message_that_waited_out_the_whole_patience_is_given_up(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp, redis: Redis
+) -> None:
+    app = await company(emulator, start_app, OUTAGE_TUNING, telegram_outage_hours=0.001)
+    await emulator.stop()  # and it stays down for longer than the 3.6 s of patience
+    await play_missed(mango, range(1, 2))
+    given_up = 0
+
+    async def count() -> None:
+        nonlocal given_up
+        given_up = await outbox_dead_letters(app)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while given_up == 0 and loop.time() < deadline:
+        await asyncio.sleep(0.5)
+        await count()
+    assert given_up > 0, "no message gave up after its patience"
+    assert deliveries(app, "outage") > 0  # it had waited, as any other, until then
+    await emulator.start()
