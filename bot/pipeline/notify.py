@@ -209,7 +209,10 @@ class Notifier:
                 if missed.taken_by is None:
                     buttons.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
             message = OutMessage(
-                chat_id=chat_id, text=text, buttons=(tuple(buttons),) if buttons else ()
+                chat_id=chat_id,
+                text=text,
+                buttons=(tuple(buttons),) if buttons else (),
+                late_note=t.label("calls.late"),
             )
             await self.outbox.put(slot, message, Priority.MISSED)
 

@@ -89,6 +89,9 @@ class OutMessage(BaseModel):
     reply_to_coming: bool = False
     audio: AudioRef | None = None
     photo: PhotoRef | None = None
+    # Added below the text if the message could only go out after Telegram was unreachable
+    # (e.g. a missed-call alert: people should know why it comes late).
+    late_note: str = ""
 
 
 class Outbox:

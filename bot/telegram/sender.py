@@ -148,6 +148,10 @@ class Sender:
                 return  # expired, or already delivered (a newer edit was coalesced in)
             version = int(state["version"])
             message = OutMessage.model_validate_json(state["content"])
+            if message.late_note and FAILURES in state and "message_id" not in state:
+                message = message.model_copy(
+                    update={"text": f"{message.text}\n\n{message.late_note}"}
+                )
             message_id = int(state["message_id"]) if state.get("message_id") else None
             age = time.time() - float(state.get("created", time.time()))
             try:

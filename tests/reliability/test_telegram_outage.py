@@ -22,6 +22,7 @@ from tests.e2e.conftest import FAST, drained
 from tests.reliability.conftest import FAULTS_GROUPS, FAULTS_LINE, StartApp, faults_extensions
 from tests.reliability.test_telegram_faults import (
     GROUP_CHAT,
+    Seen,
     client_of,
     company,
     deliveries,
@@ -31,11 +32,19 @@ from tests.reliability.test_telegram_faults import (
     seen,
 )
 
+LATE = "\n\n⏳ Отправлено с опозданием: Telegram был недоступен, когда поступил звонок."
 CALLS = 6  # every one missed (odd indexes in expected_messages are missed calls)
 # Quick retries short enough that, without waiting the outage out, each message would have
 # been redelivered into the dead letters (5 deliveries, 2 s apart) well within the outage.
 OUTAGE_TUNING = replace(FAST, send_backoff=(0.05, 0.1), outage_retry_cap=0.5)
 OUTAGE_SECONDS = 15.0
+
+
+def late(line: Seen) -> Seen:
+    """A missed-call alert that could only go out after the outage says why it is late."""
+    chat, text, buttons = line
+    alert = text.startswith("❌") and "Звонок шёл на" in text
+    return (chat, text + LATE, buttons) if alert else line
 
 
 async def outbox_dead_letters(app: App) -> int:
@@ -82,7 +91,7 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     await drained(app, patience=60)
 
     shown = [m for chat in chats() for m in emulator.bot_messages(chat)[before[chat] :]]
-    expected = Counter(line for index in indexes for line in expected_messages(index))
+    expected = Counter(late(line) for index in indexes for line in expected_messages(index))
     actual = Counter(seen(m) for m in shown)
     assert actual == expected, {"missing": expected - actual, "extra": actual - expected}
     after = [name for name, _ in emulator.requests[requests_before:]]
