@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import ssl
 
 import pytest
+from aiohttp_socks import ProxyType
 from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.logs import RedactSecrets, secret_values
+from bot.telegram.factory import create_bot
 
 PASSWORD = "pr0xy-Secret@pass"
 URL = "socks5://office:pr0xy-Secret%40pass@proxy.example:1080"
@@ -53,3 +56,11 @@ def test_proxy_url_and_password_are_redacted() -> None:
     RedactSecrets(secrets).filter(line)
     assert "pr0xy-Secret" not in line.getMessage()
     assert "***" in line.getMessage()
+
+
+def test_https_proxy_is_reached_over_tls() -> None:
+    bot = create_bot(Settings(bot_token="1:x", telegram_proxy="https://u:p@proxy.example:8443"))
+    connector = bot.session._connector_init  # type: ignore[attr-defined]
+    assert connector["proxy_type"] == ProxyType.HTTP
+    assert (connector["host"], connector["port"]) == ("proxy.example", 8443)
+    assert isinstance(connector["proxy_ssl"], ssl.SSLContext)
