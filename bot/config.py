@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     telegram_api_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
     telegram_webhook: bool = False
     telegram_webhook_secret: SecretStr | None = None
+    telegram_proxy: SecretStr | None = None
     telegram_global_rate: Annotated[int, Field(ge=1, le=1000)] = 25
     # How long a message waits for an unreachable Telegram before it is given up.
     telegram_outage_hours: Annotated[float, Field(gt=0)] = 24.0
@@ -63,6 +65,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("telegram_proxy")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not _valid_proxy_url(url):  # the message never holds the value: it may hold a password
+            raise ValueError(
+                "expected an http://, https:// or socks5:// URL with a host and a port, "
+                "such as socks5://user:password@proxy.example:1080"
+            )
+        return SecretStr(url)
 
     @field_validator("timezone")
     @classmethod
@@ -185,6 +200,21 @@ def _with_env_secrets(account: dict[str, Any], env: Mapping[str, str]) -> dict[s
         if name not in filled and value:
             filled[name] = value
     return filled
+
+
+def _valid_proxy_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https", "socks5")
+        and bool(parts.hostname)
+        and port is not None
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment)
+    )
 
 
 def _describe(exc: ValidationError, config_path: Path | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from bot.config import Settings
 from bot.pbx.registry import secret_fields
@@ -45,12 +45,19 @@ def secret_values(settings: Settings) -> list[str]:
         for s in (settings.bot_token, settings.telegram_webhook_secret, settings.redis_url)
         if s is not None
     ]
+    if settings.telegram_proxy is not None:  # the URL and, alone, its password
+        values.extend(_proxy_secrets(settings.telegram_proxy.get_secret_value()))
     for account in settings.accounts:
         for name in secret_fields():
             secret = getattr(account, name, None)
             if secret is not None:
                 values.append(secret.get_secret_value())
     return values
+
+
+def _proxy_secrets(url: str) -> list[str]:
+    password = urlsplit(url).password
+    return [url] if not password else [url, password, unquote(password)]
 
 
 def configure_logging(settings: Settings) -> None:

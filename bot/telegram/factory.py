@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.identity import IdentityMiddleware
+from bot.telegram.proxy import proxied_session
 from bot.telegram.retry import RetryAfterMiddleware
 
 
@@ -33,9 +34,13 @@ class SharedRedisStorage(RedisStorage):
 
 
 def create_bot(settings: Settings) -> Bot:
-    """A Bot with HTML parse mode, talking to ``TELEGRAM_API_URL``."""
+    """A Bot with HTML parse mode, talking to ``TELEGRAM_API_URL`` (through ``TELEGRAM_PROXY``)."""
     base = str(settings.telegram_api_url).rstrip("/")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base))
+    api = TelegramAPIServer.from_base(base)
+    proxy = settings.telegram_proxy
+    session = (
+        AiohttpSession(api=api) if proxy is None else proxied_session(api, proxy.get_secret_value())
+    )
     session.middleware(RetryAfterMiddleware())
     return Bot(
         token=settings.require_bot_token().get_secret_value(),

@@ -30,6 +30,13 @@ CASES = [
     ),
     pytest.param(
         ["check-config"],
+        {"TELEGRAM_PROXY": "ftp://office:P-SECRET-8@proxy.example:21"},
+        None,
+        "TELEGRAM_PROXY: Value error, expected an http://, https:// or socks5:// URL",
+        id="bad-proxy",
+    ),
+    pytest.param(
+        ["check-config"],
         {"PBXGRAM_CONFIG": "/nowhere/pbxgram.toml"},
         None,
         "PBXGRAM_CONFIG: file /nowhere/pbxgram.toml does not exist",

@@ -6,6 +6,7 @@ key and salt, MTS's API token and callback key, Mobilon's token, the relay secre
 password in REDIS_URL. It is driven through a MANGO call (good signatures), forged
 webhooks for every provider, /call, /balance, a PBX error, Telegram answering 429 and 500,
 a bot token Telegram rejects, and ``pbxgram check-config`` on a valid and on broken files.
+Every Bot API call goes through a SOCKS5 proxy whose password is in TELEGRAM_PROXY.
 
 Must hold: none of the secrets — as is, or URL-encoded — is in the captured log output,
 stdout/stderr, any Bot API request the bot made, any answer the web tier gave, or any
@@ -39,6 +40,7 @@ from sandbox.mango import Employee, Line, MangoLimits, MangoSimulator
 from sandbox.telegram import Limits, TelegramEmulator
 from tests.cli.helpers import run_pbxgram
 from tests.e2e.conftest import FAST, LINE, REP_ANNA, drained
+from tests.proxy import LoopbackProxy
 from tests.reliability.figures import record
 
 BOT_TOKEN = "7100200300:AAHsecretBotToken-For_Redaction9"
@@ -50,6 +52,7 @@ MTS_CALLBACK_KEY = "mtsSecretCallbackKey-0c7f"
 MOBILON_TOKEN = "mobilonSecretToken-93ad1e"
 RELAY_SECRET = "relaySecret+Plus=Eq_0123456789"
 REDIS_USER, REDIS_PASSWORD = "pbxgram", "redisSecretPassword-6e4b"
+PROXY_USER, PROXY_PASSWORD = "pbxgram", "proxySecret+Pass@word/5d"
 SECRETS = {
     "bot token": BOT_TOKEN,
     "rejected bot token": REJECTED_TOKEN,
@@ -60,6 +63,7 @@ SECRETS = {
     "Mobilon api_token": MOBILON_TOKEN,
     "relay secret": RELAY_SECRET,
     "Redis password": REDIS_PASSWORD,
+    "Telegram proxy password": PROXY_PASSWORD,
 }
 CLIENT = "79001234567"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -195,6 +199,7 @@ async def test_no_secret_in_logs_texts_or_answers(
     async with (
         TelegramEmulator(token=BOT_TOKEN, limits=Limits.disabled()) as emulator,
         MangoSimulator(MANGO_KEY, MANGO_SALT, limits=MangoLimits.disabled()) as mango,
+        LoopbackProxy("socks5", username=PROXY_USER, password=PROXY_PASSWORD) as proxy,
     ):
         emulator.add_user(REP_ANNA, "Anna", username="anna", language_code="en")
         mango.add_employee(Employee(extension="101", name="Anna Petrova", phones=["79991112233"]))
@@ -203,6 +208,7 @@ async def test_no_secret_in_logs_texts_or_answers(
         settings = Settings(
             bot_token=BOT_TOKEN,
             telegram_api_url=emulator.base_url,
+            telegram_proxy=proxy.url(),
             redis_url=protected_redis,
             web_port=0,
             pbxgram_data_dir=tmp_path / "data",
@@ -227,6 +233,7 @@ async def test_no_secret_in_logs_texts_or_answers(
         bot_requests = [f"{method} {params}" for method, params in emulator.requests]
         outputs["Bot API requests"] = "\n".join(bot_requests)
         outputs["Telegram failures"] = repr(emulator.failures)
+        assert "sendMessage" in proxy.methods, "the bot did not go through the proxy"
     outputs.update(check_config_outputs(tmp_path, protected_redis))
     captured = capfd.readouterr()
     outputs["log (DEBUG)"] = debug_log.getvalue()
@@ -247,9 +254,10 @@ async def test_no_secret_in_logs_texts_or_answers(
         "Secrets never appear in logs or error texts",
         "full app (web + worker) at DEBUG for every logger; a secret in each configurable "
         "place (bot token, MANGO key and salt, MTS token and callback key, Mobilon token, "
-        "relay secret, Redis password in REDIS_URL); good and forged webhooks for every "
+        "relay secret, Redis password in REDIS_URL, proxy password in TELEGRAM_PROXY, every Bot "
+        "API call through that SOCKS5 proxy); good and forged webhooks for every "
         "provider, /call, /balance, a PBX error, Telegram 429 and 500, a rejected bot "
-        "token, check-config on valid and broken files.",
+        "token, check-config on valid and broken files (a bad TELEGRAM_PROXY among them).",
         "no secret, as is or URL-encoded, in log output, stdout/stderr, Bot API requests, "
         "web answers or command-line output.",
         {
@@ -287,7 +295,9 @@ def check_config_outputs(tmp_path: Path, redis_url: str) -> dict[str, str]:
                                        f'api_tokn = "{MOBILON_TOKEN}"'),
         "TOML syntax": valid.replace(f'"{MANGO_SALT}"', f'"{MANGO_SALT}'),
     }  # fmt: skip
-    env = {"BOT_TOKEN": BOT_TOKEN, "REDIS_URL": redis_url, "LOG_LEVEL": "DEBUG"}
+    proxy = f"socks5://{PROXY_USER}:{quote(PROXY_PASSWORD, safe='')}@127.0.0.1:9"
+    env = {"BOT_TOKEN": BOT_TOKEN, "REDIS_URL": redis_url, "LOG_LEVEL": "DEBUG",
+           "TELEGRAM_PROXY": proxy}  # fmt: skip
     outputs = {}
     for name, text in {"valid": valid, **broken}.items():
         path = tmp_path / f"{name.replace(' ', '-')}.toml"
@@ -295,6 +305,10 @@ def check_config_outputs(tmp_path: Path, redis_url: str) -> dict[str, str]:
         result = run_pbxgram("check-config", cwd=tmp_path, env={**env, "PBXGRAM_CONFIG": str(path)})
         assert result.returncode == (0 if name == "valid" else 2), (name, result.stderr)
         outputs[f"check-config ({name})"] = result.stdout + result.stderr
+    bad_proxy = {**env, "TELEGRAM_PROXY": proxy.replace("socks5", "socks9", 1)}
+    result = run_pbxgram("check-config", cwd=tmp_path, env=bad_proxy)
+    assert result.returncode == 2 and "TELEGRAM_PROXY:" in result.stderr, result.stderr
+    outputs["check-config (bad TELEGRAM_PROXY)"] = result.stdout + result.stderr
     assert "<secret>" in outputs["check-config (valid)"]
     # That file's relay secret is its own, shorter one (a prefix of the others').
     assert RELAY_SECRET[:15] not in outputs["check-config (short relay secret)"]
