@@ -15,15 +15,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 
 import httpx
-from aiogram import Bot
-from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.config import Settings
-from bot.errors import ConfigError
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
 from bot.runtime import JobRunner, Polling, stop_tasks
+from bot.runtime.telegram_link import Backoff, TelegramLink
 from bot.storage import open_redis
 from bot.telegram.dead_letters import DeadLetterNotice
 from bot.telegram.menu import register_commands
@@ -43,7 +41,13 @@ async def running(
     worker_role: bool,
     tuning: Tuning | None = None,
 ) -> AsyncIterator[App]:
-    """Start the requested roles; on exit stop them and release every connection."""
+    """Start the requested roles; on exit stop them and release every connection.
+
+    Nothing waits for Telegram beyond its first try (``Tuning.telegram_first_try``): PBX
+    events are taken and processed while it is away, and it is tried again in the
+    background. A token Telegram rejects raises :class:`ConfigError`, here or from the
+    ``telegram-link`` task in ``app.tasks``.
+    """
     if tuning is None:
         claim_ms = int(settings.worker_claim_idle_seconds * 1000)
         tuning = Tuning(consumer=ConsumerOptions(claim_idle_ms=claim_ms))
@@ -52,24 +56,17 @@ async def running(
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=tuning.pbx_timeout))
         app = build_app(settings, redis, http, tuning)
         stack.push_async_callback(app.bot.session.close)
-        await _check_token(app.bot)
-        await register_commands(
-            app.bot,
-            app.texts,
-            sorted(settings.admin_ids),
-            extra_admin=app.providers.admin_commands(),
-        )
+        stop = asyncio.Event()
+        stack.push_async_callback(stop_tasks, stop, app.tasks)
         if web_role:
             await _start_web(app, stack)
         if worker_role:
-            stop = asyncio.Event()
-            stack.push_async_callback(stop_tasks, stop, app.tasks)
             _start_workers(app, stop)
-            if not settings.webhook_mode:
-                await app.bot.delete_webhook(drop_pending_updates=False)
-                polling = Polling(app.redis, app.keys.polling_lease(), app.dispatcher, app.bot)
-                polling.start()
-                stack.push_async_callback(polling.stop)
+        link = telegram_link(app, web_role=web_role, worker_role=worker_role, stack=stack)
+        if link is not None:
+            app.tasks.append(link.start())
+            stack.push_async_callback(link.close)
+            await link.first_try(tuning.telegram_first_try)
         # What start-up built lives as long as the process: keep the garbage collector
         # from walking it again and again (its pauses were most of the latency tail).
         gc.collect()
@@ -80,7 +77,7 @@ async def running(
 
 async def _start_web(app: App, stack: AsyncExitStack) -> None:
     if app.settings.webhook_mode:
-        await _enable_telegram_webhook(app)
+        _take_telegram_webhook(app)
     runner = web.AppRunner(app.web_app, access_log=None)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
@@ -123,23 +120,47 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
     app.tasks.append(asyncio.create_task(runner.run(stop), name="jobs"))
 
 
-async def _check_token(bot: Bot) -> None:
-    try:
-        me = await bot.me()
-    except TelegramUnauthorizedError:
-        raise ConfigError("BOT_TOKEN: Telegram rejected this token") from None
-    log.info("bot @%s is up", me.username)
+def telegram_link(
+    app: App, *, web_role: bool, worker_role: bool, stack: AsyncExitStack
+) -> TelegramLink | None:
+    """What this process does with Telegram once it answers: the menu (workers), the
+    webhook (web role in webhook mode), or long polling (workers otherwise). None for the
+    web role alone in long-polling mode: it never talks to Telegram."""
+    settings, bot = app.settings, app.bot
+    webhook = settings.webhook_mode and web_role
+    polling = worker_role and not settings.webhook_mode
+    if not (worker_role or webhook):
+        return None
+
+    async def setup() -> None:
+        if worker_role:
+            await register_commands(
+                bot,
+                app.texts,
+                sorted(settings.admin_ids),
+                extra_admin=app.providers.admin_commands(),
+            )
+        if webhook:
+            await bot.set_webhook(
+                settings.public_base() + TELEGRAM_WEBHOOK_PATH,
+                secret_token=settings.webhook_secret(),
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+            )
+        if polling:
+            await bot.delete_webhook(drop_pending_updates=False)
+
+    poller = None
+    if polling:
+        poller = Polling(app.redis, app.keys.polling_lease(), app.dispatcher, bot)
+        stack.push_async_callback(poller.stop)
+    backoff = Backoff(app.tuning.telegram_retry_first, app.tuning.telegram_retry_max)
+    return TelegramLink(bot, app.telegram, setup, polling=poller, backoff=backoff)
 
 
-async def _enable_telegram_webhook(app: App) -> None:
-    secret = app.settings.webhook_secret()
+def _take_telegram_webhook(app: App) -> None:
+    """Serve Telegram's pushes; the webhook itself is set by the Telegram link."""
     bot, dispatcher = app.bot, app.dispatcher
-    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret)
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=app.settings.webhook_secret())
     handler.register(app.web_app, path=TELEGRAM_WEBHOOK_PATH)
     app.web_app.on_startup.append(lambda _: dispatcher.emit_startup(bot=bot))
     app.web_app.on_shutdown.append(lambda _: dispatcher.emit_shutdown(bot=bot))
-    await bot.set_webhook(
-        app.settings.public_base() + TELEGRAM_WEBHOOK_PATH,
-        secret_token=secret,
-        allowed_updates=dispatcher.resolve_used_update_types(),
-    )

@@ -143,4 +143,6 @@ async def _serve(settings: Settings, *, web_role: bool, worker_role: bool) -> No
         waiters[0].cancel()
         for task in done:
             if task is not waiters[0] and task.exception() is not None:
+                if isinstance(task.exception(), ConfigError):  # e.g. the token is rejected
+                    raise task.exception()  # type: ignore[misc]
                 raise PbxgramError(f"a component stopped: {task.exception()!r}")

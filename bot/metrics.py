@@ -69,3 +69,9 @@ class Metrics:
             "1 when Redis answered the last readiness check",
             registry=self.registry,
         )
+        self.telegram_up = Gauge(
+            "pbxgram_telegram_up",
+            "1 when Telegram answered this process's last try to reach it; 0 while it is "
+            "unreachable, not tried yet, or not used by this process (web role alone)",
+            registry=self.registry,
+        )

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
+from bot.telegram.connection import TelegramState
 from bot.telegram.recording_links import RecordingLinks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,14 +25,19 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SETTINGS_KEY = web.AppKey("settings", Settings)
 REDIS_KEY = web.AppKey("redis", Redis)
 METRICS_KEY = web.AppKey("metrics", Metrics)
+TELEGRAM_KEY = web.AppKey("telegram", TelegramState)
 
 
-def build_web_app(settings: Settings, redis: Redis, metrics: Metrics) -> web.Application:
-    """Health, readiness, metrics and the account check for PBX routes."""
+def build_web_app(
+    settings: Settings, redis: Redis, metrics: Metrics, telegram: TelegramState | None = None
+) -> web.Application:
+    """Health, readiness, metrics and the account check for PBX routes (``telegram``:
+    the process's Telegram state, reported by ``/readyz``; None: Telegram is not used)."""
     app = web.Application(middlewares=[_count_requests, _known_account], client_max_size=8 << 20)
     app[SETTINGS_KEY] = settings
     app[REDIS_KEY] = redis
     app[METRICS_KEY] = metrics
+    app[TELEGRAM_KEY] = telegram or TelegramState(metrics.telegram_up)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
@@ -48,14 +54,18 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    metrics = request.app[METRICS_KEY]
+    """Ready when Redis answers: that is all taking PBX events needs. A process that talks
+    to Telegram adds its state (up, down, connecting); it never makes the process unready,
+    since messages only wait for Telegram."""
+    metrics, telegram = request.app[METRICS_KEY], request.app[TELEGRAM_KEY]
+    extra = {"telegram": telegram.describe()} if telegram.used else {}
     try:
         await request.app[REDIS_KEY].ping()
     except (RedisError, OSError):
         metrics.ready.set(0)
-        return web.json_response({"status": "redis unreachable"}, status=503)
+        return web.json_response({"status": "redis unreachable", **extra}, status=503)
     metrics.ready.set(1)
-    return web.json_response({"status": "ready"})
+    return web.json_response({"status": "ready", **extra})
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -35,6 +35,7 @@ from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCalls
 from bot.storage import Keys, Repositories
+from bot.telegram.connection import TelegramState
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.notices import Notices
@@ -65,6 +66,11 @@ class Tuning:
     summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
     # Providers' background jobs by name: seconds between runs.
     job_periods: Mapping[str, float] = field(default_factory=dict)
+    # Reaching Telegram in the background: first pause, doubling up to the cap; and how
+    # long start-up waits for the first try (a rejected token stops start-up then).
+    telegram_retry_first: float = 1.0
+    telegram_retry_max: float = 60.0
+    telegram_first_try: float = 10.0
 
 
 @dataclass
@@ -87,6 +93,7 @@ class App:
     worker: EventWorker
     sender: Sender
     call_log: CallLog
+    telegram: TelegramState  # whether Telegram answers; anything talking to it may mark it
     tuning: Tuning = field(default_factory=Tuning)
     jobs: list[Job] = field(default_factory=list)  # what the worker role runs in the background
     web_url: str | None = None
@@ -102,6 +109,7 @@ def build_app(
     repos = Repositories.over(redis, keys)
     texts = Texts()
     metrics = Metrics()
+    telegram = TelegramState(metrics.telegram_up)
     limiter = SharedRateLimiter(redis)
     providers = Providers.from_settings(settings, http, limiter, redis=redis, keys=keys)
     access = Access(repos=repos, settings=settings, providers=providers)
@@ -171,7 +179,7 @@ def build_app(
         ),
         metrics,
     )
-    web_app = build_web_app(settings, redis, metrics)
+    web_app = build_web_app(settings, redis, metrics, telegram)
     stream = EventStream(redis, keys)
     add_ingest_routes(web_app, providers, stream, metrics)
     sessions = SessionStore(redis, keys)
@@ -250,6 +258,7 @@ def build_app(
         worker=worker,
         sender=sender,
         call_log=call_log,
+        telegram=telegram,
         tuning=tuning,
         jobs=jobs,
     )

@@ -227,7 +227,7 @@ async def test_no_secret_in_logs_texts_or_answers(
         rejected_settings = settings.model_copy(update={"bot_token": SecretStr(REJECTED_TOKEN)})
         capture_into(debug_log, rejected_settings)  # as a process started with that token
         with pytest.raises(ConfigError) as rejected:
-            async with running(rejected_settings, web_role=True, worker_role=False):
+            async with running(rejected_settings, web_role=False, worker_role=True):
                 pass
         outputs["rejected token error"] = str(rejected.value)
         bot_requests = [f"{method} {params}" for method, params in emulator.requests]
