@@ -149,6 +149,7 @@ def build_app(
         outage=OutagePolicy(
             patience=settings.telegram_outage_hours * 3600, cap=tuning.outage_retry_cap
         ),
+        telegram=telegram,
     )
     command_results = CommandResults(
         redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts

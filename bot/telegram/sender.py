@@ -44,6 +44,7 @@ from bot.pbx.providers import Providers
 from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories
 from bot.storage.lease import lease
+from bot.telegram.connection import TelegramState
 from bot.telegram.files import StreamedFile
 from bot.telegram.notices import Notices
 from bot.telegram.outage import FAILURES, OUTAGE_FIELDS, OutagePolicy, next_try
@@ -118,6 +119,7 @@ class Sender:
         recording_retry: float = 5.0,
         backoff: tuple[float, ...] = BACKOFF,
         outage: OutagePolicy | None = None,
+        telegram: TelegramState | None = None,
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -134,6 +136,7 @@ class Sender:
         self.recording_retry = recording_retry
         self.backoff = backoff
         self.outage = outage or OutagePolicy()
+        self.telegram = telegram
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
@@ -169,6 +172,8 @@ class Sender:
                 return
             except (TelegramServerError, TelegramNetworkError) as exc:
                 # Telegram is down or unreachable, not this message: wait it out.
+                if self.telegram is not None:
+                    self.telegram.mark_down(exc)
                 wait = await next_try(self.redis, key, self.outage)
                 if wait is None:
                     log.error("slot %s waited out the whole Telegram outage patience", key)
@@ -177,6 +182,8 @@ class Sender:
                 log.info("telegram %s; slot %s tries again in %.0fs", type(exc).__name__, key, wait)
                 await self._retry_later(key, wait)
                 return
+            if self.telegram is not None and self.telegram.up is not True:
+                self.telegram.mark_up()  # it answered (blocked users included)
             mapping: dict[str, int] = {"sent_version": version, "chat_id": message.chat_id}
             if message_id is not None:
                 mapping["message_id"] = message_id

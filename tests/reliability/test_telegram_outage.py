@@ -87,6 +87,7 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     await asyncio.sleep(OUTAGE_SECONDS)
     assert deliveries(app, "outage") > 0  # the sender did meet the outage, and waited
     assert await outbox_dead_letters(app) == 0
+    assert app.telegram.describe() == "down"  # the sender told /readyz and the gauge
 
     requests_before = len(emulator.requests)
     waits = deliveries(app, "outage")
@@ -101,6 +102,7 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     assert actual == expected, {"missing": expected - actual, "extra": actual - expected}
     after = [name for name, _ in emulator.requests[requests_before:]]
     assert "editMessageText" not in after  # each went out once, in its final state
+    assert app.telegram.describe() == "up"
     assert await outbox_dead_letters(app) == 0
     record(
         "Telegram unreachable",
