@@ -36,6 +36,7 @@ from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCalls
 from bot.storage import Keys, Repositories
 from bot.telegram.connection import TelegramState
+from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.notices import Notices
@@ -150,6 +151,9 @@ def build_app(
             patience=settings.telegram_outage_hours * 3600, cap=tuning.outage_retry_cap
         ),
         telegram=telegram,
+        refused=RefusedMessages(
+            redis, keys.dead_letters(keys.outbox(0)), access.admin_ids, notices, outbox
+        ),
     )
     command_results = CommandResults(
         redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts

@@ -45,6 +45,7 @@ from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys, Repositories
 from bot.storage.lease import lease
 from bot.telegram.connection import TelegramState
+from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.files import StreamedFile
 from bot.telegram.notices import Notices
 from bot.telegram.outage import FAILURES, OUTAGE_FIELDS, OutagePolicy, next_try
@@ -120,6 +121,7 @@ class Sender:
         backoff: tuple[float, ...] = BACKOFF,
         outage: OutagePolicy | None = None,
         telegram: TelegramState | None = None,
+        refused: RefusedMessages | None = None,
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -137,6 +139,7 @@ class Sender:
         self.backoff = backoff
         self.outage = outage or OutagePolicy()
         self.telegram = telegram
+        self.refused = refused
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
@@ -167,6 +170,10 @@ class Sender:
             except TelegramForbiddenError:
                 await self.repos.users.set_active(message.chat_id, active=False)
                 self.metrics.telegram_sent.labels("blocked").inc()
+            except TelegramBadRequest as exc:  # an answer that will not change: give up now
+                self.metrics.telegram_sent.labels("refused").inc()
+                if self.refused is not None:
+                    await self.refused(key, message.chat_id, exc.message)
             except RetryLater as later:
                 await self._retry_later(key, later.delay)
                 return

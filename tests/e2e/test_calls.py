@@ -196,3 +196,26 @@ async def test_recording_waits_for_the_card_it_answers(
     assert card.text.startswith(f"✅ Call ended\n{CLIENT_SHOWN}"), emulator.describe(BORIS)
     assert audio.file is not None
     assert audio.reply_to == card.message_id
+
+
+async def test_a_message_telegram_refuses_is_set_aside_at_once_and_admins_told_once(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    refusal = "Bad Request: chat not found"
+    await emulator.wait_for_message(GROUP)  # the bot's hello, answered by a handler
+    emulator.inject_error("sendMessage", 400, count=1, description=refusal)
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by=None)
+    await mango.wait_idle()
+    await drained(company, patience=30)
+
+    stream = company.keys.dead_letters(company.keys.outbox(0))
+    dead = [fields or {} for _, fields in await company.redis.xrange(stream) or []]
+    assert len(dead) == 1  # set aside at once, not redelivered into the dead letters again
+    assert dead[0]["reason"] == refusal
+    refused_chat = str(dead[0]["chat_id"])
+    notices = [m.text for m in emulator.bot_messages(1000) if "refused a message" in m.text]
+    assert notices == [
+        f"⚠️ Telegram refused a message for chat {refused_chat} ({refusal}), so it was not "
+        "sent. It is kept in pbxgram:outbox:0:dead; the bot's log has the details."
+    ]
+    assert emulator.failures == [("sendMessage", refusal)]  # tried once, never again
