@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     telegram_global_rate: Annotated[int, Field(ge=1, le=1000)] = 25
     # How long a message waits for an unreachable Telegram before it is given up.
     telegram_outage_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Admins are told of a Telegram outage that lasted at least this long, once it is over.
+    telegram_outage_notice_minutes: Annotated[float, Field(ge=0)] = 5.0
     worker_claim_idle_seconds: Annotated[float, Field(ge=1, le=3600)] = 15.0
     redis_url: SecretStr | None = None
     pbxgram_data_dir: Path = Path("./data")

@@ -40,7 +40,7 @@ from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.handler_data import HandlerDeps
 from bot.telegram.notices import Notices
-from bot.telegram.outage import OutagePolicy
+from bot.telegram.outage import OutageIncidents, OutagePolicy
 from bot.telegram.outbox import Outbox
 from bot.telegram.recording_links import RecordingLinks
 from bot.telegram.sender import BACKOFF, Sender, SendLimits
@@ -153,6 +153,15 @@ def build_app(
         telegram=telegram,
         refused=RefusedMessages(
             redis, keys.dead_letters(keys.outbox(0)), access.admin_ids, notices, outbox
+        ),
+        incidents=OutageIncidents(
+            redis,
+            keys.telegram_outage(),
+            access.admin_ids,
+            notices,
+            outbox,
+            notice_after=settings.telegram_outage_notice_minutes * 60,
+            patience=settings.telegram_outage_hours * 3600,
         ),
     )
     command_results = CommandResults(

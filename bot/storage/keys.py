@@ -163,6 +163,11 @@ class Keys:
         """Sorted set: "account call_id" of calls whose legs all ended (score: when to close)."""
         return f"{self.prefix}:calls:closing"
 
+    def telegram_outage(self) -> str:
+        """String with TTL: when the senders first found Telegram unreachable (epoch
+        seconds); taken (GETDEL) by the one that finds it back, to tell the admins once."""
+        return f"{self.prefix}:telegram:outage"
+
     def polling_lease(self) -> str:
         """Lock: held by the one worker that long-polls Telegram."""
         return f"{self.prefix}:telegram:polling"

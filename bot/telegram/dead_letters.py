@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox, OutMessage, Priority
 
+Admins = Callable[[], Awaitable[Iterable[int]]]  # the admins' Telegram ids, when asked
 NOTICE_PREFIX = "dead:"  # the slots of the notices themselves
 
 
@@ -24,7 +25,7 @@ class DeadLetterNotice:
     def __init__(
         self,
         dead_letters: str,
-        admins: Callable[[], Awaitable[Iterable[int]]],
+        admins: Admins,
         notices: Notices,
         outbox: Outbox,
     ) -> None:
@@ -51,7 +52,7 @@ class RefusedMessages:
         self,
         redis: Redis,
         dead_letters: str,
-        admins: Callable[[], Awaitable[Iterable[int]]],
+        admins: Admins,
         notices: Notices,
         outbox: Outbox,
     ) -> None:

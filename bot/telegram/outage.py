@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.telegram.dead_letters import Admins
+from bot.telegram.notices import Notices
+from bot.telegram.outbox import Outbox, OutMessage, Priority
+
 FAILURES = "outage_failures"  # slot hash fields, cleared once the slot is delivered
 FAILING_SINCE = "outage_since"
 OUTAGE_FIELDS = (FAILURES, FAILING_SINCE)
@@ -47,3 +51,51 @@ async def next_try(redis: Redis, slot_key: str, policy: OutagePolicy) -> float |
     if now - float(since or now) > policy.patience:
         return None
     return policy.delay(int(failures))
+
+
+class OutageIncidents:
+    """One incident per Telegram outage, shared by every replica: the first sender to meet
+    the outage notes when it began; the first to deliver again takes the note and, if the
+    outage lasted at least ``notice_after`` seconds, tells each admin once."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        key: str,
+        admins: Admins,
+        notices: Notices,
+        outbox: Outbox,
+        *,
+        notice_after: float,
+        patience: float,
+    ) -> None:
+        self._redis = redis
+        self._key = key
+        self._admins = admins
+        self._notices = notices
+        self._outbox = outbox
+        self._notice_after = notice_after
+        self._patience = patience
+
+    async def began(self) -> None:
+        """Telegram could not be reached (kept if an earlier failure noted it first)."""
+        ttl = int(self._patience + 24 * 3600)
+        await self._redis.set(self._key, str(time.time()), nx=True, ex=ttl)
+
+    async def ended(self) -> None:
+        """A delivery went through: close the incident, if one is open, and tell admins."""
+        since = await self._redis.getdel(self._key)
+        if since is None:
+            return
+        began = float(since)
+        lasted = time.time() - began
+        if lasted < self._notice_after:
+            return
+        for admin_id in await self._admins():
+            t = await self._notices.translator(admin_id)
+            text = t("telegram_was_down", minutes=max(1, round(lasted / 60)))
+            await self._outbox.put(
+                f"telegram-down:{int(began)}:{admin_id}",
+                OutMessage(chat_id=admin_id, text=text),
+                Priority.DIGEST,
+            )

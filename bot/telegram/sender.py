@@ -48,7 +48,13 @@ from bot.telegram.connection import TelegramState
 from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.files import StreamedFile
 from bot.telegram.notices import Notices
-from bot.telegram.outage import FAILURES, OUTAGE_FIELDS, OutagePolicy, next_try
+from bot.telegram.outage import (
+    FAILURES,
+    OUTAGE_FIELDS,
+    OutageIncidents,
+    OutagePolicy,
+    next_try,
+)
 from bot.telegram.outbox import Outbox, OutMessage
 from bot.telegram.recording_links import RecordingLinks
 from bot.telegram.retry import outbox_delivery
@@ -122,6 +128,7 @@ class Sender:
         outage: OutagePolicy | None = None,
         telegram: TelegramState | None = None,
         refused: RefusedMessages | None = None,
+        incidents: OutageIncidents | None = None,
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -140,6 +147,7 @@ class Sender:
         self.outage = outage or OutagePolicy()
         self.telegram = telegram
         self.refused = refused
+        self.incidents = incidents
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
@@ -181,6 +189,8 @@ class Sender:
                 # Telegram is down or unreachable, not this message: wait it out.
                 if self.telegram is not None:
                     self.telegram.mark_down(exc)
+                if self.incidents is not None:
+                    await self.incidents.began()
                 wait = await next_try(self.redis, key, self.outage)
                 if wait is None:
                     log.error("slot %s waited out the whole Telegram outage patience", key)
@@ -191,6 +201,8 @@ class Sender:
                 return
             if self.telegram is not None and self.telegram.up is not True:
                 self.telegram.mark_up()  # it answered (blocked users included)
+                if self.incidents is not None:
+                    await self.incidents.ended()
             mapping: dict[str, int] = {"sent_version": version, "chat_id": message.chat_id}
             if message_id is not None:
                 mapping["message_id"] = message_id

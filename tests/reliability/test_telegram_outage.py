@@ -35,6 +35,7 @@ from tests.reliability.test_telegram_faults import (
 )
 
 LATE = "\n\n⏳ Отправлено с опозданием: Telegram был недоступен, когда поступил звонок."
+ADMIN = 1000
 CALLS = 6  # every one missed (odd indexes in expected_messages are missed calls)
 # Quick retries short enough that, without waiting the outage out, each message would have
 # been redelivered into the dead letters (5 deliveries, 2 s apart) well within the outage.
@@ -78,7 +79,10 @@ async def play_missed(mango: MangoSimulator, indexes: range) -> None:
 async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp, redis: Redis
 ) -> None:
-    app = await company(emulator, start_app, OUTAGE_TUNING)
+    emulator.add_user(ADMIN, "Olga", language_code="ru")
+    app = await company(
+        emulator, start_app, OUTAGE_TUNING, admin_ids=[ADMIN], telegram_outage_notice_minutes=0
+    )
     before = {chat: len(emulator.bot_messages(chat)) for chat in chats()}
     await emulator.stop()  # Telegram refuses every connection from now on
 
@@ -103,6 +107,10 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     after = [name for name, _ in emulator.requests[requests_before:]]
     assert "editMessageText" not in after  # each went out once, in its final state
     assert app.telegram.describe() == "up"
+    assert [m.text for m in emulator.bot_messages(ADMIN)] == [  # once, however many replicas
+        "⚠️ Telegram был недоступен около 1 мин. Сообщения за это время, сначала о "
+        "пропущенных звонках, отправлены с опозданием; ничего не потеряно."
+    ]
     assert await outbox_dead_letters(app) == 0
     record(
         "Telegram unreachable",
