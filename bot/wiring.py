@@ -34,6 +34,7 @@ from bot.services.call_log import CallLog
 from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCalls
+from bot.services.webhook_watch import WebhookWatch
 from bot.storage import Keys, Repositories
 from bot.telegram.connection import TelegramState
 from bot.telegram.dead_letters import RefusedMessages
@@ -61,6 +62,11 @@ class Tuning:
     recording_retry: float = 5.0
     send_backoff: tuple[float, ...] = BACKOFF  # quick retries of one delivery
     outage_retry_cap: float = 60.0  # the longest wait between tries while Telegram is down
+    # Webhooks failing verification: how many within how many seconds make an incident,
+    # and how often the watchdog looks.
+    refusal_threshold: int = 5
+    refusal_window: float = 600.0
+    watch_period: float = 60.0
     delayed_poll: float = 1.0
     digest: DigestTiming = field(default_factory=DigestTiming)
     pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
@@ -195,7 +201,16 @@ def build_app(
     )
     web_app = build_web_app(settings, redis, metrics, telegram)
     stream = EventStream(redis, keys)
-    add_ingest_routes(web_app, providers, stream, metrics)
+    watch = WebhookWatch(
+        redis,
+        keys,
+        access.admin_ids,
+        notices,
+        outbox,
+        threshold=tuning.refusal_threshold,
+        window=tuning.refusal_window,
+    )
+    add_ingest_routes(web_app, providers, stream, metrics, watch=watch)
     sessions = SessionStore(redis, keys)
     closer = CallCloser(
         redis=redis,
@@ -241,6 +256,7 @@ def build_app(
     # Every background job of the worker role; a job with nothing to do is left out.
     jobs = [
         Job("delayed", outbox.release_due, period=tuning.delayed_poll),
+        watch.job([account.id for account in settings.accounts], tuning.watch_period),
         *closing_jobs(closer),
         *balance_jobs(balances, settings.balance_check_seconds),
         *digest_jobs(digest, tuning.digest),

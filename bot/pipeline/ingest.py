@@ -17,16 +17,22 @@ from bot.pbx.base import Inbound, Provider, Route, WebhookError
 from bot.pbx.providers import Providers
 from bot.pbx.registry import provider_classes
 from bot.pipeline.stream import EventStream
+from bot.services.webhook_watch import WebhookWatch
 from bot.web import add_pbx_route
 
 log = logging.getLogger(__name__)
 
 
 def add_ingest_routes(
-    app: web.Application, providers: Providers, stream: EventStream, metrics: Metrics
+    app: web.Application,
+    providers: Providers,
+    stream: EventStream,
+    metrics: Metrics,
+    *,
+    watch: WebhookWatch | None = None,
 ) -> None:
     """Register every provider type's webhook routes under ``/pbx/{account}``."""
-    ingest = _Ingest(providers, stream, metrics)
+    ingest = _Ingest(providers, stream, metrics, watch)
     seen: set[tuple[str, str]] = set()
     for provider_class in provider_classes().values():
         for route in provider_class.routes:
@@ -37,10 +43,17 @@ def add_ingest_routes(
 
 
 class _Ingest:
-    def __init__(self, providers: Providers, stream: EventStream, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        providers: Providers,
+        stream: EventStream,
+        metrics: Metrics,
+        watch: WebhookWatch | None,
+    ) -> None:
         self.providers = providers
         self.stream = stream
         self.metrics = metrics
+        self.watch = watch
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         provider = self.providers.get(request.match_info["account"])
@@ -71,6 +84,8 @@ class _Ingest:
                 provider.account.id,
                 exc.__class__.__name__,
             )
+            if exc.status == 403 and self.watch is not None:
+                await self._note_refused(provider)
             message = "forbidden" if exc.status == 403 else str(exc)
             return web.json_response({"error": message}, status=exc.status)
         except (RedisError, OSError):  # state a provider keeps while receiving
@@ -86,6 +101,13 @@ class _Ingest:
         self._count(provider, route, "accepted")
         reply = provider.acknowledge(inbound, events)
         return web.json_response(reply.json, status=reply.status)
+
+    async def _note_refused(self, provider: Provider) -> None:
+        assert self.watch is not None
+        try:
+            await self.watch.refused(provider.account.id)
+        except (RedisError, OSError):  # the answer is 403 either way
+            log.warning("could not count a refused webhook of %s", provider.account.id)
 
     def _count(self, provider: Provider, route: Route, outcome: str) -> None:
         self.metrics.webhooks.labels(provider.account.provider_id, route.name, outcome).inc()

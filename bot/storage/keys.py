@@ -163,6 +163,14 @@ class Keys:
         """Sorted set: "account call_id" of calls whose legs all ended (score: when to close)."""
         return f"{self.prefix}:calls:closing"
 
+    def webhook_refusals(self, account: str) -> str:
+        """String with TTL: webhooks of ``account`` refused with 403 in the current window."""
+        return f"{self.prefix}:watch:{account}:refused"
+
+    def webhook_incident(self, account: str) -> str:
+        """String: present while the admins know ``account``'s webhooks keep failing."""
+        return f"{self.prefix}:watch:{account}:incident"
+
     def telegram_outage(self) -> str:
         """String with TTL: when the senders first found Telegram unreachable (epoch
         seconds); taken (GETDEL) by the one that finds it back, to tell the admins once."""

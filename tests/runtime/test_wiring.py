@@ -31,7 +31,11 @@ async def test_a_mango_account_alone_needs_no_pbx_jobs(
     make_settings: Callable[..., Settings], redis: Redis
 ) -> None:
     settings = make_settings(bot_token="42:TEST")
-    assert await _jobs(settings, redis) == {"delayed": False, "daily-digest": False}
+    assert await _jobs(settings, redis) == {
+        "delayed": False,
+        "webhook-watch": True,
+        "daily-digest": False,
+    }
 
 
 async def test_every_kind_of_work_with_something_to_do_is_a_job(
@@ -46,6 +50,7 @@ async def test_every_kind_of_work_with_something_to_do_is_a_job(
     settings = make_settings(bot_token="42:TEST", accounts=accounts)
     assert await _jobs(settings, redis) == {
         "delayed": False,
+        "webhook-watch": True,
         "daily-digest": False,
         "close-calls": False,  # MTS sends no summaries
         "balance-watch": True,
