@@ -196,6 +196,7 @@ def build_app(
                 limiter=limiter,
                 results=command_results,
             ),
+            telegram=telegram,
         ),
         metrics,
     )

@@ -1,20 +1,28 @@
-"""Admin commands in private chats: ``/invite``, ``/users``, ``/unlink``, ``/role``."""
+"""Admin commands in private chats: ``/invite``, ``/users``, ``/unlink``, ``/role``,
+``/status``."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from redis.asyncio import Redis
 
+from bot.config import Settings
 from bot.domain import Role
 from bot.services.access import Access
+from bot.services.status import read_status
 from bot.storage.invites import INVITE_TTL
+from bot.storage.keys import Keys
+from bot.telegram.connection import TelegramState
 from bot.telegram.gates import RequireRole
 from bot.telegram.identity import Identity
 from bot.telegram.notices import Notices
+from bot.telegram.outbox import Outbox
 from bot.telegram.replies import account_problem
 from bot.texts import Translator
 
@@ -28,6 +36,7 @@ def build_router() -> Router:
     router.message.register(users, Command("users"))
     router.message.register(unlink, Command("unlink"))
     router.message.register(role, Command("role"))
+    router.message.register(status, Command("status"))
     return router
 
 
@@ -126,3 +135,16 @@ async def role(message: Message, command: CommandObject, t: Translator, access: 
     await message.answer(
         t("role_done", name=user.display_name, role=t.label(f"roles.{new_role.value}"))
     )
+
+
+async def status(
+    message: Message,
+    t: Translator,
+    redis: Redis,
+    keys: Keys,
+    outbox: Outbox,
+    telegram: TelegramState,
+    settings: Settings,
+) -> None:
+    found = await read_status(redis, keys, outbox, telegram, list(settings.accounts))
+    await message.answer(t("status", **asdict(found)))

@@ -23,6 +23,7 @@ from bot.services.call_log import CallLog
 from bot.services.dialing import Dialer
 from bot.services.missed_calls import MissedCalls
 from bot.storage import Keys, Repositories
+from bot.telegram.connection import TelegramState
 from bot.telegram.identity import Identity
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Outbox
@@ -46,6 +47,7 @@ class HandlerDeps(TypedDict):
     outbox: Outbox
     limiter: SharedRateLimiter
     dialer: Dialer
+    telegram: TelegramState
 
 
 class HandlerData(MiddlewareData, HandlerDeps, total=False):

@@ -11,7 +11,7 @@ from tests.e2e.conftest import ADMIN, REP_ANNA, STRANGER
 async def test_admin_commands_refused_for_others(emulator: TelegramEmulator, app: App) -> None:
     await app.access.link("main", "101", REP_ANNA, Role.MANAGER)
     seen: set[int] = set()
-    for command in ("/invite 102", "/users", "/role @stranger admin", "/unlink @anna"):
+    for command in ("/invite 102", "/users", "/role @stranger admin", "/unlink @anna", "/status"):
         emulator.send_text(STRANGER, command)
         refusal = await emulator.wait_for_message(STRANGER, lambda m: m.message_id not in seen)
         seen.add(refusal.message_id)
@@ -80,3 +80,20 @@ async def test_command_menu_per_language(emulator: TelegramEmulator, app: App) -
     assert "mobilonkey" not in admin_menu
     group_menu = [c["command"] for c in emulator.commands[("all_group_chats", "en")]]
     assert group_menu == ["help", "subscriptions"]
+
+
+async def test_status_shows_admins_telegram_the_queues_and_each_accounts_webhooks(
+    emulator: TelegramEmulator, app: App
+) -> None:
+    await app.redis.set(app.keys.webhook_incident("main"), "1")  # as the watchdog leaves it
+    emulator.send_text(ADMIN, "/status")
+    shown = await emulator.wait_for_message(ADMIN, lambda m: "status" in m.text)
+    assert shown.text == (
+        "pbxgram status\n"
+        "Telegram: ✅ answers\n"
+        "PBX events waiting: 0\n"
+        "Messages waiting: 0 · for a later try: 0\n"
+        "• main (MANGO OFFICE): ⚠️ webhooks keep failing verification"
+    )
+    admin_menu = [c["command"] for c in emulator.commands[(f"chat:{ADMIN}", "en")]]
+    assert "status" in admin_menu
