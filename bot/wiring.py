@@ -33,6 +33,7 @@ from bot.services.balance_watch import BalanceWatch, balance_jobs
 from bot.services.call_log import CallLog
 from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
+from bot.services.incidents import Incidents
 from bot.services.missed_calls import MissedCalls
 from bot.services.webhook_watch import WebhookWatch
 from bot.storage import Keys, Repositories
@@ -202,12 +203,11 @@ def build_app(
     )
     web_app = build_web_app(settings, redis, metrics, telegram)
     stream = EventStream(redis, keys)
+    incidents = Incidents(redis, keys, access.admin_ids, notices, outbox)
     watch = WebhookWatch(
         redis,
         keys,
-        access.admin_ids,
-        notices,
-        outbox,
+        incidents,
         threshold=tuning.refusal_threshold,
         window=tuning.refusal_window,
     )
@@ -269,6 +269,7 @@ def build_app(
                 links=repos.links,
                 public_base=public_base,
                 periods=tuning.job_periods,
+                incidents=incidents,
             )
         ),
     ]

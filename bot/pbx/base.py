@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from bot.pipeline.stream import EventStream
     from bot.ratelimit import SharedRateLimiter
     from bot.runtime.jobs import Job
+    from bot.services.incidents import Incidents
     from bot.storage.links import LinkRepository
 
 
@@ -121,6 +122,7 @@ class JobDeps:
     links: LinkRepository
     public_base: str | None  # PUBLIC_URL without a trailing slash; None when it is unset
     periods: Mapping[str, float] = field(default_factory=dict)  # job name -> seconds
+    incidents: Incidents | None = None  # to tell admins once when a job's problem starts, ends
 
     def period(self, job: str, default: float) -> float:
         """How often ``job`` runs: ``default``, unless the wiring tightens it (tests)."""

@@ -50,7 +50,7 @@ async def read_status(
         messages_waiting += await _waiting(redis, stream, SENDERS)
     rows = []
     for account in accounts:
-        failing = bool(await redis.exists(keys.webhook_incident(account.id)))
+        failing = bool(await redis.exists(keys.incident("webhooks", account.id)))
         rows.append(AccountStatus(account.id, account.display_name(), failing))
     return Status(
         telegram=telegram.describe(),

@@ -167,9 +167,10 @@ class Keys:
         """String with TTL: webhooks of ``account`` refused with 403 in the current window."""
         return f"{self.prefix}:watch:{account}:refused"
 
-    def webhook_incident(self, account: str) -> str:
-        """String: present while the admins know ``account``'s webhooks keep failing."""
-        return f"{self.prefix}:watch:{account}:incident"
+    def incident(self, kind: str, account: str) -> str:
+        """String: present (the incident's start) while admins know of a ``kind`` problem
+        of ``account`` that is not over yet."""
+        return f"{self.prefix}:incident:{kind}:{account}"
 
     def telegram_outage(self) -> str:
         """String with TTL: when the senders first found Telegram unreachable (epoch

@@ -307,3 +307,24 @@ async def test_a_restart_loses_nothing(
     for chat in (REP_ANNA, BORIS, MARIA, GROUP):
         assert missed_alerts(emulator, chat) == [], chat
     assert len([m for m in calls(emulator, BORIS) if m.file]) == 1
+
+
+async def test_admins_hear_once_when_subscriptions_cannot_be_kept_and_once_when_they_are(
+    emulator: TelegramEmulator, pbx: MtsSimulator, start: Callable[..., Any]
+) -> None:
+    pbx.lifetime = 1.5
+    await _company(emulator, start)
+    await until(lambda: all(pbx.live_subscriptions(i) for i in IDS.values()))
+    pbx.fail_next("PUT", "/api/subscription", 503, times=12)  # renewals fail for a while
+
+    def notices() -> list[str]:
+        return [m.text for m in emulator.bot_messages(ADMIN) if "MTS VPBX:" in m.text]
+
+    failing = (
+        "⚠️ MTS VPBX: the event subscriptions of account mts cannot be kept up, so calls may "
+        "stop reaching the bot. pbxgram keeps trying; the bot's log has the details."
+    )
+    renewed = "✅ MTS VPBX: the event subscriptions of account mts are kept up again."
+    await until(lambda: notices() == [failing, renewed], patience=20)
+    await asyncio.sleep(1)  # renewals keep succeeding: nothing more is said
+    assert notices() == [failing, renewed]

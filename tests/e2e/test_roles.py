@@ -85,7 +85,7 @@ async def test_command_menu_per_language(emulator: TelegramEmulator, app: App) -
 async def test_status_shows_admins_telegram_the_queues_and_each_accounts_webhooks(
     emulator: TelegramEmulator, app: App
 ) -> None:
-    await app.redis.set(app.keys.webhook_incident("main"), "1")  # as the watchdog leaves it
+    await app.redis.set(app.keys.incident("webhooks", "main"), "1")  # as the watchdog leaves it
     emulator.send_text(ADMIN, "/status")
     shown = await emulator.wait_for_message(ADMIN, lambda m: "status" in m.text)
     assert shown.text == (

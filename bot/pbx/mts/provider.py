@@ -80,7 +80,9 @@ class MtsProvider(Provider):
         """Event subscriptions kept alive (each lasts an hour) by one replica at a time."""
         from bot.pbx.mts.subscriptions import KeeperContext, subscription_jobs  # imports us
 
-        context = KeeperContext(deps.redis, deps.keys, deps.links, deps.public_base)
+        context = KeeperContext(
+            deps.redis, deps.keys, deps.links, deps.public_base, incidents=deps.incidents
+        )
         return subscription_jobs(providers, context, tick=deps.period(SUBSCRIPTIONS_JOB, 30.0))
 
     def __init__(

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -31,6 +32,9 @@ from bot.pbx.mts.state import Subscription, SubscriptionStore
 from bot.runtime.jobs import Job
 from bot.storage import Keys
 from bot.storage.links import LinkRepository
+
+if TYPE_CHECKING:
+    from bot.services.incidents import Incidents
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,10 @@ class KeeperContext:
     keys: Keys
     links: LinkRepository
     public_base: str | None  # PUBLIC_URL without a trailing slash; None when it is unset
+    incidents: Incidents | None = None
+
+
+INCIDENT = "mts-subscriptions"  # the admins' incident: subscriptions cannot be kept
 
 
 def subscription_jobs(
@@ -57,12 +65,22 @@ def subscription_jobs(
     if not keepers:
         return []
 
+    incidents = context.incidents
+
     async def keep() -> None:
         for keeper in keepers:
+            account = keeper.account.id
             try:
-                await keeper.tick()
+                failed = await keeper.tick()
             except PbxError as exc:  # asked again next tick
-                log.warning("MTS %s: %s", keeper.account.id, exc)
+                log.warning("MTS %s: %s", account, exc)
+                failed = 1
+            if incidents is None:
+                continue
+            if failed:
+                await incidents.open(INCIDENT, account, "mts_subscriptions_failing")
+            else:
+                await incidents.close(INCIDENT, account, "mts_subscriptions_renewed")
 
     return [Job(SUBSCRIPTIONS_JOB, keep, period=tick, once_across_replicas=True)]
 
@@ -78,10 +96,12 @@ class Keeper:
             context.redis, context.keys, self.account.id
         )
 
-    async def tick(self) -> None:
+    async def tick(self) -> int:
+        """Look after the account once; how many abonents' subscriptions failed."""
         await self.enable_service()
         if self.account.mode == "apicrm":
-            await self.subscribe_linked()
+            return await self.subscribe_linked()
+        return 0
 
     async def enable_service(self) -> None:
         base = self.context.public_base
@@ -99,7 +119,9 @@ class Keeper:
         await redis.set(key, marker, ex=SERVICE_REFRESH_SECONDS)
         log.info("MTS %s: %s notifications go to %s", self.account.id, *marker.split(" ", 1))
 
-    async def subscribe_linked(self) -> None:
+    async def subscribe_linked(self) -> int:
+        """Subscribe linked abonents, renew what expires soon, end what is no longer linked;
+        how many abonents could not be subscribed or renewed."""
         links = await self.context.links.of_account(self.account.id)
         abonents = await self.provider.directory.get()
         wanted = {
@@ -109,6 +131,7 @@ class Keeper:
         }
         current = await self.store.all()
         now = time.time()
+        failed = 0
         for user_id, abonent in wanted.items():
             subscription = current.get(user_id)
             try:
@@ -118,9 +141,11 @@ class Keeper:
                     await self.renew(subscription)
             except PbxError as exc:
                 log.warning("MTS %s: abonent %s: %s", self.account.id, user_id, exc)
+                failed += 1
         for user_id, subscription in current.items():
             if user_id not in wanted:
                 await self.unsubscribe(subscription)
+        return failed
 
     async def subscribe(self, user_id: int, extension: str) -> None:
         answer = await self.provider.client.subscribe(user_id)
