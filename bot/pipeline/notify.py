@@ -158,11 +158,16 @@ class Notifier:
             line_number=session.line_number,
             ivr_abandoned=ivr_abandoned,
             rang=session.rang,
+            recovered=session.recovered,
         )
         existing = await self.missed.get(missed.ref)
         if existing is not None:
             missed = existing.model_copy(
-                update={"rang": session.rang, "ivr_abandoned": ivr_abandoned}
+                update={
+                    "rang": session.rang,
+                    "ivr_abandoned": ivr_abandoned,
+                    "recovered": existing.recovered or session.recovered,
+                }
             )
         recipients = await self._missed_recipients(session)
         known = {chat for chat, _ in missed.copies}
@@ -202,6 +207,7 @@ class Notifier:
                 closed_by=missed.closed_by,
                 closed_how=missed.closed_how,
                 closed_at=self.clock(missed.closed_at),
+                recovered=missed.recovered,
             )
             buttons: list[Button] = []
             if missed.is_open and missed.client_number:

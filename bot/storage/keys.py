@@ -163,6 +163,14 @@ class Keys:
         """Sorted set: "account call_id" of calls whose legs all ended (score: when to close)."""
         return f"{self.prefix}:calls:closing"
 
+    def last_event(self, account: str) -> str:
+        """String: Unix seconds when a call event of ``account`` was last handled."""
+        return f"{self.prefix}:account:{account}:last_event"
+
+    def reconciled(self, account: str) -> str:
+        """String: Unix seconds up to which ``account``'s call log has been reconciled."""
+        return f"{self.prefix}:account:{account}:reconciled"
+
     def polling_lease(self) -> str:
         """Lock: held by the one worker that long-polls Telegram."""
         return f"{self.prefix}:telegram:polling"

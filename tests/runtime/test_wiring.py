@@ -31,7 +31,11 @@ async def test_a_mango_account_alone_needs_no_pbx_jobs(
     make_settings: Callable[..., Settings], redis: Redis
 ) -> None:
     settings = make_settings(bot_token="42:TEST")
-    assert await _jobs(settings, redis) == {"delayed": False, "daily-digest": False}
+    assert await _jobs(settings, redis) == {
+        "delayed": False,
+        "daily-digest": False,
+        "reconcile": True,  # its call log (stats), read once across replicas
+    }
 
 
 async def test_every_kind_of_work_with_something_to_do_is_a_job(
@@ -48,6 +52,7 @@ async def test_every_kind_of_work_with_something_to_do_is_a_job(
         "delayed": False,
         "daily-digest": False,
         "close-calls": False,  # MTS sends no summaries
+        "reconcile": True,  # one job reads every account's call log
         "balance-watch": True,
         "mts-subscriptions": True,
         "mobilon-calls:mob": True,
