@@ -90,9 +90,12 @@ class Reconciler:
         records = await provider.call_history(
             datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(now, UTC)
         )
-        events: list[CallSummaryEvent] = []
+        calls: dict[str, list[CallRecord]] = {}
         for record in records:
-            event = await self._recover(provider, record, now)
+            calls.setdefault(await provider.log_call_id(record), []).append(record)
+        events: list[CallSummaryEvent] = []
+        for call_id, rows in calls.items():
+            event = await self._recover(provider, call_id, merged(rows), now)
             if event is not None:
                 events.append(event)
         await self._stream.put(events)
@@ -112,16 +115,37 @@ class Reconciler:
         return max(now - self.timing.startup_max, min(start, since))
 
     async def _recover(
-        self, provider: Provider, record: CallRecord, now: float
+        self, provider: Provider, call_id: str, record: CallRecord, now: float
     ) -> CallSummaryEvent | None:
         ended = record.ended_at or record.started_at + timedelta(seconds=record.talk_seconds)
         if self.timing.settle and ended.timestamp() > now - self.timing.settle:
             return None  # its webhooks may still be on their way
-        call_id = await provider.log_call_id(record)
         session = await self._sessions.get(provider.account.id, call_id)
         if session is not None and session.finished:
             return None  # seen end to end: alerted (or logged) already
         return recovered_summary(provider, record, call_id, ended)
+
+
+def merged(records: list[CallRecord]) -> CallRecord:
+    """One record for one call: a PBX that logs every leg (MTS) has several rows for it,
+    one per extension it rang; the answered row names who talked."""
+    first = min(records, key=lambda record: record.started_at)
+    answered = [record for record in records if record.answered]
+    main = answered[0] if answered else first
+    rang = (
+        extension
+        for record in records
+        for extension in record.rang
+        or ((record.extension,) if record.extension and record.direction != "outbound" else ())
+    )
+    ends = [record.ended_at for record in records if record.ended_at is not None]
+    return main.model_copy(
+        update={
+            "started_at": first.started_at,
+            "ended_at": max(ends) if ends else main.ended_at,
+            "rang": tuple(dict.fromkeys(rang)),
+        }
+    )
 
 
 def recovered_summary(
