@@ -186,3 +186,4 @@ class CallRecord(_Model):
     ended_at: datetime | None = None
     line_number: str | None = None
     rang: tuple[str, ...] = ()  # extensions the call rang, as far as the log tells
+    rang_unknown: bool = False  # the log cannot tell whom an unanswered call rang

@@ -147,7 +147,9 @@ class Notifier:
 
     async def alert_missed(self, session: CallSession) -> None:
         account = self.settings.account(session.account)
-        ivr_abandoned = not session.rang
+        # Rang nobody: the caller gave up in the voice menu (unless the PBX's log, which
+        # the call was recovered from, cannot tell whom it rang).
+        ivr_abandoned = not session.rang and not session.rang_unknown
         if ivr_abandoned and not (account and account.alert_ivr_abandoned):
             return
         missed = MissedCall(

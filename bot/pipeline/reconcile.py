@@ -144,6 +144,7 @@ def merged(records: list[CallRecord]) -> CallRecord:
             "started_at": first.started_at,
             "ended_at": max(ends) if ends else main.ended_at,
             "rang": tuple(dict.fromkeys(rang)),
+            "rang_unknown": all(record.rang_unknown for record in records),
         }
     )
 
@@ -184,6 +185,7 @@ def recovered_summary(
         answered=record.answered,
         recovered=True,
         rang=record.rang,
+        rang_unknown=record.rang_unknown,
         raw={"call_log": record.model_dump(mode="json")},
     )
 

@@ -62,6 +62,7 @@ class CallSession(BaseModel):
     cards: dict[str, int] = {}  # extension -> telegram id shown a card
     recordings: list[str] = []
     recovered: bool = False  # its end came from the PBX's call log, not from a webhook
+    rang_unknown: bool = False  # recovered, and the log cannot tell whom it rang
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -119,6 +120,7 @@ class CallSession(BaseModel):
         self.started_at = event.created_at
         if event.recovered:
             self.recovered = True
+            self.rang_unknown = event.rang_unknown and not event.rang
             self._ring_logged(event)
         external = event.caller if event.direction is Direction.INBOUND else event.callee
         if event.direction is not Direction.INTERNAL and external.number:
