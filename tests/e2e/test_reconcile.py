@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest_asyncio
+from redis.asyncio import Redis
 
 from bot.app import App
 from bot.domain import Role, SubscriptionKind
 from bot.pipeline.reconcile import ReconcileTiming
-from sandbox.mango import MangoSimulator
+from bot.storage import Keys
+from sandbox.mango import HistoryRow, MangoSimulator
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import FAST, StartApp
 from tests.e2e.conftest import BORIS, GROUP, LINE, MARIA, REP_ANNA, drained
+from tests.helpers import until
 
 SEEN = "79001234567"
 LOST = "79005550101"
@@ -133,3 +137,37 @@ async def test_late_webhooks_of_a_recovered_call_do_not_alert_it_again(
     await drained(company)
     assert len(_alerts(emulator, GROUP)) == 1
     assert len(_alerts(emulator, BORIS)) == 1
+
+
+async def test_start_up_reads_back_from_the_last_event_seen_at_most_a_day(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp, redis: Redis
+) -> None:
+    now = int(time.time())
+    await redis.set(Keys().last_event("main"), now - 5 * 3600)  # down for five hours
+    for entry_id, ago in (("while-down", 4 * 3600), ("long-ago", 30 * 3600)):
+        mango.history.append(
+            HistoryRow(
+                entry_id=entry_id,
+                start=now - ago,
+                finish=now - ago + 40,
+                from_number=LOST,
+                to_extension="102",
+                line_number=LINE,
+            )
+        )
+    mango.stats_ready_after = 0
+    emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
+    app: App = await start_app(RECONCILING)
+    await until(lambda: bool(mango.commands("stats/request")))
+    [request] = mango.commands("stats/request")
+    # Two hours before the last event (calls long under way then), not more than a day.
+    assert int(request["date_from"]) == now - 7 * 3600
+    await drained(app)
+    assert await app.call_log.get("main", "while-down") is not None
+    assert await app.call_log.get("main", "long-ago") is None
+
+    # The worker notes each account's last event as it saves the call (no extra trip).
+    await mango.play_inbound(LINE, SEEN, ring=["101"], answered_by="101")
+    await mango.wait_idle()
+    await drained(app)
+    assert int(await redis.get(Keys().last_event("main")) or 0) >= now
