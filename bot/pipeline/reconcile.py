@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from bot.domain import CallRecord
 from bot.events import CallSummaryEvent, Direction, Party
 from bot.pbx.base import Capability, Provider
+from bot.pbx.errors import PbxError
 from bot.pbx.providers import Providers
 from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import EventStream
@@ -79,7 +80,9 @@ class Reconciler:
         for provider in self._providers:
             try:
                 recovered += await self.reconcile(provider, now)
-            except Exception:  # one PBX out of reach leaves the others' logs read
+            except PbxError as exc:  # one PBX out of reach leaves the others' logs read
+                log.warning("reading the call log of %s failed: %s", provider.account.id, exc)
+            except Exception:
                 log.exception("reading the call log of %s failed", provider.account.id)
         return recovered
 
