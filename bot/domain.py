@@ -183,3 +183,7 @@ class CallRecord(_Model):
     answered: bool
     talk_seconds: int = 0
     recording_ids: tuple[str, ...] = ()
+    ended_at: datetime | None = None
+    line_number: str | None = None
+    rang: tuple[str, ...] = ()  # extensions the call rang, as far as the log tells
+    rang_unknown: bool = False  # the log cannot tell whom an unanswered call rang

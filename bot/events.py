@@ -100,6 +100,9 @@ class CallSummaryEvent(_Event):
     ended_at: datetime
     answered: bool
     disconnect_reason: int | None = None
+    recovered: bool = False  # built from the PBX's call log: no webhook told of this call
+    rang: tuple[str, ...] = ()  # recovered calls: the extensions the log says it rang
+    rang_unknown: bool = False  # recovered calls: the log cannot tell whom it rang
 
     @property
     def talk_seconds(self) -> int:

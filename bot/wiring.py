@@ -22,6 +22,7 @@ from bot.pipeline.command_results import CommandResults
 from bot.pipeline.consumer import ConsumerOptions
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.notify import Notifier
+from bot.pipeline.reconcile import Reconciler, ReconcileTiming, reconcile_jobs
 from bot.pipeline.sessions import SessionStore
 from bot.pipeline.stream import EventStream
 from bot.pipeline.worker import EventWorker
@@ -72,6 +73,7 @@ class Tuning:
     digest: DigestTiming = field(default_factory=DigestTiming)
     pbx_timeout: httpx.Timeout = field(default_factory=lambda: PBX_TIMEOUT)  # then it fails
     summary_grace: float | None = None  # None: each provider's own (bot.pipeline.closing)
+    reconcile: ReconcileTiming = field(default_factory=ReconcileTiming)  # reading call logs
     # Providers' background jobs by name: seconds between runs.
     job_periods: Mapping[str, float] = field(default_factory=dict)
     # Reaching Telegram in the background: first pause, doubling up to the cap; and how
@@ -259,6 +261,16 @@ def build_app(
         Job("delayed", outbox.release_due, period=tuning.delayed_poll),
         watch.job([account.id for account in settings.accounts], tuning.watch_period),
         *closing_jobs(closer),
+        *reconcile_jobs(
+            Reconciler(
+                redis=redis,
+                keys=keys,
+                providers=providers,
+                sessions=sessions,
+                stream=stream,
+                timing=tuning.reconcile,
+            )
+        ),
         *balance_jobs(balances, settings.balance_check_seconds),
         *digest_jobs(digest, tuning.digest),
         *providers.jobs(

@@ -255,6 +255,13 @@ class Provider:
     async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
         raise self._unsupported("call history")
 
+    async def log_call_id(self, record: CallRecord) -> str:
+        """The id pbxgram's sessions give the call ``record`` of :meth:`call_history`
+        describes, so a call seen by webhook and found in the log is one call. Use it to
+        reconcile; by default the log's own id, for a PBX whose log carries the webhooks' id.
+        """
+        return record.call_id
+
     async def campaigns(self) -> list[Campaign]:
         raise self._unsupported("campaigns")
 

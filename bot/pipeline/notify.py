@@ -147,7 +147,9 @@ class Notifier:
 
     async def alert_missed(self, session: CallSession) -> None:
         account = self.settings.account(session.account)
-        ivr_abandoned = not session.rang
+        # Rang nobody: the caller gave up in the voice menu (unless the PBX's log, which
+        # the call was recovered from, cannot tell whom it rang).
+        ivr_abandoned = not session.rang and not session.rang_unknown
         if ivr_abandoned and not (account and account.alert_ivr_abandoned):
             return
         missed = MissedCall(
@@ -158,11 +160,16 @@ class Notifier:
             line_number=session.line_number,
             ivr_abandoned=ivr_abandoned,
             rang=session.rang,
+            recovered=session.recovered,
         )
         existing = await self.missed.get(missed.ref)
         if existing is not None:
             missed = existing.model_copy(
-                update={"rang": session.rang, "ivr_abandoned": ivr_abandoned}
+                update={
+                    "rang": session.rang,
+                    "ivr_abandoned": ivr_abandoned,
+                    "recovered": existing.recovered or session.recovered,
+                }
             )
         recipients = await self._missed_recipients(session)
         known = {chat for chat, _ in missed.copies}
@@ -202,6 +209,7 @@ class Notifier:
                 closed_by=missed.closed_by,
                 closed_how=missed.closed_how,
                 closed_at=self.clock(missed.closed_at),
+                recovered=missed.recovered,
             )
             buttons: list[Button] = []
             if missed.is_open and missed.client_number:

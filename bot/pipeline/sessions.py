@@ -8,6 +8,7 @@ to read-modify-write one session under a lock shared by all workers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -60,6 +61,8 @@ class CallSession(BaseModel):
     ended_at: datetime | None = None
     cards: dict[str, int] = {}  # extension -> telegram id shown a card
     recordings: list[str] = []
+    recovered: bool = False  # its end came from the PBX's call log, not from a webhook
+    rang_unknown: bool = False  # recovered, and the log cannot tell whom it rang
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -115,6 +118,10 @@ class CallSession(BaseModel):
         self.direction = event.direction
         self.line_number = self.line_number or event.line_number
         self.started_at = event.created_at
+        if event.recovered:
+            self.recovered = True
+            self.rang_unknown = event.rang_unknown and not event.rang
+            self._ring_logged(event)
         external = event.caller if event.direction is Direction.INBOUND else event.callee
         if event.direction is not Direction.INTERNAL and external.number:
             self.client_number = normalise(external.number, region) or external.number
@@ -123,6 +130,20 @@ class CallSession(BaseModel):
             if self.answered_by is None:
                 employee = event.caller if event.direction is Direction.OUTBOUND else event.callee
                 self.answered_by = employee.extension
+
+    def _ring_logged(self, event: CallSummaryEvent) -> None:
+        """Ended legs for the extensions a recovered call rang that no webhook showed."""
+        known = {leg.extension for leg in self.legs.values()}
+        for extension in event.rang:
+            if extension not in known:
+                self.legs[f"log:{extension}"] = Leg(
+                    leg_id=f"log:{extension}",
+                    seq=0,
+                    state=LegState.DISCONNECTED,
+                    extension=extension,
+                    started_at=event.created_at,
+                    ended_at=event.ended_at,
+                )
 
     def _learn_call(self, event: CallLegEvent, region: str) -> None:
         if self.started_at is None or (not self.finished and event.at < self.started_at):
@@ -180,12 +201,14 @@ def _client_number(event: CallLegEvent, direction: Direction) -> str | None:
     return None
 
 
-# KEYS[1] the session's lock, KEYS[2] the session; ARGV[1] lock token, ARGV[2] JSON, ARGV[3] ttl
+# KEYS[1] the session's lock, KEYS[2] the session, KEYS[3] the account's last event seen;
+# ARGV[1] lock token, ARGV[2] JSON, ARGV[3] ttl, ARGV[4] now (Unix seconds)
 _SAVE_IF_HELD = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
 return 1
 """
 
@@ -218,9 +241,16 @@ class SessionStore:
                 else CallSession(account=account, call_id=call_id)
             )
             yield session
+            # Noting when this account last had an event rides on the same script: the
+            # reconciliation reads it at start-up to know how far back to look.
             saved = await self._save_if_held(
-                keys=[f"{key}:lock", key],
-                args=[held.token, session.model_dump_json(), SESSION_TTL_SECONDS],
+                keys=[f"{key}:lock", key, self._keys.last_event(account)],
+                args=[
+                    held.token,
+                    session.model_dump_json(),
+                    SESSION_TTL_SECONDS,
+                    int(time.time()),
+                ],
             )
             if not saved:
                 raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")

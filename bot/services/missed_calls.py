@@ -29,6 +29,7 @@ class MissedCall(BaseModel):
     at: datetime
     line_number: str | None = None
     ivr_abandoned: bool = False
+    recovered: bool = False  # found in the PBX's call log, not told by its webhooks
     rang: list[str] = []
     copies: list[tuple[int, str]] = []  # (chat id, outbox slot)
     taken_by: str | None = None

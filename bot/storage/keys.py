@@ -177,6 +177,14 @@ class Keys:
         seconds); taken (GETDEL) by the one that finds it back, to tell the admins once."""
         return f"{self.prefix}:telegram:outage"
 
+    def last_event(self, account: str) -> str:
+        """String: Unix seconds when a call event of ``account`` was last handled."""
+        return f"{self.prefix}:account:{account}:last_event"
+
+    def reconciled(self, account: str) -> str:
+        """String: Unix seconds up to which ``account``'s call log has been reconciled."""
+        return f"{self.prefix}:account:{account}:reconciled"
+
     def polling_lease(self) -> str:
         """Lock: held by the one worker that long-polls Telegram."""
         return f"{self.prefix}:telegram:polling"

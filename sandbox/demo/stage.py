@@ -21,6 +21,7 @@ from bot.app import App, Tuning, running
 from bot.config import Settings
 from bot.errors import PbxgramError
 from bot.pipeline.consumer import ConsumerOptions
+from bot.pipeline.reconcile import ReconcileTiming
 from bot.reports.digest import DigestTiming
 from sandbox.demo import cast
 from sandbox.mango import MangoSimulator
@@ -197,6 +198,8 @@ async def open_stage(
         tuning = Tuning(
             consumer=ConsumerOptions(claim_idle_ms=int(settings.worker_claim_idle_seconds * 1000)),
             digest=DigestTiming(clock=clock.now, poll_seconds=0.2),
+            # The scripted day loses no webhook: nothing to recover from the PBX's call log.
+            reconcile=ReconcileTiming(enabled=False),
         )
         async with running(settings, web_role=True, worker_role=True, tuning=tuning) as app:
             mango.webhook_url = f"{app.web_url}/pbx/{cast.ACCOUNT_ID}"

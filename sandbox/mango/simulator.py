@@ -58,6 +58,8 @@ class MangoSimulator(SimulatorServer):
         self.escape_unicode = escape_unicode
         self.auto_play = True
         self.delivery: Delivery = "normal"
+        # Paths (or their beginnings, "events/") never posted: the calls stay in the call log.
+        self.drop_webhooks: set[str] = set()
         self.stats_ready_after = 1
         self.recording_ready_after = 0
         self.balance: tuple[Decimal, str] = (Decimal("1234.50"), "RUB")
@@ -252,7 +254,8 @@ class MangoSimulator(SimulatorServer):
 
     async def _post_once(self, path: str, payload: dict[str, Any]) -> int:
         status = 0
-        if self.webhook_url and self._session is not None:
+        dropped = any(path.startswith(prefix) for prefix in self.drop_webhooks)
+        if self.webhook_url and self._session is not None and not dropped:
             url = self.webhook_url.rstrip("/") + "/" + path
             status = await post_signed(
                 self._session,

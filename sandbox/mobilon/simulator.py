@@ -53,6 +53,7 @@ class MobilonSimulator(SimulatorServer):
         self.calls: dict[str, SimCall] = {}
         self.requests: list[ReceivedRequest] = []
         self.webhooks: list[tuple[str, str, int]] = []  # (number, extension, HTTP status)
+        self.drop_webhooks = False  # True: rings call no webhook (the journal has the call)
         self.failures: dict[str, tuple[int, dict[str, Any]]] = {}
         self.recording_ready_after = 0  # record_url answers 404 this many times first
         # How calls placed with CallToSubscriber end, a moment after they start (unless
@@ -154,7 +155,8 @@ class MobilonSimulator(SimulatorServer):
         """The call goes on to ring more employees (a hunt group's next step)."""
         for extension in extensions:
             call.rang.append(extension)
-            status = await self.notify(call.caller, self.key_of(extension))
+            dropped = self.drop_webhooks  # lost on the way: only the journal keeps the call
+            status = 0 if dropped else await self.notify(call.caller, self.key_of(extension))
             self.webhooks.append((call.caller, extension, status))
             await asyncio.sleep(self.step_delay)
 

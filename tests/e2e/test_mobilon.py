@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from bot.app import App, running
+from bot.app import App, Tuning, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from bot.pbx.mobilon.provider import MobilonProvider
@@ -41,12 +42,19 @@ async def mobilon() -> AsyncIterator[MobilonSimulator]:
         yield sim
 
 
+@pytest.fixture
+def mobilon_tuning() -> Tuning:
+    """The app's timings (a test module may override it)."""
+    return MOBILON_FAST
+
+
 @pytest_asyncio.fixture
 async def company(
     emulator: TelegramEmulator,
     mobilon: MobilonSimulator,
     make_settings: Callable[..., Settings],
     redis: Redis,  # an empty database for every test
+    mobilon_tuning: Tuning,
 ) -> AsyncIterator[App]:
     """Anna (101) and Boris (102) linked, both keys set, a group following the account."""
     emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
@@ -66,7 +74,7 @@ async def company(
         admin_ids=[ADMIN],
         accounts=[account],
     )
-    async with running(settings, web_role=True, worker_role=True, tuning=MOBILON_FAST) as app:
+    async with running(settings, web_role=True, worker_role=True, tuning=mobilon_tuning) as app:
         mobilon.webhook_url = f"{app.web_url}/pbx/mob/incoming?number={{NUMBER}}&key={{KEY}}"
         for person in (REP_ANNA, BORIS):
             emulator.send_text(person, "/start")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from bot.app import App, running
+from bot.app import App, Tuning, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from sandbox.mts import Abonent, MtsSimulator
@@ -60,7 +60,7 @@ async def start(
     port = _free_port()
     contexts: list[Any] = []
 
-    async def go(**account: Any) -> App:
+    async def go(tuning: Tuning = TUNING, **account: Any) -> App:
         settings = make_settings(
             bot_token=emulator.token,
             telegram_api_url=emulator.base_url,
@@ -79,7 +79,7 @@ async def start(
                 }
             ],
         )
-        context = running(settings, web_role=True, worker_role=True, tuning=TUNING)
+        context = running(settings, web_role=True, worker_role=True, tuning=tuning)
         app = await context.__aenter__()
         contexts.append(context)
         return app

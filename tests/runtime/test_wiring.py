@@ -35,6 +35,7 @@ async def test_a_mango_account_alone_needs_no_pbx_jobs(
         "delayed": False,
         "webhook-watch": True,
         "daily-digest": False,
+        "reconcile": True,  # its call log (stats), read once across replicas
     }
 
 
@@ -53,6 +54,7 @@ async def test_every_kind_of_work_with_something_to_do_is_a_job(
         "webhook-watch": True,
         "daily-digest": False,
         "close-calls": False,  # MTS sends no summaries
+        "reconcile": True,  # one job reads every account's call log
         "balance-watch": True,
         "mts-subscriptions": True,
         "mobilon-calls:mob": True,

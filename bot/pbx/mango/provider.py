@@ -241,6 +241,11 @@ class MangoProvider(Provider):
             chunk_start = chunk_end
         return records
 
+    async def log_call_id(self, record: CallRecord) -> str:
+        # The stats CSV's entry_id is the call group's id, the same entry_id every
+        # events/call and events/summary of that call carries: the same id matches.
+        return record.call_id
+
     async def _stats(self, start: datetime, end: datetime) -> list[CallRecord]:
         request_id = f"pbxgram-{uuid.uuid4().hex}"
         answer = await self.client.call(

@@ -45,8 +45,8 @@ def parse_csv(text: str, fields: tuple[str, ...] = FIELDS) -> list[CallRecord]:
             direction = "internal"
         elif from_ext:
             direction = "outbound"
-        elif to_ext:
-            direction = "inbound"
+        elif to_ext or values.get("location") in ("ivr", "queue"):
+            direction = "inbound"  # to an employee, or given up in the voice menu or queue
         else:
             direction = "unknown"
         recordings = values.get("records", "").strip("[]")
@@ -61,6 +61,11 @@ def parse_csv(text: str, fields: tuple[str, ...] = FIELDS) -> list[CallRecord]:
                 answered=answer > 0,
                 talk_seconds=max(0, finish - answer) if answer else 0,
                 recording_ids=tuple(r for r in recordings.split(",") if r),
+                ended_at=datetime.fromtimestamp(finish, UTC) if finish else None,
+                line_number=values.get("line_number") or None,
+                # The CSV names one callee: the extension (or the group's) the call was put
+                # through to; the extensions a group rang are not in the log.
+                rang=(to_ext,) if to_ext and direction != "outbound" else (),
             )
         )
     return records

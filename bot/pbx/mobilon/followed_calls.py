@@ -144,6 +144,17 @@ class CallBook:
             return True
         return str(await self._redis.get(key)) == call_id
 
+    async def claimed(self, account: str, callid: str) -> str | None:
+        """The call a journal ``callid`` was matched to, if any."""
+        found = await self._redis.get(MobilonKeys.of(self._keys, account).claimed(callid))
+        return str(found) if found else None
+
+    async def following(self, account: str) -> list[FollowedCall]:
+        """Every call still followed (not yet matched to its journal record)."""
+        ids = await self._redis.zrange(MobilonKeys.of(self._keys, account).followed(), 0, -1)
+        found = [await self.load(account, str(call_id)) for call_id in ids]
+        return [call for call in found if call is not None]
+
     async def due(self, account: str, now: float, limit: int) -> list[str]:
         """Call ids whose next poll is due, oldest due first."""
         found = await self._redis.zrangebyscore(

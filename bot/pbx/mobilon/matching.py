@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.pbx.mobilon.followed_calls import FollowedCall
+from bot.domain import CallRecord
+from bot.pbx.mobilon.followed_calls import CallBook, FollowedCall
 from bot.pbx.mobilon.journal import JournalEntry, day_of
 from bot.phones import normalise
 
@@ -41,3 +42,24 @@ def candidates(call: FollowedCall, records: list[JournalEntry], region: str) -> 
         and record.time + timedelta(seconds=record.duration) >= call.first_ring - SKEW
     ]
     return sorted(found, key=lambda r: (abs((call.first_ring - r.time).total_seconds()), r.callid))
+
+
+async def log_call_id(book: CallBook, account: str, region: str, record: CallRecord) -> str:
+    """The id a journal record's call has in pbxgram (see ``MobilonProvider.log_call_id``)."""
+    claimed = await book.claimed(account, record.call_id)
+    if claimed is not None:
+        return claimed
+    ended = record.ended_at or record.started_at
+    entry = JournalEntry(
+        callid=record.call_id,
+        status="ANSWERED" if record.answered else "NO ANSWER",
+        duration=max(0, int((ended - record.started_at).total_seconds())),
+        caller=record.caller,
+        callee=record.callee,
+        time=record.started_at,
+    )
+    for call in await book.following(account):
+        matches = call.direction == "inbound" and candidates(call, [entry], region)
+        if matches and await book.claim(account, record.call_id, call.call_id):
+            return call.call_id
+    return record.call_id

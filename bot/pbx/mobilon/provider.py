@@ -29,7 +29,7 @@ from bot.pbx.base import (
     ProviderDeps,
     WebhookForbidden,
 )
-from bot.pbx.mobilon import codes, webhooks
+from bot.pbx.mobilon import codes, matching, webhooks
 from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.client import MobilonClient
 from bot.pbx.mobilon.followed_calls import CallBook, FollowedCall
@@ -195,6 +195,15 @@ class MobilonProvider(Provider):
             day += timedelta(days=1)
         return records
 
+    async def log_call_id(self, record: CallRecord) -> str:
+        # The incoming-call webhook carries no call id: a call it told of is keyed by an id
+        # of pbxgram's own until the poller matches its journal record by number and time
+        # window (bot.pbx.mobilon.matching) and claims the journal's callid for it. So: the
+        # claimed call; else a call still followed that the record matches by the same rule
+        # (claimed for it here, so the poller and this agree); else the callid itself, for
+        # a call no webhook told of.
+        return await matching.log_call_id(self.calls, self.account.id, self.account.region, record)
+
 
 def history_record(entry: JournalEntry) -> CallRecord:
     """A journal record as a CallRecord; a short all-digit ``from``/``to`` is an extension."""
@@ -208,6 +217,8 @@ def history_record(entry: JournalEntry) -> CallRecord:
         direction, extension = "inbound", entry.callee
     else:
         direction, extension = "unknown", None
+    if direction == "unknown":
+        direction = "inbound"  # from an outside number to one of the PBX's lines
     return CallRecord(
         call_id=entry.callid,
         started_at=entry.time.astimezone(UTC),
@@ -218,4 +229,8 @@ def history_record(entry: JournalEntry) -> CallRecord:
         answered=entry.answered,
         talk_seconds=entry.duration if entry.answered else 0,
         recording_ids=(entry.callid,) if entry.record_url else (),
+        ended_at=entry.time.astimezone(UTC) + timedelta(seconds=entry.duration),
+        rang=(entry.callee,) if direction == "inbound" and to_ext else (),
+        # The journal names only whom a call reached: an unanswered call's ``to`` is the line.
+        rang_unknown=direction == "inbound" and not to_ext,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import CallRecord
@@ -44,4 +44,15 @@ def call_record(row: dict[str, Any], abonents: Abonents, recordings: bool) -> Ca
         answered=answered,
         talk_seconds=int(row.get("duration") or 0) if answered else 0,
         recording_ids=(tracking,) if recordings and answered else (),
+        ended_at=started
+        + timedelta(seconds=_seconds(row.get("answerDuration")) + _seconds(row.get("duration"))),
+        # One row per leg: the abonent this leg rang (an inbound call has one row each).
+        rang=(employee.extension,) if employee and direction == "inbound" else (),
     )
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0

@@ -259,6 +259,13 @@ class MtsProvider(Provider):
         records = (call_record(row, abonents, self.mts.recordings) for row in rows)
         return [record for record in records if record is not None]
 
+    async def log_call_id(self, record: CallRecord) -> str:
+        # callHistory rows carry extTrackingId, the id every CALL_* event of the same call
+        # half carries; its call part (call_id_of) is what the webhooks' sessions are keyed
+        # by, and call_record already took it: the same id matches, leg rows of one call
+        # share it.
+        return record.call_id
+
 
 def transfer_address(to: str) -> str:
     """The transfer target as the doc wants it: an extension, or 8 and ten digits."""
