@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.domain import Role
+from bot.formatting import moment
 from bot.services.access import Access
 from bot.services.status import read_status
 from bot.storage.invites import INVITE_TTL
@@ -147,4 +148,12 @@ async def status(
     settings: Settings,
 ) -> None:
     found = await read_status(redis, keys, outbox, telegram, list(settings.accounts))
-    await message.answer(t("status", **asdict(found)))
+    accounts = [
+        {
+            **asdict(row),
+            "last_event": row.last_event and moment(row.last_event, settings.zone, t.language),
+            "log_read": row.log_read and moment(row.log_read, settings.zone, t.language),
+        }
+        for row in found.accounts
+    ]
+    await message.answer(t("status", **{**asdict(found), "accounts": accounts}))

@@ -102,6 +102,7 @@ class Reconciler:
             if event is not None:
                 events.append(event)
         await self._stream.put(events)
+        await self._redis.set(self._keys.reconciled(account), f"{now:.0f} {len(events)}")
         self._caught_up.add(account)
         if events:
             log.info("recovered %d calls of %s from its call log", len(events), account)

@@ -5,6 +5,7 @@ how each account's webhooks fare. Use :func:`read_status` to gather it in one go
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -23,6 +24,9 @@ class AccountStatus:
     id: str
     pbx: str
     webhooks_failing: bool  # its webhooks keep failing verification right now
+    last_event: datetime | None  # when a call event of it was last handled
+    log_read: datetime | None  # when its call log was last read for missed calls
+    log_recovered: int  # how many calls that read recovered
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,24 @@ async def read_status(
         messages_waiting += await _waiting(redis, stream, SENDERS)
     rows = []
     for account in accounts:
-        failing = bool(await redis.exists(keys.incident("webhooks", account.id)))
-        rows.append(AccountStatus(account.id, account.display_name(), failing))
+        failing, seen, read = await redis.mget(
+            [
+                keys.incident("webhooks", account.id),
+                keys.last_event(account.id),
+                keys.reconciled(account.id),
+            ]
+        )
+        at, _, recovered = str(read or "").partition(" ")
+        rows.append(
+            AccountStatus(
+                id=account.id,
+                pbx=account.display_name(),
+                webhooks_failing=failing is not None,
+                last_event=_moment(str(seen) if seen else None),
+                log_read=_moment(at),
+                log_recovered=int(recovered or 0),
+            )
+        )
     return Status(
         telegram=telegram.describe(),
         events_waiting=events_waiting,
@@ -73,3 +93,7 @@ async def _waiting(redis: Redis, stream: str, group: str) -> int:
         if info["name"] == group:
             return int(info["pending"]) + int(info.get("lag") or 0)
     return 0
+
+
+def _moment(seconds: str | None) -> datetime | None:
+    return datetime.fromtimestamp(float(seconds), UTC) if seconds else None

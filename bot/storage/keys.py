@@ -182,7 +182,8 @@ class Keys:
         return f"{self.prefix}:account:{account}:last_event"
 
     def reconciled(self, account: str) -> str:
-        """String: Unix seconds up to which ``account``'s call log has been reconciled."""
+        """String: "<Unix seconds> <calls recovered>" of the last read of ``account``'s call
+        log (``/status`` shows it)."""
         return f"{self.prefix}:account:{account}:reconciled"
 
     def polling_lease(self) -> str:

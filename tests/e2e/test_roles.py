@@ -86,6 +86,9 @@ async def test_status_shows_admins_telegram_the_queues_and_each_accounts_webhook
     emulator: TelegramEmulator, app: App
 ) -> None:
     await app.redis.set(app.keys.incident("webhooks", "main"), "1")  # as the watchdog leaves it
+    # 2026-01-24 14:55 UTC is 17:55 in Moscow; the call log read at 18:00 found 2 calls
+    await app.redis.set(app.keys.last_event("main"), "1769266500")
+    await app.redis.set(app.keys.reconciled("main"), "1769266800 2")
     emulator.send_text(ADMIN, "/status")
     shown = await emulator.wait_for_message(ADMIN, lambda m: "status" in m.text)
     assert shown.text == (
@@ -93,7 +96,8 @@ async def test_status_shows_admins_telegram_the_queues_and_each_accounts_webhook
         "Telegram: ✅ answers\n"
         "PBX events waiting: 0\n"
         "Messages waiting: 0 · for a later try: 0\n"
-        "• main (MANGO OFFICE): ⚠️ webhooks keep failing verification"
+        "• main (MANGO OFFICE): ⚠️ webhooks keep failing verification; last event "
+        "24 Jan 2026, 17:55; call log read 24 Jan 2026, 18:00, 2 recovered"
     )
     admin_menu = [c["command"] for c in emulator.commands[(f"chat:{ADMIN}", "en")]]
     assert "status" in admin_menu
