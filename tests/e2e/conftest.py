@@ -15,7 +15,7 @@ from sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
 from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import FAST, MANGO_ACCOUNT, StartApp
 
-__all__ = ["FAST", "drained"]
+__all__ = ["FAST", "drained", "reconciled"]
 
 LINE = "74950000000"
 ADMIN = 1000
@@ -101,3 +101,13 @@ async def drained(app: App, *, patience: float = 15.0) -> None:
                     busy += int(info["pending"]) + int(info.get("lag") or 0)
         quiet = quiet + 1 if busy == 0 else 0
         await asyncio.sleep(0.05)
+
+
+async def reconciled(app: App) -> int:
+    """Run the call-log reconciliation once, now, and wait for what it queued; how many
+    calls it recovered."""
+    [job] = [job for job in app.jobs if job.name == "reconcile"]
+    recovered = await job.tick()
+    assert isinstance(recovered, int)
+    await drained(app)
+    return recovered

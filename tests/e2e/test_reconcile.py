@@ -15,7 +15,7 @@ from bot.storage import Keys
 from sandbox.mango import HistoryRow, MangoSimulator
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import FAST, StartApp
-from tests.e2e.conftest import BORIS, GROUP, LINE, MARIA, REP_ANNA, drained
+from tests.e2e.conftest import BORIS, GROUP, LINE, MARIA, REP_ANNA, drained, reconciled
 from tests.helpers import until
 
 SEEN = "79001234567"
@@ -47,14 +47,6 @@ async def company(emulator: TelegramEmulator, mango: MangoSimulator, start_app: 
     return app
 
 
-async def _reconcile(app: App) -> int:
-    [job] = [job for job in app.jobs if job.name == "reconcile"]
-    recovered = await job.tick()
-    assert isinstance(recovered, int)
-    await drained(app)
-    return recovered
-
-
 def _alerts(emulator: TelegramEmulator, chat: int) -> list[ChatMessage]:
     """Missed-call alerts (their buttons are "ms:" ones, not a card's call-back)."""
     return [
@@ -84,7 +76,7 @@ async def test_missed_calls_the_webhooks_never_told_are_alerted_once(
     [seen_alert] = _alerts(emulator, GROUP)
     assert not _recovered(seen_alert)
 
-    assert await _reconcile(company) == 3  # both lost calls and the one never closed
+    assert await reconciled(company) == 3  # both lost calls and the one never closed
 
     group = _alerts(emulator, GROUP)
     assert len(group) == 3, [m.text for m in group]
@@ -115,7 +107,7 @@ async def test_missed_calls_the_webhooks_never_told_are_alerted_once(
 
     # A second run finds nothing new.
     before = {chat: len(emulator.bot_messages(chat)) for chat in (GROUP, BORIS, MARIA, REP_ANNA)}
-    assert await _reconcile(company) == 0
+    assert await reconciled(company) == 0
     after = {chat: len(emulator.bot_messages(chat)) for chat in (GROUP, BORIS, MARIA, REP_ANNA)}
     assert after == before
 
@@ -127,7 +119,7 @@ async def test_late_webhooks_of_a_recovered_call_do_not_alert_it_again(
     lost = await mango.play_inbound(LINE, LOST, ring=["102"], answered_by=None)
     mango.drop_webhooks = set()
     await mango.wait_idle()
-    assert await _reconcile(company) == 1
+    assert await reconciled(company) == 1
     [alert] = _alerts(emulator, GROUP)
     assert _recovered(alert)
 

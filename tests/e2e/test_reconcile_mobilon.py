@@ -10,7 +10,7 @@ from bot.app import App, Tuning
 from bot.pipeline.reconcile import ReconcileTiming
 from sandbox.mobilon import MobilonSimulator
 from sandbox.telegram import TelegramEmulator
-from tests.e2e.conftest import GROUP, REP_ANNA, drained
+from tests.e2e.conftest import GROUP, REP_ANNA, reconciled
 from tests.e2e.test_mobilon import (
     BORIS,
     MOBILON_FAST,
@@ -31,14 +31,6 @@ def mobilon_tuning() -> Tuning:
     return replace(MOBILON_FAST, reconcile=ReconcileTiming(settle=0, period=3600))
 
 
-async def _reconcile(app: App) -> int:
-    [job] = [job for job in app.jobs if job.name == "reconcile"]
-    recovered = await job.tick()
-    assert isinstance(recovered, int)
-    await drained(app)
-    return recovered
-
-
 async def test_mobilon_calls_only_in_the_journal_are_alerted_once(
     emulator: TelegramEmulator, mobilon: MobilonSimulator, company: App
 ) -> None:
@@ -50,7 +42,7 @@ async def test_mobilon_calls_only_in_the_journal_are_alerted_once(
     talked = await mobilon.play_inbound(TALKED, ["101", "102"], answered_by="102")
     mobilon.drop_webhooks = False
 
-    assert await _reconcile(company) == 2  # the journal's callid of the seen one is claimed
+    assert await reconciled(company) == 2  # the journal's callid of the seen one is claimed
 
     group = missed_alerts(emulator, GROUP)
     assert len(group) == 2, [m.text for m in group]
@@ -70,6 +62,6 @@ async def test_mobilon_calls_only_in_the_journal_are_alerted_once(
     assert await company.call_log.get("mob", seen.callid) is None  # logged under its own id
 
     before = {chat: len(emulator.bot_messages(chat)) for chat in (GROUP, BORIS, REP_ANNA)}
-    assert await _reconcile(company) == 0
+    assert await reconciled(company) == 0
     after = {chat: len(emulator.bot_messages(chat)) for chat in (GROUP, BORIS, REP_ANNA)}
     assert after == before

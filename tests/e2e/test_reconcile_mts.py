@@ -6,11 +6,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bot.app import App
 from bot.pipeline.reconcile import ReconcileTiming
 from sandbox.mts import MtsSimulator
 from sandbox.telegram import TelegramEmulator
-from tests.e2e.conftest import GROUP, REP_ANNA, drained
+from tests.e2e.conftest import GROUP, REP_ANNA, reconciled
 from tests.e2e.test_mts import (
     BORIS,
     IDS,
@@ -31,14 +30,6 @@ SEEN, LOST, TALKED = "+79001234567", "+79005550101", "+79005550303"
 LOST_SHOWN = "+7 900 555-01-01"
 
 
-async def _reconcile(app: App) -> int:
-    [job] = [job for job in app.jobs if job.name == "reconcile"]
-    recovered = await job.tick()
-    assert isinstance(recovered, int)
-    await drained(app)
-    return recovered
-
-
 async def test_mts_missed_calls_only_in_the_call_history_are_alerted_once(
     emulator: TelegramEmulator, pbx: MtsSimulator, start: Callable[..., Any]
 ) -> None:
@@ -53,7 +44,7 @@ async def test_mts_missed_calls_only_in_the_call_history_are_alerted_once(
     [seen] = missed_alerts(emulator, GROUP)
     assert "Восстановлен" not in seen.text
 
-    assert await _reconcile(company) == 2  # the lost missed call and the lost answered one
+    assert await reconciled(company) == 2  # the lost missed call and the lost answered one
 
     group = missed_alerts(emulator, GROUP)
     assert len(group) == 2, [m.text for m in group]
@@ -72,6 +63,6 @@ async def test_mts_missed_calls_only_in_the_call_history_are_alerted_once(
     assert logged is not None and logged.answered and logged.extension == "102"
 
     before = {chat: len(emulator.bot_messages(chat)) for chat in (GROUP, BORIS, MARIA, REP_ANNA)}
-    assert await _reconcile(company) == 0
+    assert await reconciled(company) == 0
     after = {chat: len(emulator.bot_messages(chat)) for chat in (GROUP, BORIS, MARIA, REP_ANNA)}
     assert after == before
