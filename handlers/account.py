@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.config import Account, Settings
 from bot.domain import Role
-from bot.pbx.base import Capability
+from bot.pbx.base import Capability, Provider
 from bot.pbx.providers import Providers
 from bot.pbx.registry import pbx_name
 from bot.services import campaigns
@@ -99,15 +99,10 @@ async def ask_to_confirm(
     providers: Providers,
 ) -> None:
     """Start or Stop: turn the list into "Start campaign X? Yes / No", if still allowed."""
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
+    target = await _campaign_target(query, callback_data, identity, t, settings, providers)
+    if target is None:
         return
-    accounts = _accounts(identity, settings)
-    provider = campaigns.campaign_provider(providers, accounts, callback_data.account)
-    if provider is None:
-        await query.answer(t.label("account.notices.not_yours"), show_alert=True)
-        return
+    message, accounts, provider = target
     found = await campaigns.review(
         t, provider, callback_data.account, callback_data.campaign_id, callback_data.action
     )
@@ -141,15 +136,10 @@ async def confirmed_change(
     providers: Providers,
 ) -> None:
     """Yes: start or stop the campaign, then the list with what came of it on top."""
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
+    target = await _campaign_target(query, callback_data, identity, t, settings, providers)
+    if target is None:
         return
-    accounts = _accounts(identity, settings)
-    provider = campaigns.campaign_provider(providers, accounts, callback_data.account)
-    if provider is None:
-        await query.answer(t.label("account.notices.not_yours"), show_alert=True)
-        return
+    message, accounts, provider = target
     sections, outcome = await campaigns.carry_out(
         t,
         providers,
@@ -180,3 +170,25 @@ async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None
     except TelegramBadRequest as exc:
         if "not modified" not in exc.message:
             raise
+
+
+async def _campaign_target(
+    query: CallbackQuery,
+    callback_data: CampaignCallback,
+    identity: Identity,
+    t: Translator,
+    settings: Settings,
+    providers: Providers,
+) -> tuple[Message, list[Account], Provider] | None:
+    """The message, the presser's accounts and the campaign's provider; None (the press
+    answered) when the message is gone or the campaign is not the presser's."""
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return None
+    accounts = _accounts(identity, settings)
+    provider = campaigns.campaign_provider(providers, accounts, callback_data.account)
+    if provider is None:
+        await query.answer(t.label("account.notices.not_yours"), show_alert=True)
+        return None
+    return message, accounts, provider

@@ -7,6 +7,7 @@ Nothing lists keys by pattern; indexes are kept as sets.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,19 @@ class ScopedKeys:
 
     def __call__(self, *parts: str) -> str:
         return ":".join((self.base, *parts))
+
+
+@dataclass(frozen=True)
+class AccountKeys:
+    """Base of a provider package's key names for one account (``{prefix}:{provider}:
+    {account}:…``): a subclass sets ``provider`` and adds one method a key."""
+
+    provider: ClassVar[str]
+    scope: ScopedKeys
+
+    @classmethod
+    def of(cls, keys: Keys, account: str) -> Self:
+        return cls(keys.scoped(cls.provider, account))
 
 
 @dataclass(frozen=True)

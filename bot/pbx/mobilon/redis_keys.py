@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage.keys import Keys, ScopedKeys
+from bot.storage.keys import AccountKeys
 
 
 @dataclass(frozen=True)
-class MobilonKeys:
+class MobilonKeys(AccountKeys):
     """Key names of one Mobilon account."""
 
-    scope: ScopedKeys
-
-    @classmethod
-    def of(cls, keys: Keys, account: str) -> MobilonKeys:
-        return cls(keys.scoped("mobilon", account))
+    provider = "mobilon"
 
     def keys(self) -> str:
         """Hash: extension -> that employee's Mobilon API key (a secret)."""

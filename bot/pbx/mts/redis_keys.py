@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage.keys import Keys, ScopedKeys
+from bot.storage.keys import AccountKeys
 
 
 @dataclass(frozen=True)
-class MtsKeys:
+class MtsKeys(AccountKeys):
     """Key names of one MTS account."""
 
-    scope: ScopedKeys
-
-    @classmethod
-    def of(cls, keys: Keys, account: str) -> MtsKeys:
-        return cls(keys.scoped("mts", account))
+    provider = "mts"
 
     def abonents(self) -> str:
         """String with TTL: the abonent directory (the API's JSON), cached."""

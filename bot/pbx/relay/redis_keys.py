@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage.keys import Keys, ScopedKeys
+from bot.storage.keys import AccountKeys
 
 
 @dataclass(frozen=True)
-class RelayKeys:
+class RelayKeys(AccountKeys):
     """Key names of one relay account."""
 
-    scope: ScopedKeys
-
-    @classmethod
-    def of(cls, keys: Keys, account: str) -> RelayKeys:
-        return cls(keys.scoped("relay", account))
+    provider = "relay"
 
     def call(self, call_id: str) -> str:
         """String with TTL: a relay call (its legs, timings and status) as JSON."""
