@@ -14,6 +14,8 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
 
+from bot.runtime.keyed_locks import KeyedLocks
+
 
 class RateLimitTimeout(Exception):
     """No slot freed up within the allowed wait."""
@@ -33,7 +35,7 @@ class SharedRateLimiter:
         # Waiters of this process queue for each limit locally, so only the first asks Redis
         # while the others wait their turn: no herd of polls after every free slot, and a
         # slot is used the moment it is granted.
-        self._queues: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._queues = KeyedLocks()
 
     async def try_acquire(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Take a slot if one is free now."""
@@ -49,19 +51,11 @@ class SharedRateLimiter:
         """
         deadline = time.monotonic() + max_wait
         key = "/".join((item.key_for(), *identifiers))
-        lock, waiting = self._queues.get(key, (asyncio.Lock(), 0))
-        self._queues[key] = (lock, waiting + 1)
         try:
-            async with asyncio.timeout(max_wait), lock:
+            async with asyncio.timeout(max_wait), self._queues.hold(key):
                 await self._take(item, identifiers, deadline, margin)
         except TimeoutError:
             raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s") from None
-        finally:
-            lock, waiting = self._queues[key]
-            if waiting <= 1:
-                del self._queues[key]
-            else:
-                self._queues[key] = (lock, waiting - 1)
 
     async def _take(
         self, item: RateLimitItem, identifiers: tuple[str, ...], deadline: float, margin: float

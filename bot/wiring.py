@@ -46,7 +46,7 @@ from bot.telegram.notices import Notices
 from bot.telegram.outage import OutageIncidents, OutagePolicy
 from bot.telegram.outbox import Outbox
 from bot.telegram.recording_links import RecordingLinks
-from bot.telegram.sender import BACKOFF, Sender, SendLimits
+from bot.telegram.sender import BACKOFF, MESSAGE_TIMEOUT, Sender, SendLimits
 from bot.texts import Texts
 from bot.web import add_recording_route, build_web_app
 from handlers import build_router
@@ -64,6 +64,7 @@ class Tuning:
     recording_retry: float = 5.0
     send_backoff: tuple[float, ...] = BACKOFF  # quick retries of one delivery
     outage_retry_cap: float = 60.0  # the longest wait between tries while Telegram is down
+    telegram_timeout: int = MESSAGE_TIMEOUT  # seconds a message may take to send
     # Webhooks failing verification: how many within how many seconds make an incident,
     # and how often the watchdog looks.
     refusal_threshold: int = 5
@@ -156,6 +157,7 @@ def build_app(
         notices=notices,
         recording_retry=tuning.recording_retry,
         backoff=tuning.send_backoff,
+        request_timeout=tuning.telegram_timeout,
         outage=OutagePolicy(
             patience=settings.telegram_outage_hours * 3600, cap=tuning.outage_retry_cap
         ),
@@ -258,7 +260,7 @@ def build_app(
     public_base = settings.public_base() if settings.public_url is not None else None
     # Every background job of the worker role; a job with nothing to do is left out.
     jobs = [
-        Job("delayed", outbox.release_due, period=tuning.delayed_poll),
+        Job("delayed", outbox.release, period=tuning.delayed_poll),
         watch.job([account.id for account in settings.accounts], tuning.watch_period),
         *closing_jobs(closer),
         *reconcile_jobs(

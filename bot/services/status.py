@@ -35,7 +35,8 @@ class Status:
     events_waiting: int  # PBX events stored but not handled yet
     events_dead: int
     messages_waiting: int  # messages queued for Telegram, in the streams
-    messages_later: int  # messages waiting for a later try (an outage, a rate limit)
+    messages_later: int  # messages waiting for a later try (a recording being prepared…)
+    messages_stalled: int  # messages waiting for Telegram to be reachable again
     messages_dead: int
     accounts: tuple[AccountStatus, ...]
 
@@ -78,6 +79,7 @@ async def read_status(
         events_dead=int(await redis.xlen(keys.dead_letters(keys.events_stream()))),
         messages_waiting=messages_waiting,
         messages_later=int(await redis.zcard(keys.outbox_delayed())),
+        messages_stalled=int(await redis.zcard(keys.outbox_stalled())),
         messages_dead=int(await redis.xlen(keys.dead_letters(keys.outbox(0)))),
         accounts=tuple(rows),
     )

@@ -101,6 +101,15 @@ class Keys:
         """Sorted set: slots to queue again later (score: due time)."""
         return f"{self.prefix}:outbox:delayed"
 
+    def outbox_stalled(self) -> str:
+        """Sorted set: slots waiting for Telegram to be reachable again, in the order they
+        go out once it is (score: priority, then age)."""
+        return f"{self.prefix}:outbox:stalled"
+
+    def outbox_probe(self) -> str:
+        """String: when the next stalled slot may try Telegram again (epoch seconds)."""
+        return f"{self.prefix}:outbox:probe"
+
     def dead_letters(self, stream: str) -> str:
         """Stream: entries that kept failing."""
         return f"{stream}:dead"

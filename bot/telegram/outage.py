@@ -1,10 +1,12 @@
 """Waiting out Telegram being unreachable, per outbox slot, for as long as it lasts.
 
 Use :func:`next_try` when a delivery failed because Telegram could not be reached or
-answered 5xx after the sender's quick retries: it says when to try the slot again (capped
+answered 5xx after the sender's quick retries: it says when to try again (capped
 exponential backoff with jitter), or None once the slot has waited longer than the
-outage patience. The slot is re-queued through the delayed outbox, so its stream entry is
-acknowledged and redelivery counting never turns an outage into dead letters.
+outage patience. The slot then waits in line with the others (``Outbox.stall``), so its
+stream entry is acknowledged and redelivery counting never turns an outage into dead
+letters; the first in line tries Telegram at that time, and once Telegram answers the
+whole line goes out in order.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ async def next_try(redis: Redis, slot_key: str, policy: OutagePolicy) -> float |
     if now - float(since or now) > policy.patience:
         return None
     return policy.delay(int(failures))
+
+
+async def note_waiting(redis: Redis, slot_key: str) -> None:
+    """Mark ``slot_key`` as waiting for Telegram (if it is not yet), without a try of its
+    own: it is late when it goes out, and its patience runs from now."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hsetnx(slot_key, FAILURES, 0)
+        pipe.hsetnx(slot_key, FAILING_SINCE, time.time())
+        await pipe.execute()
 
 
 class OutageIncidents:

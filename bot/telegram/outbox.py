@@ -5,6 +5,10 @@ alert in one chat, …). :meth:`Outbox.put` stores the slot's newest content and
 slot on the stream of its priority; the sender then sends it, or edits the message it
 already sent. Putting the same content twice queues nothing, and several edits queued
 before the sender gets to them become one edit to the newest content.
+
+While Telegram cannot be reached, slots wait in line in Redis (:meth:`Outbox.stall`),
+however many there are; one of them at a time tries Telegram (the probe), and when it
+gets through the whole line is queued again, missed alerts first and each chat in order.
 """
 
 from __future__ import annotations
@@ -20,17 +24,59 @@ from redis.asyncio import Redis
 from bot.storage import Keys
 
 SLOT_TTL_SECONDS = 3 * 24 * 3600
+# Once a probe is queued, no other is for this long unless its delivery says otherwise.
+PROBE_GUARD_SECONDS = 120.0
 
-# KEYS[1] slot hash, KEYS[2] stream; ARGV[1] content, ARGV[2] ttl, ARGV[3] now, ARGV[4] priority
+# KEYS[1] slot hash, KEYS[2] stream; ARGV[1] content, ARGV[2] ttl, ARGV[3] now,
+# ARGV[4] priority, ARGV[5] chat
 _PUT = """
 if redis.call('HGET', KEYS[1], 'content') == ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'content', ARGV[1], 'priority', ARGV[4])
+redis.call('HSET', KEYS[1], 'content', ARGV[1], 'priority', ARGV[4], 'chat', ARGV[5])
 redis.call('HSETNX', KEYS[1], 'created', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'slot', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'slot', KEYS[1], 'chat', ARGV[5])
+return 1
+"""
+
+# KEYS[1] stalled set, KEYS[2..] the outbox streams by priority; ARGV[1] how many at
+# most. Moves the first stalled slots, in order, to the streams of their priorities.
+_RELEASE = """
+local released = 0
+for _, slot in ipairs(redis.call('ZPOPMIN', KEYS[1], ARGV[1])) do
+  if released % 2 == 0 then
+    local found = redis.call('HMGET', slot, 'priority', 'chat')
+    if found[1] then
+      redis.call('XADD', KEYS[2 + tonumber(found[1])], '*', 'slot', slot, 'chat', found[2] or '')
+    end
+  end
+  released = released + 1
+end
+return released / 2
+"""
+
+# KEYS[1] probe time, KEYS[2] stalled set, KEYS[3..] the outbox streams; ARGV[1] now,
+# ARGV[2] guard. Once the probe time has come, queues the first stalled slot as the probe.
+_PROBE = """
+local due = redis.call('GET', KEYS[1])
+if due and tonumber(due) > tonumber(ARGV[1]) then
+  return 0
+end
+local head = redis.call('ZPOPMIN', KEYS[2])
+if #head == 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local found = redis.call('HMGET', head[1], 'priority', 'chat')
+if not found[1] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('SET', KEYS[1], tostring(tonumber(ARGV[1]) + tonumber(ARGV[2])))
+redis.call('XADD', KEYS[3 + tonumber(found[1])], '*', 'slot', head[1], 'chat', found[2] or '',
+  'probe', '1')
 return 1
 """
 
@@ -101,6 +147,8 @@ class Outbox:
         self._redis = redis
         self._keys = keys
         self._put = redis.register_script(_PUT)
+        self._release = redis.register_script(_RELEASE)
+        self._probe = redis.register_script(_PROBE)
 
     def slot_key(self, slot: str) -> str:
         return self._keys.slot(slot)
@@ -113,7 +161,13 @@ class Outbox:
         """Queue ``message`` for ``slot``; False when the slot already shows exactly this."""
         added = await self._put(
             keys=[self._keys.slot(slot), self._keys.outbox(priority)],
-            args=[message.model_dump_json(), SLOT_TTL_SECONDS, time.time(), int(priority)],
+            args=[
+                message.model_dump_json(),
+                SLOT_TTL_SECONDS,
+                time.time(),
+                int(priority),
+                message.chat_id,
+            ],
         )
         return bool(added)
 
@@ -130,12 +184,19 @@ class Outbox:
                     "version": 1,
                     "sent_version": 1,
                     "chat_id": chat_id,
+                    "chat": chat_id,
                     "message_id": message_id,
                     "created": time.time(),
                 },
             )
             pipe.expire(key, SLOT_TTL_SECONDS)
             await pipe.execute()
+
+    async def release(self, now: float | None = None) -> int:
+        """The job behind the delayed outbox: queue the slots whose time has come, and the
+        probe while Telegram is unreachable; how many were queued."""
+        released = await self.release_due(now)
+        return released + await self.release_probe(now)
 
     async def release_due(self, now: float | None = None) -> int:
         """Queue again the slots whose retry time has come; return how many."""
@@ -146,12 +207,51 @@ class Outbox:
             key = str(member)
             if not await self._redis.zrem(delayed, key):
                 continue  # another replica took it
-            priority = await self._redis.hget(key, "priority")
+            priority, chat = await self._redis.hmget(key, ["priority", "chat"])
             if priority is None:
                 continue
-            await self._redis.xadd(self._keys.outbox(int(priority)), {"slot": key})
+            await self._redis.xadd(
+                self._keys.outbox(int(priority)), {"slot": key, "chat": chat or ""}
+            )
             released += 1
         return released
+
+    async def stall(self, key: str, *, priority: int, created: float) -> None:
+        """Keep the slot ``key`` until Telegram is reachable again. Stalled slots go out
+        in priority order, and the oldest first within a priority (so each chat sees its
+        messages in order); a slot stalled again keeps its place."""
+        score = priority * 1e13 + created * 1000  # milliseconds: 1.8e12 today
+        await self._redis.zadd(self._keys.outbox_stalled(), {key: score}, nx=True)
+
+    async def stalled(self) -> int:
+        """How many slots wait for Telegram to be reachable again."""
+        return int(await self._redis.zcard(self._keys.outbox_stalled()))
+
+    async def probe_after(self, delay: float) -> None:
+        """Let the first stalled slot try Telegram again in ``delay`` seconds."""
+        await self._redis.set(self._keys.outbox_probe(), str(time.time() + delay))
+
+    async def release_probe(self, now: float | None = None) -> bool:
+        """Queue the first stalled slot, marked as the probe, once the probe time has come;
+        True if one was queued. Only the probe tries Telegram while the others wait."""
+        queued = await self._probe(
+            keys=[self._keys.outbox_probe(), self._keys.outbox_stalled(), *self.streams()],
+            args=[now or time.time(), PROBE_GUARD_SECONDS],
+        )
+        return bool(queued)
+
+    async def release_stalled(self) -> int:
+        """Telegram answers again: queue every stalled slot, in order; how many."""
+        total = 0
+        while True:
+            released = int(
+                await self._release(keys=[self._keys.outbox_stalled(), *self.streams()], args=[500])
+            )
+            total += released
+            if released < 500:
+                break
+        await self._redis.delete(self._keys.outbox_probe())
+        return total
 
     async def sent_message(self, slot: str) -> tuple[int, int] | None:
         """(chat id, message id) of the message the slot was sent as, once it was."""

@@ -14,7 +14,8 @@ import html
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -42,6 +43,7 @@ from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
 from bot.ratelimit import SharedRateLimiter
+from bot.runtime.keyed_locks import KeyedLocks
 from bot.storage import Keys, Repositories
 from bot.storage.lease import lease
 from bot.telegram.connection import TelegramState
@@ -54,6 +56,7 @@ from bot.telegram.outage import (
     OutageIncidents,
     OutagePolicy,
     next_try,
+    note_waiting,
 )
 from bot.telegram.outbox import Outbox, OutMessage
 from bot.telegram.recording_links import RecordingLinks
@@ -68,7 +71,12 @@ BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 RECORDING_PATIENCE = 600.0  # seconds to keep asking the PBX for a recording
 REPLY_PATIENCE = 120.0  # seconds a reply waits for the message it answers to be sent
 COMING_PATIENCE = 30.0  # seconds it waits for that message to be queued at all
+# Seconds a text message or photo may take: Telegram answers within one normally, and a
+# Telegram that takes connections but never answers must not hold deliveries for long.
+MESSAGE_TIMEOUT = 20
 T = TypeVar("T")
+# Set while delivering the probe of an outage: one try, no quick retries.
+_single_try: ContextVar[bool] = ContextVar("single_try", default=False)
 
 
 # aiogram builds ``Response[<result type>]`` for every answer, and pydantic only keeps
@@ -129,6 +137,7 @@ class Sender:
         telegram: TelegramState | None = None,
         refused: RefusedMessages | None = None,
         incidents: OutageIncidents | None = None,
+        request_timeout: int = MESSAGE_TIMEOUT,
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -148,18 +157,36 @@ class Sender:
         self.telegram = telegram
         self.refused = refused
         self.incidents = incidents
+        self.request_timeout = request_timeout
+        self._chats = KeyedLocks()
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
         key = fields["slot"]
-        with outbox_delivery():
-            await self._deliver_slot(key)
+        probe = fields.get("probe") == "1"
+        # One chat's messages one at a time, in the order they were queued (taken before
+        # any await, so entries read in order are delivered in order).
+        async with self._chats.hold(fields.get("chat") or key):
+            token = _single_try.set(probe)
+            try:
+                with outbox_delivery():
+                    await self._deliver_slot(key, probe=probe)
+            finally:
+                _single_try.reset(token)
 
-    async def _deliver_slot(self, key: str) -> None:
+    async def _deliver_slot(self, key: str, *, probe: bool = False) -> None:
+        """Deliver the slot ``key``. While Telegram is unreachable, slots wait in line (see
+        :meth:`Outbox.stall`) and only the ``probe`` tries it; once it answers, the whole
+        line goes out in order."""
         async with lease(self.redis, f"{key}:lock", wait=60):
             state = await self.redis.hgetall(key)
             if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
+                if probe:
+                    await self.outbox.probe_after(0)  # nothing to try with: the next one
                 return  # expired, or already delivered (a newer edit was coalesced in)
+            if not probe and await self.outbox.stalled():
+                await self._stall(key, state)  # Telegram is known to be out of reach
+                return
             version = int(state["version"])
             message = OutMessage.model_validate_json(state["content"])
             if message.late_note and FAILURES in state and "message_id" not in state:
@@ -184,9 +211,11 @@ class Sender:
                     await self.refused(key, message.chat_id, exc.message)
             except RetryLater as later:
                 await self._retry_later(key, later.delay)
+                if probe:
+                    await self.outbox.probe_after(0)  # it cannot tell: the next one tries
                 return
             except (TelegramServerError, TelegramNetworkError) as exc:
-                # Telegram is down or unreachable, not this message: wait it out.
+                # Telegram is down or unreachable, not this message: wait it out, in line.
                 if self.telegram is not None:
                     self.telegram.mark_down(exc)
                 if self.incidents is not None:
@@ -194,10 +223,13 @@ class Sender:
                 wait = await next_try(self.redis, key, self.outage)
                 if wait is None:
                     log.error("slot %s waited out the whole Telegram outage patience", key)
+                    if probe:
+                        await self.outbox.probe_after(0)  # given up: the next one tries
                     raise
                 self.metrics.telegram_sent.labels("outage").inc()
                 log.info("telegram %s; slot %s tries again in %.0fs", type(exc).__name__, key, wait)
-                await self._retry_later(key, wait)
+                await self._stall(key, state)
+                await self.outbox.probe_after(wait)
                 return
             if self.telegram is not None and self.telegram.up is not True:
                 self.telegram.mark_up()  # it answered (blocked users included)
@@ -207,6 +239,15 @@ class Sender:
             if message_id is not None:
                 mapping["message_id"] = message_id
             await self._record_sent(key, mapping, waited=FAILURES in state)
+        if probe:
+            released = await self.outbox.release_stalled()
+            log.info("telegram answers again; %d waiting messages go out in order", released)
+
+    async def _stall(self, key: str, state: Mapping[bytes | str, bytes | str]) -> None:
+        """Put the slot in line for when Telegram is back (its alert will say it is late)."""
+        await note_waiting(self.redis, key)
+        created = float(state.get("created", time.time()))
+        await self.outbox.stall(key, priority=int(state.get("priority", 0)), created=created)
 
     async def _record_sent(self, key: str, mapping: dict[str, int], *, waited: bool) -> None:
         """Note what Telegram now shows (and forget an outage the slot waited out).
@@ -250,6 +291,7 @@ class Sender:
             reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to
             else None,
+            request_timeout=self.request_timeout,
         )
         self.metrics.telegram_sent.labels("sent").inc()
         return sent.message_id
@@ -262,6 +304,7 @@ class Sender:
                 chat_id=message.chat_id,
                 message_id=message_id,
                 reply_markup=_markup(message),
+                request_timeout=self.request_timeout,
             )
         except TelegramBadRequest as exc:
             if "not modified" in exc.message:
@@ -346,6 +389,7 @@ class Sender:
             reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to
             else None,
+            request_timeout=self.request_timeout,
         )
         self.metrics.telegram_sent.labels("photo").inc()
         return sent.message_id
@@ -385,8 +429,8 @@ class Sender:
                 await self._cool_down(chat_id, exc.retry_after)
             except (TelegramServerError, TelegramNetworkError) as exc:
                 self.metrics.telegram_sent.labels("retry").inc()
-                if pause is None:
-                    raise
+                if pause is None or _single_try.get() or await self.outbox.stalled():
+                    raise  # out of quick retries, or Telegram is known to be out of reach
                 log.info("telegram %s (attempt %d), retrying", exc.__class__.__name__, attempt)
                 await asyncio.sleep(pause)
         raise RetryLater(30.0)

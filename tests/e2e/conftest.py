@@ -95,6 +95,7 @@ async def drained(app: App, *, patience: float = 15.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("the pipeline did not drain")
         busy = await app.redis.zcard(app.keys.outbox_delayed())
+        busy += await app.redis.zcard(app.keys.outbox_stalled())
         for stream, group in streams:
             for info in await app.redis.xinfo_groups(stream):
                 if info["name"] == group:

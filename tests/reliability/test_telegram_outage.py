@@ -17,8 +17,9 @@ from dataclasses import replace
 from redis.asyncio import Redis
 
 from bot.app import App
+from bot.phones import display
 from sandbox.mango import MangoSimulator
-from sandbox.telegram import TelegramEmulator
+from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import FAST, drained
 from tests.reliability.conftest import FAULTS_GROUPS, FAULTS_LINE, StartApp, faults_extensions
 from tests.reliability.figures import record
@@ -59,21 +60,43 @@ def chats() -> list[int]:
     return [GROUP_CHAT, *reps]
 
 
-async def play_missed(mango: MangoSimulator, indexes: range) -> None:
-    await asyncio.gather(
-        *(
-            mango.play_inbound(
-                FAULTS_LINE,
-                client_of(index),
-                group_id=group_of(index),
-                ring=faults_extensions(group_of(index)),
-                answered_by=None,
-                record=False,
-            )
-            for index in indexes
+async def play_missed(mango: MangoSimulator, indexes: range, *, one_by_one: bool = False) -> None:
+    """Calls nobody answers, all at once or ``one_by_one`` (each over before the next)."""
+    calls = [
+        mango.play_inbound(
+            FAULTS_LINE,
+            client_of(index),
+            group_id=group_of(index),
+            ring=faults_extensions(group_of(index)),
+            answered_by=None,
+            record=False,
         )
-    )
+        for index in indexes
+    ]
+    if one_by_one:
+        for call in calls:
+            await call
+            await mango.wait_idle()
+    else:
+        await asyncio.gather(*calls)
     await mango.wait_idle()
+
+
+def kind_of(message: ChatMessage) -> str:
+    """What a message about a call is: a card, a missed alert or a group summary."""
+    if message.text.startswith("⬇️"):
+        return "summary"
+    return "alert" if "Звонок шёл на" in message.text else "card"
+
+
+def calls_in_order_shown(messages: list[ChatMessage], indexes: range) -> dict[str, list[int]]:
+    """For each kind of message, the calls they are about, in the order they arrived."""
+    clients = {display(client_of(index)): index for index in indexes}
+    shown: dict[str, list[int]] = {}
+    for message in messages:
+        [index] = [i for client, i in clients.items() if client in message.text]
+        shown.setdefault(kind_of(message), []).append(index)
+    return shown
 
 
 async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
@@ -87,8 +110,9 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     await emulator.stop()  # Telegram refuses every connection from now on
 
     indexes = range(1, 2 * CALLS, 2)
-    await play_missed(mango, indexes)
-    await asyncio.sleep(OUTAGE_SECONDS)
+    started = time.monotonic()
+    await play_missed(mango, indexes, one_by_one=True)
+    await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - started)))
     assert deliveries(app, "outage") > 0  # the sender did meet the outage, and waited
     assert await outbox_dead_letters(app) == 0
     assert app.telegram.describe() == "down"  # the sender told /readyz and the gauge
@@ -106,6 +130,12 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
     assert actual == expected, {"missing": expected - actual, "extra": actual - expected}
     after = [name for name, _ in emulator.requests[requests_before:]]
     assert "editMessageText" not in after  # each went out once, in its final state
+    for chat in chats():  # each chat in order, missed alerts before summaries
+        messages = emulator.bot_messages(chat)[before[chat] :]
+        for kind, calls in calls_in_order_shown(messages, indexes).items():
+            assert calls == sorted(calls), (chat, kind, calls)
+    kinds = [kind_of(m) for m in emulator.bot_messages(GROUP_CHAT)[before[GROUP_CHAT] :]]
+    assert kinds == ["alert"] * CALLS + ["summary"] * CALLS
     assert app.telegram.describe() == "up"
     assert [m.text for m in emulator.bot_messages(ADMIN)] == [  # once, however many replicas
         "⚠️ Telegram был недоступен около 1 мин. Сообщения за это время, сначала о "

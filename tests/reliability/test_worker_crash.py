@@ -190,6 +190,7 @@ class Pipeline:
     async def unfinished(self) -> int:
         """Entries not read or not acknowledged yet, plus slots waiting for a retry."""
         total = int(await self.redis.zcard(self.keys.outbox_delayed()))
+        total += int(await self.redis.zcard(self.keys.outbox_stalled()))
         for stream, group in self.groups.items():
             for info in await self.redis.xinfo_groups(stream):
                 if info["name"] == group:
