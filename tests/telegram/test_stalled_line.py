@@ -4,6 +4,7 @@ it, and when it answers the whole line goes out missed alerts first, each chat i
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -15,10 +16,10 @@ KEYS = Keys()
 
 async def queued(redis: Redis, outbox: Outbox) -> list[tuple[str, dict[str, str]]]:
     """Every outbox stream entry, highest priority first, each stream in order."""
-    found = []
+    found: list[tuple[str, dict[str, str]]] = []
     for stream in outbox.streams():
-        for _, fields in await redis.xrange(stream):
-            found.append((stream.rsplit(":", 1)[1], fields))
+        entries: Any = await redis.xrange(stream)
+        found += [(stream.rsplit(":", 1)[1], fields) for _, fields in entries]
     return found
 
 
@@ -31,8 +32,7 @@ async def stall_three(redis: Redis, outbox: Outbox) -> list[str]:
     created = time.time()
     for offset, slot in ((2.0, "summary"), (1.0, "alert-2"), (0.0, "alert-1")):
         key = outbox.slot_key(slot)
-        priority = int(await redis.hget(key, "priority") or 0)
-        await outbox.stall(key, priority=priority, created=created + offset)
+        await outbox.stall(key, priority=slots[slot], created=created + offset)
     return [outbox.slot_key(s) for s in ("alert-1", "alert-2", "summary")]
 
 
