@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,9 @@ class ApiContext:
     pusher: WebhookPusher
     limiter: RateLimiter
     closing: bool = False
+    # Set while Telegram takes connections but never answers (see ``go_silent``).
+    silence: asyncio.Event | None = None
+    swallowed: int = 0  # requests taken and never answered while silent
     poll_generation: int = 0
     menu_buttons: dict[int, dict[str, Any]] = field(default_factory=dict)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -208,6 +209,23 @@ class TelegramEmulator(People):
     ) -> None:
         """Make the next ``count`` calls of ``method`` (None: any) fail with ``status``."""
         self._faults.append(Fault(method, status, count, retry_after, description))
+
+    def go_silent(self) -> None:
+        """Take connections but never answer (a black hole on the way to Telegram): every
+        call from now on hangs until the client gives up, and none is carried out."""
+        if self._ctx.silence is None:
+            self._ctx.silence = asyncio.Event()
+
+    def answer_again(self) -> None:
+        """End :meth:`go_silent`: calls still hanging are dropped, new ones answered."""
+        silence, self._ctx.silence = self._ctx.silence, None
+        if silence is not None:
+            silence.set()
+
+    @property
+    def swallowed(self) -> int:
+        """How many calls were taken and never answered while silent."""
+        return self._ctx.swallowed
 
     def inject_drop(self, method: str | None, *, count: int = 1) -> None:
         """Make the next ``count`` calls of ``method`` (None: any) lose their connection."""

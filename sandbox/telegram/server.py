@@ -145,6 +145,13 @@ class BotApi:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One Bot API call: auth, parse, record, maybe fail on purpose, then run the method."""
+        silence = self.ctx.silence
+        if silence is not None:  # taken, never answered, never carried out
+            self.ctx.swallowed += 1
+            await silence.wait()
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=504)
         if request.match_info["token"] != self.token:
             return _answer(ApiError(401, "Unauthorized"))
         found = METHODS.get(request.match_info["method"].lower())

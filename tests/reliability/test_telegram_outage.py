@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.app import App
@@ -40,7 +41,7 @@ ADMIN = 1000
 CALLS = 6  # every one missed (odd indexes in expected_messages are missed calls)
 # Quick retries short enough that, without waiting the outage out, each message would have
 # been redelivered into the dead letters (5 deliveries, 2 s apart) well within the outage.
-OUTAGE_TUNING = replace(FAST, send_backoff=(0.05, 0.1), outage_retry_cap=0.5)
+OUTAGE_TUNING = replace(FAST, send_backoff=(0.05, 0.1), outage_retry_cap=0.5, telegram_timeout=1)
 OUTAGE_SECONDS = 15.0
 
 
@@ -99,15 +100,23 @@ def calls_in_order_shown(messages: list[ChatMessage], indexes: range) -> dict[st
     return shown
 
 
+@pytest.mark.parametrize("silent", [False, True], ids=["refusing", "never-answering"])
 async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
-    emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp, redis: Redis
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    start_app: StartApp,
+    redis: Redis,
+    silent: bool,
 ) -> None:
     emulator.add_user(ADMIN, "Olga", language_code="ru")
     app = await company(
         emulator, start_app, OUTAGE_TUNING, admin_ids=[ADMIN], telegram_outage_notice_minutes=0
     )
     before = {chat: len(emulator.bot_messages(chat)) for chat in chats()}
-    await emulator.stop()  # Telegram refuses every connection from now on
+    if silent:
+        emulator.go_silent()  # it takes every connection and never answers from now on
+    else:
+        await emulator.stop()  # Telegram refuses every connection from now on
 
     indexes = range(1, 2 * CALLS, 2)
     started = time.monotonic()
@@ -119,7 +128,10 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
 
     requests_before = len(emulator.requests)
     waits = deliveries(app, "outage")
-    await emulator.start()  # back, on the same address
+    if silent:
+        emulator.answer_again()
+    else:
+        await emulator.start()  # back, on the same address
     back = time.monotonic()
     await drained(app, patience=60)
     drain = time.monotonic() - back
@@ -142,15 +154,21 @@ async def test_alerts_raised_while_telegram_is_down_arrive_once_it_is_back(
         "пропущенных звонках, отправлены с опозданием; ничего не потеряно."
     ]
     assert await outbox_dead_letters(app) == 0
+    how = (
+        f"took every connection and never answered (requests time out after "
+        f"{OUTAGE_TUNING.telegram_timeout} s; 20 s in production)"
+        if silent
+        else "refused every connection"
+    )
     record(
-        "Telegram unreachable",
-        f"the Telegram emulator refused every connection for {OUTAGE_SECONDS:.0f} s while "
-        f"{CALLS} calls were missed (quick retries {OUTAGE_TUNING.send_backoff} s, then waits "
-        f"of at most {OUTAGE_TUNING.outage_retry_cap} s; in production at most 60 s, for "
+        "Telegram never answering" if silent else "Telegram unreachable",
+        f"the Telegram emulator {how} for {OUTAGE_SECONDS:.0f} s while {CALLS} calls were "
+        f"missed (quick retries {OUTAGE_TUNING.send_backoff} s, then waits of at most "
+        f"{OUTAGE_TUNING.outage_retry_cap} s; in production at most 60 s, for "
         "TELEGRAM_OUTAGE_HOURS)",
         "every card, missed alert and group summary arrives once Telegram is back, once "
-        "each, in its final state (no edits after the outage); alerts say they come late; "
-        "nothing is dead-lettered",
+        "each, in its final state (no edits after the outage), missed alerts first and each "
+        "chat in order; alerts say they come late; nothing is dead-lettered",
         {
             "messages": len(shown),
             "waits while Telegram was down": waits,
