@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
 
+from bot.durations import Duration
+from bot.working_hours import WorkingHoursField
+
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.pbx.base import Provider
@@ -64,6 +67,10 @@ class AccountBase(BaseModel):
     alert_ivr_abandoned: bool = False
     region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "RU"
     employees: list[EmployeeEntry] = []
+    # When people are at work (in TIMEZONE), e.g. "mon-fri 09:00-18:00"; unset: always.
+    working_hours: WorkingHoursField | None = None
+    # Admins are told when no call event came for this long during working hours.
+    silence_alert_after: Duration | None = None
 
     @property
     def base_api_url(self) -> str:

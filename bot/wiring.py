@@ -36,6 +36,7 @@ from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
 from bot.services.incidents import Incidents
 from bot.services.missed_calls import MissedCalls
+from bot.services.silence_watch import SilenceWatch
 from bot.services.webhook_watch import WebhookWatch
 from bot.storage import Keys, Repositories
 from bot.telegram.connection import TelegramState
@@ -262,6 +263,9 @@ def build_app(
     jobs = [
         Job("delayed", outbox.release, period=tuning.delayed_poll),
         watch.job([account.id for account in settings.accounts], tuning.watch_period),
+        *SilenceWatch(redis, keys, incidents, settings.accounts, settings.zone).jobs(
+            tuning.watch_period
+        ),
         *closing_jobs(closer),
         *reconcile_jobs(
             Reconciler(

@@ -24,6 +24,7 @@ class AccountStatus:
     id: str
     pbx: str
     webhooks_failing: bool  # its webhooks keep failing verification right now
+    silent: bool  # no call event came for longer than its silence_alert_after
     last_event: datetime | None  # when a call event of it was last handled
     log_read: datetime | None  # when its call log was last read for missed calls
     log_recovered: int  # how many calls that read recovered
@@ -55,9 +56,10 @@ async def read_status(
         messages_waiting += await _waiting(redis, stream, SENDERS)
     rows = []
     for account in accounts:
-        failing, seen, read = await redis.mget(
+        failing, silent, seen, read = await redis.mget(
             [
                 keys.incident("webhooks", account.id),
+                keys.incident("silent", account.id),
                 keys.last_event(account.id),
                 keys.reconciled(account.id),
             ]
@@ -68,6 +70,7 @@ async def read_status(
                 id=account.id,
                 pbx=account.display_name(),
                 webhooks_failing=failing is not None,
+                silent=silent is not None,
                 last_event=_moment(str(seen) if seen else None),
                 log_read=_moment(at),
                 log_recovered=int(recovered or 0),

@@ -204,6 +204,11 @@ class Keys:
         """String: Unix seconds when a call event of ``account`` was last handled."""
         return f"{self.prefix}:account:{account}:last_event"
 
+    def watched_since(self, account: str) -> str:
+        """String: Unix seconds when the silence watchdog first looked at ``account`` (its
+        silence counts from there while no event was ever handled)."""
+        return f"{self.prefix}:account:{account}:watched_since"
+
     def reconciled(self, account: str) -> str:
         """String: "<Unix seconds> <calls recovered>" of the last read of ``account``'s call
         log (``/status`` shows it)."""

@@ -67,6 +67,20 @@ CASES = [
     pytest.param(
         ["check-config"],
         {},
+        GOOD_MANGO + 'working_hours = "mon-fri 9-18"\n',
+        'accounts[0].working_hours: Value error, "mon-fri 9-18" is not like "mon-fri 09:00-18:00"',
+        id="bad-working-hours",
+    ),
+    pytest.param(
+        ["check-config"],
+        {},
+        GOOD_MANGO + 'silence_alert_after = "2 hours"\n',
+        'accounts[0].silence_alert_after: Value error, "2 hours" is not a duration',
+        id="bad-duration",
+    ),
+    pytest.param(
+        ["check-config"],
+        {},
         GOOD_MANGO + GOOD_MANGO,
         "account id 'main' is used twice",
         id="duplicate-id",

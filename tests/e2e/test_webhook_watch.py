@@ -1,15 +1,20 @@
-"""Webhooks that fail verification again and again (a salt changed on one side): the
-admins hear once when it starts, and once when it is over; a refusal or two is no incident."""
+"""Webhooks that fail verification again and again (a salt changed on one side), or an
+account that sends no events for too long during working hours: the admins hear once when
+it starts, and once when it is over; a refusal or two is no incident."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from dataclasses import replace
+from datetime import datetime
 
 import httpx
 
 from bot.app import App
+from bot.services.incidents import Incidents
+from bot.services.silence_watch import SilenceWatch
+from sandbox.mango import MangoSimulator
 from sandbox.telegram import TelegramEmulator
 from tests.conftest import StartApp
 from tests.e2e.conftest import ADMIN, FAST
@@ -61,3 +66,50 @@ async def test_a_refusal_or_two_is_no_incident(
     await asyncio.sleep(WATCH.refusal_window + 5 * WATCH.watch_period)  # the window runs out
     assert await app.redis.get(app.keys.webhook_refusals("main")) is None
     assert admin_texts(emulator) == []
+
+
+def silence_texts(emulator: TelegramEmulator) -> list[str]:
+    return [m.text for m in emulator.bot_messages(ADMIN) if "call events" in m.text.lower()]
+
+
+SILENT = (
+    "⚠️ No call events from account main for 2s of working time since pbxgram started "
+    "watching. The PBX may have stopped sending webhooks: check its settings (check-config "
+    "prints the URLs to paste). Missed calls are still read from its call log where it has one."
+)
+SOUNDS_AGAIN = "✅ Call events from account main are coming again."
+
+
+async def test_admins_hear_when_an_account_goes_quiet_and_when_it_speaks_again(
+    emulator: TelegramEmulator, start_app: StartApp, mango: MangoSimulator
+) -> None:
+    emulator.send_text(ADMIN, "/start")
+    app = await start_app(WATCH, account={"silence_alert_after": "2s"})
+    await emulator.wait_for_message(ADMIN)
+    assert silence_texts(emulator) == []  # not quiet for long yet
+
+    await until(lambda: silence_texts(emulator) == [SILENT], 10, "no silence notice")
+    await mango.play_inbound("74951234567", "79001234567", answered_by="101", record=False)
+    await until(lambda: silence_texts(emulator) == [SILENT, SOUNDS_AGAIN], 10, "never cleared")
+    status = await app.redis.get(app.keys.incident("silent", "main"))
+    assert status is None
+
+
+async def test_silence_counts_working_time_only(
+    emulator: TelegramEmulator, start_app: StartApp
+) -> None:
+    app = await start_app(
+        replace(WATCH, watch_period=3600),
+        account={"silence_alert_after": "1h", "working_hours": "mon-fri 09:00-18:00"},
+    )
+    incidents = Incidents(
+        app.redis, app.keys, app.access.admin_ids, app.notifier.notices, app.outbox
+    )
+    watch = SilenceWatch(app.redis, app.keys, incidents, app.settings.accounts, app.settings.zone)
+    friday_evening = datetime(2026, 12, 11, 17, 30, tzinfo=app.settings.zone).timestamp()
+    await app.redis.set(app.keys.last_event("main"), str(friday_evening))
+    monday = datetime(2026, 12, 14, 9, 20, tzinfo=app.settings.zone).timestamp()
+    await watch.check(now=monday)  # 30 + 20 minutes of working time: not yet
+    assert not await app.redis.exists(app.keys.incident("silent", "main"))
+    await watch.check(now=monday + 600)  # an hour of working time
+    assert await app.redis.exists(app.keys.incident("silent", "main"))
