@@ -26,6 +26,9 @@ from bot.storage import Keys
 SLOT_TTL_SECONDS = 3 * 24 * 3600
 # Once a probe is queued, no other is for this long unless its delivery says otherwise.
 PROBE_GUARD_SECONDS = 120.0
+# Stalled slots queued again at once (atomically, so priorities hold across them); a longer
+# line goes out in such batches.
+RELEASE_BATCH = 5000
 
 # KEYS[1] slot hash, KEYS[2] stream; ARGV[1] content, ARGV[2] ttl, ARGV[3] now,
 # ARGV[4] priority, ARGV[5] chat
@@ -216,12 +219,12 @@ class Outbox:
             released += 1
         return released
 
-    async def stall(self, key: str, *, priority: int, created: float) -> None:
+    async def stall(self, key: str, *, created: float) -> None:
         """Keep the slot ``key`` until Telegram is reachable again. Stalled slots go out
-        in priority order, and the oldest first within a priority (so each chat sees its
-        messages in order); a slot stalled again keeps its place."""
-        score = priority * 1e13 + created * 1000  # milliseconds: 1.8e12 today
-        await self._redis.zadd(self._keys.outbox_stalled(), {key: score}, nx=True)
+        oldest first, each to the stream of the priority it has by then (so missed alerts
+        go first, and each chat sees its messages in order); a slot stalled again keeps
+        its place."""
+        await self._redis.zadd(self._keys.outbox_stalled(), {key: created}, nx=True)
 
     async def stalled(self) -> int:
         """How many slots wait for Telegram to be reachable again."""

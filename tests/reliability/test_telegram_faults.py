@@ -64,13 +64,14 @@ def answered_by(index: int) -> str | None:
 Seen = tuple[int, str, tuple[str, ...]]  # chat, text (clock masked), button texts
 
 
-def expected_messages(index: int) -> list[Seen]:
-    """What each chat must end up showing about call ``index``, once each."""
+def expected_messages(index: int, *, missed: bool | None = None) -> list[Seen]:
+    """What each chat must end up showing about call ``index``, once each (answered as
+    :func:`answered_by` says, unless ``missed`` says otherwise)."""
     group = group_of(index)
     first, second = faults_extensions(group)
     client = display(client_of(index))
     where = f"{client}\nЛиния: {LINE_SHOWN}\nГруппа: Group {group}"
-    taker = answered_by(index)
+    taker = answered_by(index) if missed is None else None if missed else second
     if taker is not None:
         return [
             (rep_of(first), f"👥 Ответил(а) Employee {taker}\n{where}", ()),

@@ -32,14 +32,14 @@ async def stall_three(redis: Redis, outbox: Outbox) -> list[str]:
     created = time.time()
     for offset, slot in ((2.0, "summary"), (1.0, "alert-2"), (0.0, "alert-1")):
         key = outbox.slot_key(slot)
-        await outbox.stall(key, priority=slots[slot], created=created + offset)
+        await outbox.stall(key, created=created + offset)
     return [outbox.slot_key(s) for s in ("alert-1", "alert-2", "summary")]
 
 
 async def test_the_line_goes_out_alerts_first_each_chat_in_order(redis: Redis) -> None:
     outbox = Outbox(redis, KEYS)
     in_order = await stall_three(redis, outbox)
-    await outbox.stall(in_order[0], priority=0, created=0)  # stalled again: keeps its place
+    await outbox.stall(in_order[0], created=0)  # stalled again: keeps its place
     assert await outbox.stalled() == 3
 
     assert await outbox.release_stalled() == 3
