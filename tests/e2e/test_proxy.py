@@ -20,6 +20,7 @@ from sandbox.telegram import TelegramEmulator
 from tests.conftest import StartApp
 from tests.e2e.conftest import LINE, REP_ANNA, drained
 from tests.proxy import LoopbackProxy
+from tests.reliability.figures import record as record_figures
 
 USER, PASSWORD = "pbx-bot", "proxyPass:w@rd/9"  # characters a URL has to escape
 CLIENT = "79001234567"
@@ -72,6 +73,22 @@ async def test_cards_recordings_and_commands_go_through_the_proxy(
     assert {"getMe", "sendMessage", "editMessageText", "sendAudio"} <= set(seen), seen
     assert seen == _calls(emulator)  # every call the emulator answered came through the proxy
     assert "getUpdates" in proxy.methods
+    record_figures(
+        f"Telegram through a {proxy.kind} proxy",
+        f"TELEGRAM_PROXY set to a loopback {proxy.kind} proxy with a login (the password has "
+        "characters a URL escapes), the only way to the Telegram emulator; a recorded call, "
+        "then /balance",
+        "the card (sent, then edited), the recording (a multipart upload), the command and "
+        "its answer, and long polling all go through the proxy; the emulator answers nothing "
+        "else",
+        {
+            "Bot API calls through the proxy": len(proxy.methods),
+            "besides long polling": ", ".join(f"{name} {n}" for name, n in sorted(seen.items())),
+            "recording uploaded": f"{audio.file['size']} bytes",
+            "calls around the proxy": 0,
+            "refused by the proxy": proxy.rejected,
+        },
+    )
 
 
 async def test_a_wrong_proxy_password_stops_every_call(
