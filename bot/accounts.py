@@ -71,6 +71,10 @@ class AccountBase(BaseModel):
     working_hours: WorkingHoursField | None = None
     # Admins are told when no call event came for this long during working hours.
     silence_alert_after: Duration | None = None
+    # A missed call should be called back within this much working time (then a reminder),
+    # and the managers are told once it waits this long; unset: no reminder, no escalation.
+    callback_within: Duration | None = None
+    escalate_after: Duration | None = None
 
     @property
     def base_api_url(self) -> str:

@@ -5,7 +5,8 @@ keyword arguments; nothing is started here. :func:`bot.app.running` starts the r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -32,6 +33,7 @@ from bot.runtime import Job
 from bot.services.access import Access
 from bot.services.balance_watch import BalanceWatch, balance_jobs
 from bot.services.call_log import CallLog
+from bot.services.callback_ladder import CallbackLadder
 from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
 from bot.services.incidents import Incidents
@@ -80,6 +82,10 @@ class Tuning:
     job_periods: Mapping[str, float] = field(default_factory=dict)
     # Reaching Telegram in the background: first pause, doubling up to the cap; and how
     # long start-up waits for the first try (a rejected token stops start-up then).
+    # The clock deadlines are read by (tests turn it by hand), and how often the callback
+    # ladder looks for due steps.
+    clock: Callable[[], float] = time.time
+    ladder_period: float = 15.0
     telegram_retry_first: float = 1.0
     telegram_retry_max: float = 60.0
     telegram_first_try: float = 10.0
@@ -266,6 +272,14 @@ def build_app(
         *SilenceWatch(redis, keys, incidents, settings.accounts, settings.zone).jobs(
             tuning.watch_period
         ),
+        *CallbackLadder(
+            settings=settings,
+            repos=repos,
+            missed=missed,
+            notifier=notifier,
+            outbox=outbox,
+            clock=tuning.clock,
+        ).jobs(tuning.ladder_period),
         *closing_jobs(closer),
         *reconcile_jobs(
             Reconciler(

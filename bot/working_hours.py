@@ -79,6 +79,21 @@ class WorkingHours:
         later = self.spans(day, day + timedelta(days=LOOK_AHEAD_DAYS), moment.tzinfo)
         return next(opens for opens, _ in later if opens > moment)
 
+    def after(self, since: datetime, amount: timedelta) -> datetime:
+        """The moment ``amount`` of working time has passed since ``since`` (a call at night
+        with 15 minutes to be called back is due a quarter past opening)."""
+        left = amount
+        day = since.date() - timedelta(days=1)
+        while True:
+            for opens, closes in self.spans(day, day, since.tzinfo):
+                start = max(opens, since)
+                if closes <= start:
+                    continue
+                if start + left <= closes:
+                    return start + left
+                left -= closes - start
+            day += timedelta(days=1)
+
     def worked(self, since: datetime, until: datetime) -> timedelta:
         """How much working time lies between ``since`` and ``until``."""
         if until <= since:

@@ -1,22 +1,24 @@
-"""Buttons on missed-call alerts: "Call back" (from the presser's own extension) and
-"I'll take it" (claims the call; every copy of the alert says who took it).
+"""Buttons on missed-call alerts: "Call back" (from the presser's own extension), "I'll
+take it" (claims the call; every copy of the alert says who took it), and "No call back
+needed" (asks why: spam, a wrong number, solved another way; then closes the call).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiogram import F, Router
-from aiogram.types import CallbackQuery
-from redis.asyncio import Redis
+from aiogram.types import CallbackQuery, Message
 
 from bot.pipeline.notify import Notifier
 from bot.services.call_back import call_back
 from bot.services.dialing import Dialer
-from bot.services.missed_calls import MissedCall, MissedCalls
-from bot.services.missed_claims import take
-from bot.storage import Keys
-from bot.telegram.callbacks import MissedAction, MissedCallback
+from bot.services.missed_calls import MissedCall, MissedCalls, NoCallBack
+from bot.services.missed_claims import no_call_back, take
+from bot.telegram.callbacks import MissedAction, MissedCallback, NoCallBackCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
+from bot.telegram.keyboards import no_call_back_keyboard
 from bot.texts import Translator
 
 
@@ -30,6 +32,10 @@ def build_router() -> Router:
     router.callback_query.register(
         call_missed_back, MissedCallback.filter(F.action == MissedAction.CALL)
     )
+    router.callback_query.register(
+        ask_why_no_call_back, MissedCallback.filter(F.action == MissedAction.DISMISS)
+    )
+    router.callback_query.register(close_without_call_back, NoCallBackCallback.filter())
     return router
 
 
@@ -40,8 +46,6 @@ async def take_missed(
     t: Translator,
     missed_calls: MissedCalls,
     notifier: Notifier,
-    redis: Redis,
-    keys: Keys,
 ) -> None:
     missed = await _still_open(query, callback_data, t, missed_calls)
     if missed is None:
@@ -50,7 +54,7 @@ async def take_missed(
         await query.answer(t.label("calls.not_linked_here"), show_alert=True)
         return
     name = identity.user.first_name or identity.user.display_name
-    earlier = await take(redis, keys, missed_calls, notifier, missed, name)
+    earlier = await take(missed_calls, notifier, missed, name, identity.telegram_id)
     if earlier is not None:
         await query.answer(t.label("calls.already_taken", name=earlier))
         return
@@ -79,6 +83,55 @@ async def call_missed_back(
         placed="calls.calling",
     )
     await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def ask_why_no_call_back(
+    query: CallbackQuery,
+    callback_data: MissedCallback,
+    identity: Identity,
+    t: Translator,
+    missed_calls: MissedCalls,
+) -> None:
+    missed = await _still_open(query, callback_data, t, missed_calls)
+    if missed is None:
+        return
+    if not any(link.account == missed.account for link in identity.links):
+        await query.answer(t.label("calls.not_linked_here"), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.reply(
+            t.label("calls.why_no_call_back"),
+            reply_markup=no_call_back_keyboard(t, missed.ref),
+        )
+
+
+async def close_without_call_back(
+    query: CallbackQuery,
+    callback_data: NoCallBackCallback,
+    identity: Identity,
+    t: Translator,
+    missed_calls: MissedCalls,
+    notifier: Notifier,
+) -> None:
+    try:
+        reason = NoCallBack(callback_data.reason)
+    except ValueError:
+        await query.answer()
+        return
+    missed = await missed_calls.get(callback_data.ref)
+    if missed is None or not any(link.account == missed.account for link in identity.links):
+        await query.answer(t.label("calls.not_linked_here"), show_alert=True)
+        return
+    name = identity.user.first_name or identity.user.display_name
+    closed = await no_call_back(missed_calls, notifier, missed.ref, name, reason, datetime.now(UTC))
+    if not closed:
+        await query.answer(t.label("calls.already_closed"), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        reason_text = t.label(f"calls.no_call_back_{reason.value}")
+        await query.message.edit_text(t.label("calls.no_call_back_noted", reason=reason_text))
 
 
 async def _still_open(

@@ -76,3 +76,11 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+def test_working_time_added_to_a_moment() -> None:
+    quarter = timedelta(minutes=15)
+    assert OFFICE.after(at(0, "10:00"), quarter) == at(0, "10:15")
+    assert OFFICE.after(at(0, "17:50"), quarter) == at(1, "09:05")  # over the night
+    assert OFFICE.after(at(4, "22:00"), quarter) == at(5, "10:15")  # Saturday's hours
+    assert OFFICE.after(at(5, "13:00"), timedelta(hours=2)) == at(7, "10:00")

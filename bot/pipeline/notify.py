@@ -15,7 +15,7 @@ from bot.formatting import duration
 from bot.phones import display
 from bot.pipeline.sessions import CallSession
 from bot.services.employee_names import DirectoryCache
-from bot.services.missed_calls import MissedCall, MissedCalls
+from bot.services.missed_calls import MissedCall, MissedCalls, ladder_times
 from bot.storage import Repositories
 from bot.telegram.callbacks import DialAction, DialCallback, MissedAction, MissedCallback
 from bot.telegram.notices import Notices
@@ -162,23 +162,59 @@ class Notifier:
             rang=session.rang,
             recovered=session.recovered,
         )
-        existing = await self.missed.get(missed.ref)
-        if existing is not None:
-            missed = existing.model_copy(
-                update={
-                    "rang": session.rang,
-                    "ivr_abandoned": ivr_abandoned,
-                    "recovered": existing.recovered or session.recovered,
-                }
-            )
         recipients = await self._missed_recipients(session)
-        known = {chat for chat, _ in missed.copies}
-        missed.copies = missed.copies + [
-            (chat, f"missed:{missed.ref}:{chat}") for chat in recipients if chat not in known
-        ]
-        if missed != existing:
+        async with self.missed.locked(missed.ref):
+            existing = await self.missed.get(missed.ref)
+            if existing is not None:
+                missed = existing.model_copy(
+                    update={
+                        "rang": session.rang,
+                        "ivr_abandoned": ivr_abandoned,
+                        "recovered": existing.recovered or session.recovered,
+                    }
+                )
+            elif session.client_number:
+                earlier = await self.missed.open_for(session.account, session.client_number)
+                if earlier:  # the same number again while its first call is still open
+                    await self._called_again(earlier[0], session, recipients)
+                    return
+            if existing is None and account is not None:
+                missed.remind_at, missed.escalate_at = ladder_times(
+                    missed.at, account, self.settings.zone
+                )
+            missed.copies = _with_copies(missed, recipients)
+            if missed != existing:
+                await self.missed.save(missed)
+        await self.render_missed(missed)
+
+    async def _called_again(
+        self, first: MissedCall, session: CallSession, recipients: list[int]
+    ) -> None:
+        """A repeat call: no second alert; the open one says how often and when the client
+        last called, and whoever took it hears at once."""
+        async with self.missed.locked(first.ref):
+            missed = await self.missed.get(first.ref) or first
+            if session.call_id not in missed.repeats:
+                missed.repeats = [*missed.repeats, session.call_id]
+                missed.last_at = session.started_at or session.ended_at
+            missed.rang = list(dict.fromkeys([*missed.rang, *session.rang]))
+            missed.copies = _with_copies(missed, recipients)
             await self.missed.save(missed)
         await self.render_missed(missed)
+        if missed.taken_by_chat is not None:
+            chat_id = missed.taken_by_chat
+            t = await self.translator(chat_id)
+            text = t(
+                "missed_called_again",
+                client=display(missed.client_number) if missed.client_number else None,
+                times=missed.times_called,
+                at=self.clock(missed.last_at),
+            )
+            await self.outbox.put(
+                f"again:{missed.ref}:{session.call_id}",
+                OutMessage(chat_id=chat_id, text=text, reply_to_slot=missed.copy_in(chat_id)),
+                Priority.MISSED,
+            )
 
     async def _missed_recipients(self, session: CallSession) -> list[int]:
         chats: list[int] = []
@@ -186,11 +222,17 @@ class Notifier:
             link = await self.repos.links.by_extension(session.account, extension)
             if link is not None:
                 chats.append(link.telegram_id)
-        for link in await self.repos.links.of_account(session.account):
+        chats += await self.managers(session.account)
+        chats += await self.repos.subscriptions.chats(session.account, SubscriptionKind.MISSED)
+        return list(dict.fromkeys(chats))
+
+    async def managers(self, account: str) -> list[int]:
+        """The private chats of the account's managers (and admins linked to it)."""
+        chats = []
+        for link in await self.repos.links.of_account(account):
             user = await self.repos.users.get(link.telegram_id)
             if user is not None and user.role is not None and user.role.at_least(Role.MANAGER):
                 chats.append(link.telegram_id)
-        chats += await self.repos.subscriptions.chats(session.account, SubscriptionKind.MISSED)
         return list(dict.fromkeys(chats))
 
     async def render_missed(self, missed: MissedCall) -> None:
@@ -209,17 +251,24 @@ class Notifier:
                 closed_by=missed.closed_by,
                 closed_how=missed.closed_how,
                 closed_at=self.clock(missed.closed_at),
+                no_call_back=missed.no_call_back.value if missed.no_call_back else None,
                 recovered=missed.recovered,
+                times=missed.times_called,
+                last_at=self.clock(missed.last_at),
             )
-            buttons: list[Button] = []
+            rows: list[tuple[Button, ...]] = []
             if missed.is_open and missed.client_number:
-                buttons.append(_button(t.label("calls.call_back"), MissedAction.CALL, missed.ref))
+                first = [_button(t.label("calls.call_back"), MissedAction.CALL, missed.ref)]
                 if missed.taken_by is None:
-                    buttons.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
+                    first.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
+                rows.append(tuple(first))
+                rows.append(
+                    (_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref),)
+                )
             message = OutMessage(
                 chat_id=chat_id,
                 text=text,
-                buttons=(tuple(buttons),) if buttons else (),
+                buttons=tuple(rows),
                 late_note=t.label("calls.late"),
             )
             await self.outbox.put(slot, message, Priority.MISSED)
@@ -229,13 +278,17 @@ class Notifier:
         assert session.client_number is not None
         closer = await self.name_of(session.account, session.answered_by)
         how = "called_back" if session.direction is Direction.OUTBOUND else "answered_again"
-        for missed in await self.missed.open_for(session.account, session.client_number):
-            if missed.call_id == session.call_id:
+        for found in await self.missed.open_for(session.account, session.client_number):
+            if found.call_id == session.call_id or session.call_id in found.repeats:
                 continue
-            missed.closed_by = closer
-            missed.closed_how = how
-            missed.closed_at = session.talked_at
-            await self.missed.save(missed)
+            async with self.missed.locked(found.ref):
+                missed = await self.missed.get(found.ref)
+                if missed is None or not missed.is_open:
+                    continue
+                missed.closed_by = closer
+                missed.closed_how = how
+                missed.closed_at = session.talked_at
+                await self.missed.save(missed)
             await self.render_missed(missed)
 
     async def post_summary(self, session: CallSession) -> None:
@@ -344,6 +397,14 @@ def _call_back(t: Translator, session: CallSession) -> tuple[tuple[Button, ...],
         return ()
     data = DialCallback(action=DialAction.CALL, account=session.account, number=number[1:])
     return ((Button(text=t.label("calls.call_back"), callback_data=data.pack()),),)
+
+
+def _with_copies(missed: MissedCall, recipients: list[int]) -> list[tuple[int, str]]:
+    """The alert's copies, one more in each recipient's chat that has none yet."""
+    known = {chat for chat, _ in missed.copies}
+    return missed.copies + [
+        (chat, f"missed:{missed.ref}:{chat}") for chat in recipients if chat not in known
+    ]
 
 
 def _button(text: str, action: MissedAction, ref: str) -> Button:

@@ -1,20 +1,37 @@
-"""Missed calls: one record per missed inbound call, open until someone talks to the client.
+"""Missed calls: one record per missed inbound call, open until someone talks to the client
+(or says no call back is needed).
 
 Each record lists every copy of its alert (chat and outbox slot) so that taking it or
-calling back edits all of them. ``ref`` is a short id that fits in button data.
+calling back edits all of them. ``ref`` is a short id that fits in button data. An open
+record with a step of the callback ladder still to come (a reminder, an escalation) is
+kept in a sorted set by the step's due time, which the ladder job reads.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from bot.accounts import AccountBase
 from bot.storage import Keys
 
 MISSED_TTL = timedelta(days=14)
+LOCK_SECONDS = 10
+
+
+class NoCallBack(StrEnum):
+    """Why somebody said a missed call needs no call back."""
+
+    SPAM = "spam"
+    WRONG_NUMBER = "wrong_number"
+    SOLVED = "solved"
 
 
 def missed_ref(account: str, call_id: str) -> str:
@@ -33,9 +50,20 @@ class MissedCall(BaseModel):
     rang: list[str] = []
     copies: list[tuple[int, str]] = []  # (chat id, outbox slot)
     taken_by: str | None = None
+    taken_by_chat: int | None = None  # the private chat of whoever took it
     closed_by: str | None = None
     closed_at: datetime | None = None
-    closed_how: str | None = None  # "called_back" | "answered_again"
+    closed_how: str | None = None  # "called_back" | "answered_again" | "no_call_back"
+    no_call_back: NoCallBack | None = None  # the reason, when closed as not needed
+    # The same number calling again while this one is open: its calls, and when it last did.
+    repeats: list[str] = []
+    last_at: datetime | None = None
+    # The callback ladder: when a reminder and the managers' escalation are due, and
+    # whether they went out.
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+    reminded: bool = False
+    escalated: bool = False
 
     @property
     def ref(self) -> str:
@@ -44,6 +72,29 @@ class MissedCall(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def times_called(self) -> int:
+        return 1 + len(self.repeats)
+
+    @property
+    def next_step_at(self) -> datetime | None:
+        """When the ladder's next step is due; None once there is none (or it is closed)."""
+        if not self.is_open:
+            return None
+        if self.remind_at is not None and not self.reminded:
+            return self.remind_at
+        if self.escalate_at is not None and not self.escalated:
+            return self.escalate_at
+        return None
+
+    def copy_in(self, chat_id: int) -> str | None:
+        """The outbox slot of the alert's copy in ``chat_id``, if it has one."""
+        return next((slot for chat, slot in self.copies if chat == chat_id), None)
+
+    def overdue(self, now: datetime) -> bool:
+        """Open past its call-back deadline."""
+        return self.is_open and self.remind_at is not None and self.remind_at <= now
 
 
 class MissedCalls:
@@ -72,7 +123,30 @@ class MissedCalls:
                     pipe.expire(index, MISSED_TTL)
                 else:
                     pipe.srem(index, missed.ref)
+            due = missed.next_step_at
+            if due is not None:
+                pipe.zadd(self._keys.missed_due(), {missed.ref: due.timestamp()})
+            else:
+                pipe.zrem(self._keys.missed_due(), missed.ref)
             await pipe.execute()
+
+    @asynccontextmanager
+    async def locked(self, ref: str) -> AsyncIterator[None]:
+        """Hold the missed call ``ref`` while reading and changing it (get, change, save),
+        so two changes at once (taking it, closing it, a ladder step) never undo each other."""
+        async with self._redis.lock(self._keys.missed_lock(ref), timeout=LOCK_SECONDS):
+            yield
+
+    async def forget_due(self, ref: str) -> None:
+        """Take ``ref`` off the ladder (its record is gone)."""
+        await self._redis.zrem(self._keys.missed_due(), ref)
+
+    async def due(self, now: datetime, limit: int = 100) -> list[str]:
+        """Refs of the missed calls whose next ladder step is due by ``now``, oldest first."""
+        refs = await self._redis.zrangebyscore(
+            self._keys.missed_due(), "-inf", now.timestamp(), start=0, num=limit
+        )
+        return [str(ref) for ref in refs]
 
     async def open_for(self, account: str, number: str) -> list[MissedCall]:
         refs = await self._redis.smembers(self._keys.missed_open(account, number))
@@ -91,6 +165,23 @@ class MissedCalls:
                     found.append(missed)
             day += timedelta(days=1)
         return sorted(found, key=lambda missed: missed.at)
+
+
+def ladder_times(
+    at: datetime, account: AccountBase, zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """When a call missed ``at`` is due a reminder (``callback_within``) and its managers'
+    escalation (``escalate_after``): that much working time later, so calls missed at
+    night start their ladder at opening."""
+    local = at.astimezone(zone)
+    hours = account.working_hours
+
+    def later(amount: timedelta | None) -> datetime | None:
+        if amount is None:
+            return None
+        return hours.after(local, amount) if hours is not None else local + amount
+
+    return later(account.callback_within), later(account.escalate_after)
 
 
 def _utc_day(moment: datetime) -> str:

@@ -135,8 +135,14 @@ class Keys:
         return f"{self.prefix}:missed:day:{account}:{day}"
 
     def missed_lock(self, ref: str) -> str:
-        """Lock: held while someone takes the missed call ``ref``, so only one person does."""
+        """Lock: held while the missed call ``ref`` is read and changed (taken, closed, a
+        step of its callback ladder)."""
         return f"{self.prefix}:missed:{ref}:lock"
+
+    def missed_due(self) -> str:
+        """Sorted set: refs of open missed calls with a callback-ladder step to come
+        (score: when it is due, Unix seconds)."""
+        return f"{self.prefix}:missed:due"
 
     def directory(self, account: str) -> str:
         """String with TTL: the PBX employee directory, cached."""

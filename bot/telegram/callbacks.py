@@ -22,13 +22,22 @@ class ApprovalCallback(CallbackData, prefix="apr"):
 class MissedAction(StrEnum):
     CALL = "c"
     TAKE = "t"
+    DISMISS = "d"  # "No call back needed": asks why
 
 
 class MissedCallback(CallbackData, prefix="ms"):
-    """A button on a missed-call alert: call the client back, or take the call."""
+    """A button on a missed-call alert: call the client back, take the call, or say it
+    needs no call back."""
 
     action: MissedAction
     ref: str
+
+
+class NoCallBackCallback(CallbackData, prefix="nc"):
+    """Why a missed call needs no call back (``reason``: a NoCallBack value)."""
+
+    ref: str
+    reason: str
 
 
 class CampaignAction(StrEnum):

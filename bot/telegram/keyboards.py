@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain import Link
 from bot.services.campaigns import Section
-from bot.services.missed_calls import MissedCall
+from bot.services.missed_calls import MissedCall, NoCallBack
 from bot.telegram.callbacks import (
     ApprovalCallback,
     CampaignAction,
@@ -25,6 +25,7 @@ from bot.telegram.callbacks import (
     DialCallback,
     MissedAction,
     MissedCallback,
+    NoCallBackCallback,
     RecordingCallback,
 )
 from bot.texts import Translator
@@ -162,3 +163,15 @@ def _short(name: str) -> str:
     if len(name) <= BUTTON_NAME_LENGTH:
         return name
     return name[: BUTTON_NAME_LENGTH - 1].rstrip() + "…"
+
+
+def no_call_back_keyboard(t: Translator, ref: str) -> InlineKeyboardMarkup:
+    """Why a missed call needs no call back: one button per reason."""
+    builder = InlineKeyboardBuilder()
+    for reason in NoCallBack:
+        builder.button(
+            text=t.label(f"calls.no_call_back_{reason.value}"),
+            callback_data=NoCallBackCallback(ref=ref, reason=reason.value),
+        )
+    builder.adjust(1)
+    return builder.as_markup()

@@ -377,7 +377,7 @@ async def test_call_back_from_a_missed_alert_and_from_the_missed_card(
     [card, alert] = emulator.bot_messages(REP_ANNA)[-2:]
     assert card.text.startswith("❌ Пропущенный звонок"), card.text
     assert card.button_texts() == ["📞 Перезвонить"]
-    assert alert.button_texts() == ["📞 Перезвонить", "🙋 Беру"]
+    assert alert.button_texts() == ["📞 Перезвонить", "🙋 Беру", "🚫 Перезванивать не нужно"]
 
     back = alert.find_button("Перезвонить").callback_data
     assert back is not None

@@ -91,7 +91,7 @@ def expected_messages(index: int, *, missed: bool | None = None) -> list[Seen]:
         f"❌ Пропущенный звонок\n{client} в HH:MM, линия {LINE_SHOWN}\n"
         f"Звонок шёл на: Employee {first}, Employee {second}"
     )
-    alert_buttons = ("📞 Перезвонить", "🙋 Беру")
+    alert_buttons = ("📞 Перезвонить", "🙋 Беру", "🚫 Перезванивать не нужно")
     card = (f"❌ Пропущенный звонок\n{where}", ("📞 Перезвонить",))
     return [
         (rep_of(first), *card),
