@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -34,3 +35,16 @@ async def until(
         if loop.time() > deadline:
             raise TimeoutError(what)
         await asyncio.sleep(0.02)
+
+
+class ManualClock:
+    """A clock the test turns by hand (``Tuning.clock``): deadlines come without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = self.started = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

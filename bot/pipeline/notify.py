@@ -208,7 +208,7 @@ class Notifier:
                 "missed_called_again",
                 client=display(missed.client_number) if missed.client_number else None,
                 times=missed.times_called,
-                at=self.clock(missed.last_at),
+                last_at=self.clock(missed.last_at),
             )
             await self.outbox.put(
                 f"again:{missed.ref}:{session.call_id}",

@@ -10,9 +10,10 @@ once across replicas: each step is written as fixed outbox slots, so a step done
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+from markupsafe import Markup
 
 from bot.config import Settings
 from bot.phones import display
@@ -137,7 +138,7 @@ class CallbackLadder:
                 chats.add(link.telegram_id)
         return chats
 
-    async def _mentions(self, missed: MissedCall) -> list[str]:
+    async def _mentions(self, missed: MissedCall) -> list[Markup]:
         """The people it rang, as mentions a group chat notifies."""
         found = []
         for extension in missed.rang:
@@ -145,7 +146,7 @@ class CallbackLadder:
             if link is None:
                 continue
             name = await self._notifier.name_of(missed.account, extension) or extension
-            found.append(f'<a href="tg://user?id={link.telegram_id}">{html.escape(name)}</a>')
+            found.append(Markup('<a href="tg://user?id={}">{}</a>').format(link.telegram_id, name))
         return found
 
     def jobs(self, period: float) -> list[Job]:
