@@ -209,6 +209,7 @@ def build_app(
                 results=command_results,
             ),
             telegram=telegram,
+            clock=tuning.clock,
         ),
         metrics,
     )

@@ -8,6 +8,7 @@ is looking and then edits that message with the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiogram import Router
@@ -21,7 +22,7 @@ from bot.pbx.providers import Providers
 from bot.phones import normalise
 from bot.pipeline.notify import Notifier
 from bot.services.access import Access
-from bot.services.call_history import Journal, JournalCall, merge_history, open_missed_today
+from bot.services.call_history import Journal, JournalCall, merge_history, open_missed
 from bot.services.call_log import CallLog
 from bot.services.missed_calls import MissedCalls
 from bot.storage import Repositories
@@ -239,14 +240,15 @@ async def missed(
     settings: Settings,
     notifier: Notifier,
     missed_calls: MissedCalls,
+    clock: Callable[[], float],
 ) -> None:
-    journal = Journal(identity.links[0], identity, access, settings, notifier)
-    calls = await open_missed_today(journal, missed_calls)
+    journal = Journal(identity.links[0], identity, access, settings, notifier, clock)
+    calls = await open_missed(journal, missed_calls)
     if not calls:
         await message.answer(t("missed_list_empty"))
         return
     page = calls[:MISSED_PAGE]
-    lines = await journal.missed_lines(page)
+    lines = await journal.missed_lines(page, t)
     await message.answer(
         t("missed_list", calls=lines, more=len(calls) - len(page)),
         reply_markup=missed_list_keyboard(t, page, journal.shown),

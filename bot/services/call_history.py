@@ -7,6 +7,8 @@ listing, from the call log or from the PBX's call statistics.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +20,12 @@ from bot.phones import display, normalise
 from bot.pipeline.notify import Notifier
 from bot.services.access import Access
 from bot.services.call_log import LoggedCall
+from bot.services.callback_ladder import waited
 from bot.services.missed_calls import MissedCall, MissedCalls
 from bot.telegram.identity import Identity
+from bot.texts import Translator
+
+OPEN_MISSED_DAYS = timedelta(days=7)  # how far back /missed looks for calls still open
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,16 @@ class Journal:
     """What one linked person may see of one account, and how to show it to them."""
 
     def __init__(
-        self, link: Link, identity: Identity, access: Access, settings: Settings, notifier: Notifier
+        self,
+        link: Link,
+        identity: Identity,
+        access: Access,
+        settings: Settings,
+        notifier: Notifier,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.link = link
+        self.clock = clock
         self.account = access.account(link.account)
         self.region = self.account.region if self.account else "RU"
         self.pbx = pbx_name(self.account)
@@ -93,7 +106,7 @@ class Journal:
         return None if self.manager else self.link.extension
 
     def now(self) -> datetime:
-        return datetime.now(self.settings.zone)
+        return datetime.fromtimestamp(self.clock(), self.settings.zone)
 
     def start_of_today(self) -> datetime:
         return self.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -127,15 +140,20 @@ class Journal:
             for call in calls
         ]
 
-    async def missed_lines(self, calls: list[MissedCall]) -> list[dict[str, object]]:
-        """The context a missed-call line needs, one dict per call."""
+    async def missed_lines(self, calls: list[MissedCall], t: Translator) -> list[dict[str, object]]:
+        """The context a missed-call line needs, one dict per call: when, who, how long
+        the client has waited, whether it is past its call-back deadline, who took it."""
+        now = self.now()
         return [
             {
-                "at": self.notifier.clock(call.at),
+                "at": self.when(call.at),
                 "client": self.shown(call.client_number),
                 "ivr": call.ivr_abandoned,
                 "rang": [await self.name(extension) for extension in call.rang],
                 "taken_by": call.taken_by,
+                "waited": waited(t, call.at, now),
+                "overdue": call.reminded or call.overdue(now),
+                "times": call.times_called,
             }
             for call in calls
         ]
@@ -159,10 +177,10 @@ def merge_history(
     return sorted(merged.values(), key=lambda call: call.at, reverse=True)
 
 
-async def open_missed_today(journal: Journal, missed_calls: MissedCalls) -> list[MissedCall]:
-    """Today's open missed calls (in the people's time zone) this person should see."""
-    start = journal.start_of_today()
-    found = await missed_calls.between(journal.link.account, start, start + timedelta(days=1))
+async def open_missed(journal: Journal, missed_calls: MissedCalls) -> list[MissedCall]:
+    """The open missed calls of the last week this person should see, oldest first."""
+    end = journal.start_of_today() + timedelta(days=1)
+    found = await missed_calls.between(journal.link.account, end - OPEN_MISSED_DAYS, end)
     own = journal.own
     return sorted(
         (call for call in found if call.is_open and (own is None or own in call.rang)),

@@ -9,6 +9,7 @@ or middleware sees it: aiogram's own entries, these dependencies, and ``identity
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypedDict
 
 from aiogram.dispatcher.middlewares.data import MiddlewareData
@@ -48,6 +49,7 @@ class HandlerDeps(TypedDict):
     limiter: SharedRateLimiter
     dialer: Dialer
     telegram: TelegramState
+    clock: Callable[[], float]  # what deadlines are read by (tests turn it by hand)
 
 
 class HandlerData(MiddlewareData, HandlerDeps, total=False):

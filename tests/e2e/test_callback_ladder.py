@@ -101,6 +101,10 @@ async def test_the_reminder_goes_to_whom_it_rang_and_the_group_when_due(
     await at_minute(company, clock, 20)
     assert len(reminders(emulator, REP_ANNA)) == 1  # once
 
+    emulator.send_text(MARIA, "/missed")
+    listed = await emulator.wait_for_message(MARIA, lambda m: "oldest first" in m.text)
+    assert f"{CLIENT_SHOWN} · waiting 20 min · ⚠️ overdue · it rang: " in listed.text
+
 
 async def test_whoever_took_it_is_reminded_alone_and_managers_hear_at_escalation(
     emulator: TelegramEmulator, mango: MangoSimulator, company: App, clock: ManualClock

@@ -341,25 +341,25 @@ async def test_missed_lists_only_open_calls_with_their_buttons(
     first = await staffed.notifier.missed.open_for("main", "+" + CLIENT)
     second = await staffed.notifier.missed.open_for("main", "+" + OTHER)
     assert await staffed.notifier.missed.open_for("main", "+79007770000") == []
-    client_at = first[0].at.astimezone(MOSCOW).strftime("%H:%M")
-    other_at = second[0].at.astimezone(MOSCOW).strftime("%H:%M")
+    client_at = first[0].at.astimezone(MOSCOW).strftime("%d.%m %H:%M")
+    other_at = second[0].at.astimezone(MOSCOW).strftime("%d.%m %H:%M")
 
     anna = await _ask(emulator, REP_ANNA, "/missed")
     assert anna.text == (
-        "❌ Пропущенные сегодня, ещё без перезвона\n"
-        f"1. {client_at} · {CLIENT_SHOWN} · звонок шёл на: Anna Petrova, Boris Ivanov"
+        "❌ Пропущенные, ещё без перезвона (сначала старые)\n"
+        f"1. {client_at} · {CLIENT_SHOWN} · ждёт 0 мин · "
+        "звонок шёл на: Anna Petrova, Boris Ivanov · никто не взял"
     )
     assert anna.button_texts() == [f"📞 1. Перезвонить {CLIENT_SHOWN}", "🙋 1. Беру"]
 
     maria = await _ask(emulator, MARIA, "/missed")
     header, *lines = maria.text.split("\n")
-    assert header == "❌ Missed today, not called back yet"
-    assert sorted(line[3:] for line in lines) == sorted(
-        [
-            f"{client_at} · {CLIENT_SHOWN} · it rang: Anna Petrova, Boris Ivanov",
-            f"{other_at} · {OTHER_SHOWN} · it rang: Boris Ivanov",
-        ]
-    )
+    assert header == "❌ Missed, not called back yet (oldest first)"
+    assert sorted(line[3:] for line in lines) == [  # within the same second or so
+        f"{client_at} · {CLIENT_SHOWN} · waiting 0 min · it rang: Anna Petrova, Boris Ivanov"
+        " · nobody took it",
+        f"{other_at} · {OTHER_SHOWN} · waiting 0 min · it rang: Boris Ivanov · nobody took it",
+    ]
     assert len(maria.buttons) == 2 and all(len(row) == 2 for row in maria.buttons)
 
     # The buttons are the missed-call alert's own: taking it shows who took it.
@@ -388,17 +388,19 @@ async def test_missed_when_nothing_is_open(
     await mango.wait_idle()
     await drained(staffed)
     anna = await _ask(emulator, REP_ANNA, "/missed")
-    assert anna.text == "✅ Сегодня нет пропущенных звонков, которые ждут перезвона."
+    assert anna.text == "✅ На этой неделе нет пропущенных звонков, которые ждут перезвона."
     assert anna.buttons == []
 
 
-async def test_missed_today_is_the_day_in_the_companys_time_zone(
+async def test_missed_lists_the_weeks_open_calls_oldest_first_with_age_and_overdue(
     emulator: TelegramEmulator, staffed: App
 ) -> None:
-    midnight = datetime.now(MOSCOW).replace(hour=0, minute=0, second=0, microsecond=0)
-    for call_id, client, at in (
-        ("after-midnight", CLIENT, midnight + timedelta(minutes=30)),  # still "yesterday" in UTC
-        ("before-midnight", OTHER, midnight - timedelta(minutes=1)),
+    now = datetime.now(MOSCOW).replace(second=0, microsecond=0)
+    days_ago, minutes_ago = now - timedelta(days=3), now - timedelta(minutes=30)
+    for call_id, client, at, deadline in (
+        ("minutes-ago", OTHER, minutes_ago, minutes_ago + timedelta(minutes=45)),
+        ("days-ago", CLIENT, days_ago, days_ago + timedelta(minutes=15)),
+        ("last-month", CLIENT, now - timedelta(days=10), None),  # too old to list
     ):
         await staffed.notifier.missed.save(
             MissedCall(
@@ -408,9 +410,14 @@ async def test_missed_today_is_the_day_in_the_companys_time_zone(
                 at=at.astimezone(UTC),
                 line_number="+" + LINE,
                 rang=["101"],
+                remind_at=deadline,
             )
         )
     maria = await _ask(emulator, MARIA, "/missed")
     assert maria.text == (
-        f"❌ Missed today, not called back yet\n1. 00:30 · {CLIENT_SHOWN} · it rang: Anna Petrova"
+        "❌ Missed, not called back yet (oldest first)\n"
+        f"1. {days_ago:%d.%m %H:%M} · {CLIENT_SHOWN} · waiting 72 h 0 min · ⚠️ overdue · "
+        "it rang: Anna Petrova · nobody took it\n"
+        f"2. {minutes_ago:%d.%m %H:%M} · {OTHER_SHOWN} · waiting 30 min · "
+        "it rang: Anna Petrova · nobody took it"
     )
