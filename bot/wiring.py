@@ -38,6 +38,7 @@ from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
 from bot.services.incidents import Incidents
 from bot.services.missed_calls import MissedCalls
+from bot.services.night_summary import NightSummary
 from bot.services.silence_watch import SilenceWatch
 from bot.services.webhook_watch import WebhookWatch
 from bot.storage import Keys, Repositories
@@ -275,6 +276,16 @@ def build_app(
         ),
         *CallbackLadder(
             settings=settings,
+            repos=repos,
+            missed=missed,
+            notifier=notifier,
+            outbox=outbox,
+            clock=tuning.clock,
+        ).jobs(tuning.ladder_period),
+        *NightSummary(
+            settings=settings,
+            redis=redis,
+            keys=keys,
             repos=repos,
             missed=missed,
             notifier=notifier,

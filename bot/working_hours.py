@@ -71,6 +71,21 @@ class WorkingHours:
         spans = self.spans(day - timedelta(days=1), day, moment.tzinfo)
         return any(opens <= moment < closes for opens, closes in spans)
 
+    def opened_at(self, moment: datetime) -> datetime | None:
+        """When the working hours ``moment`` is within opened; None outside them."""
+        day = moment.date()
+        spans = self.spans(day - timedelta(days=1), day, moment.tzinfo)
+        return next((opens for opens, closes in spans if opens <= moment < closes), None)
+
+    def closed_before(self, moment: datetime) -> datetime:
+        """When working hours last closed at or before ``moment`` (within a week)."""
+        day = moment.date()
+        earlier = self.spans(day - timedelta(days=LOOK_AHEAD_DAYS), day, moment.tzinfo)
+        return max(
+            (closes for _, closes in earlier if closes <= moment),
+            default=moment - timedelta(days=LOOK_AHEAD_DAYS),
+        )
+
     def next_opening(self, moment: datetime) -> datetime:
         """``moment`` itself if it is within working hours, else when they open next."""
         if self.contains(moment):

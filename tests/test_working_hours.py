@@ -84,3 +84,10 @@ def test_working_time_added_to_a_moment() -> None:
     assert OFFICE.after(at(0, "17:50"), quarter) == at(1, "09:05")  # over the night
     assert OFFICE.after(at(4, "22:00"), quarter) == at(5, "10:15")  # Saturday's hours
     assert OFFICE.after(at(5, "13:00"), timedelta(hours=2)) == at(7, "10:00")
+
+
+def test_when_the_hours_opened_and_last_closed() -> None:
+    assert OFFICE.opened_at(at(1, "11:00")) == at(1, "09:00")
+    assert OFFICE.opened_at(at(1, "20:00")) is None
+    assert OFFICE.closed_before(at(1, "09:00")) == at(0, "18:00")
+    assert OFFICE.closed_before(at(7, "09:30")) == at(5, "14:00")  # Saturday's close

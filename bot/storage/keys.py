@@ -139,6 +139,10 @@ class Keys:
         step of its callback ladder)."""
         return f"{self.prefix}:missed:{ref}:lock"
 
+    def night_summarised(self, account: str) -> str:
+        """String: the opening (Unix seconds) whose night summary of ``account`` went out."""
+        return f"{self.prefix}:missed:night:{account}"
+
     def missed_due(self) -> str:
         """Sorted set: refs of open missed calls with a callback-ladder step to come
         (score: when it is due, Unix seconds)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -23,6 +25,7 @@ CLIENT = "79001234567"
 CLIENT_SHOWN = "+7 900 123-45-67"
 MINUTE = 60.0
 LADDER = {"callback_within": "15m", "escalate_after": "30m"}
+ZONE = ZoneInfo("Europe/Moscow")  # TIMEZONE's default
 
 
 @pytest.fixture
@@ -207,3 +210,48 @@ async def test_a_repeat_call_updates_the_open_alert_and_reminds_the_taker_at_onc
     [again] = [m for m in emulator.bot_messages(BORIS) if m.text.startswith("🔁")]
     assert again.text.startswith(f"🔁 {CLIENT_SHOWN} called again (2 times now, last at ")
     assert again.reply_to == alert.message_id
+
+
+async def test_calls_missed_while_closed_are_summed_up_at_opening(
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    start_app: StartApp,
+    clock: ManualClock,
+) -> None:
+    local = datetime.fromtimestamp(clock.started, ZONE)
+    opens = (local + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    closes = opens + timedelta(hours=5)
+    hours = {"working_hours": f"{opens:%H:%M}-{closes:%H:%M}", "callback_within": "15m"}
+    app = await start_app(replace(FAST, clock=clock, ladder_period=0.05), account=hours)
+    await app.repos.subscriptions.subscribe(GROUP, "main", SubscriptionKind.MISSED)
+    emulator.add_bot_to_group(GROUP, REP_ANNA)
+    await emulator.wait_for_message(GROUP)
+    for client in (CLIENT, "79005550000", "79007770000"):
+        await mango.play_inbound(LINE, client, group_id=1, ring=["101", "102"])
+    await mango.play_callback("102", "79007770000")  # one of them is called back at night
+    await mango.wait_idle()
+    await drained(app)
+    night = [m for m in emulator.bot_messages(GROUP) if m.text.startswith("🌙")]
+    assert night == []  # not before opening
+
+    clock.now = opens.timestamp() + 30
+    await asyncio.sleep(0.2)
+    await drained(app)
+    [summary] = [m for m in emulator.bot_messages(GROUP) if m.text.startswith("🌙")]
+    lines = summary.text.split("\n")
+    assert lines[0] == "🌙 Пропущено в нерабочее время: 3, ждут перезвона: 2."
+    assert sorted(line.split(" · ", 1)[1] for line in lines[1:]) == [  # the same second
+        f"{CLIENT_SHOWN} · ⏳ ждёт",
+        "+7 900 555-00-00 · ⏳ ждёт",
+        "+7 900 777-00-00 · ✅ Boris Ivanov",
+    ]
+    assert len(summary.buttons) == 2  # a row per open call: call back, take
+    called = sorted(row[0].text.split(" ", 3)[3] for row in summary.buttons)
+    assert called == [CLIENT_SHOWN, "+7 900 555-00-00"]
+    # no reminder at night: the 15 minutes count from opening
+    assert reminders(emulator, GROUP) == []
+    clock.now = opens.timestamp() + 16 * MINUTE
+    await asyncio.sleep(0.2)
+    await drained(app)
+    assert len(reminders(emulator, GROUP)) == 2
+    assert len([m for m in emulator.bot_messages(GROUP) if m.text.startswith("🌙")]) == 1
