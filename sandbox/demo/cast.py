@@ -65,6 +65,8 @@ CLIENT_ANSWERED = Client("79001234567", "+7 900 123-45-67")
 CLIENT_GROUP = Client("79005556677", "+7 900 555-66-77")
 CLIENT_MISSED = Client("79007778899", "+7 900 777-88-99")
 CLIENT_DIALED = Client("79161234567", "+7 916 123-45-67")
+CLIENT_WAITING = Client("79263334455", "+7 926 333-44-55")
+CALLBACK_WITHIN = "15m"  # the account's deadline to call a missed call back
 
 
 def add_people(emulator: TelegramEmulator, language: str) -> None:

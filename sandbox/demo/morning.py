@@ -5,6 +5,7 @@ see and raises :class:`DemoFailed` when it does not appear.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -152,6 +153,40 @@ async def missed_call(stage: Stage) -> None:
             )
 
 
+async def missed_call_reminded(stage: Stage) -> None:
+    """Nobody takes a missed call; at the deadline the people it rang and the group are
+    reminded; Anna calls back, and no reminder follows."""
+    client = cast.CLIENT_WAITING
+    await stage.mango.play_inbound(
+        cast.LINE, client.number, group_id=cast.SALES_GROUP_ID, answered_by=None
+    )
+    await stage.settled()
+    alert = await _one_alert(stage, cast.ANNA.telegram_id, client)
+    stage.ladder_clock.skip(16 * 60)  # a quarter of an hour later, nobody has called back
+    for chat, whose in ((cast.ANNA.telegram_id, "Anna"), (cast.GROUP_CHAT, "the group")):
+        await stage.expect(
+            chat,
+            f"the reminder to {whose}, as a reply to the alert",
+            lambda m: m.text.startswith("⏰ Not called back yet") and client.shown in m.text,
+        )
+    call_back = button(alert, missed_button(MissedAction.CALL))
+    if call_back is None:
+        raise DemoFailed(f"the alert has no “Call back” button: {alert.buttons}")
+    await stage.answered(stage.press(cast.ANNA, alert, call_back), "Call back")
+    await stage.settled()
+    now = by_id(stage, cast.ANNA.telegram_id, alert.message_id)
+    if "Called back by Anna Petrova" not in now.text:
+        raise DemoFailed(f"the alert was not edited to “called back”:\n{now.text}")
+    stage.ladder_clock.skip(60 * 60)  # an hour later: the ladder has stopped
+    await asyncio.sleep(0.5)
+    await stage.settled()
+    reminders = [
+        m for m in stage.emulator.bot_messages(cast.ANNA.telegram_id) if m.text.startswith("⏰")
+    ]
+    if len(reminders) != 1:
+        raise DemoFailed(f"Anna got {len(reminders)} reminders instead of one")
+
+
 async def _one_alert(stage: Stage, chat: int, client: cast.Client) -> ChatMessage:
     alert = await stage.expect(
         chat,
@@ -283,6 +318,7 @@ MORNING = (
     Step("The recording of Anna's call arrives as audio", recording),
     Step("A call to the sales group; Boris answers, Anna's card says so", ring_group_call),
     Step("A missed call: Boris takes it and calls the client back", missed_call),
+    Step("A missed call nobody takes: a reminder, then Anna calls back", missed_call_reminded),
     Step("Anna calls a client from Telegram: /call", click_to_call),
     Step("Anna texts the client: /sms", sms),
     Step("Maria checks the balance: /balance", balance),

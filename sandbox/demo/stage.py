@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from time import time as time_now
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -54,6 +55,20 @@ class DemoClock:
         self.moment = datetime.combine(self.today(), clock, self._zone)
 
 
+class LadderClock:
+    """The clock missed-call deadlines are read by: the real time, plus however far the
+    script has skipped ahead ("15 minutes later")."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def __call__(self) -> float:
+        return time_now() + self.skipped
+
+    def skip(self, seconds: float) -> None:
+        self.skipped += seconds
+
+
 @dataclass
 class Stage:
     """Everything running, and the moves people make."""
@@ -62,6 +77,7 @@ class Stage:
     mango: MangoSimulator
     app: App
     clock: DemoClock
+    ladder_clock: LadderClock
 
     def say(
         self,
@@ -172,6 +188,7 @@ def demo_settings(
                 "api_url": mango.base_url,
                 "api_key": cast.API_KEY,
                 "api_salt": cast.API_SALT,
+                "callback_within": cast.CALLBACK_WITHIN,
             }
         ],
     )
@@ -195,7 +212,10 @@ async def open_stage(
         settings = demo_settings(emulator, mango, data_dir, verbose=verbose)
         configure(settings)
         clock = DemoClock(settings)
+        ladder_clock = LadderClock()
         tuning = Tuning(
+            clock=ladder_clock,
+            ladder_period=0.2,
             consumer=ConsumerOptions(claim_idle_ms=int(settings.worker_claim_idle_seconds * 1000)),
             digest=DigestTiming(clock=clock.now, poll_seconds=0.2),
             # The scripted day loses no webhook: nothing to recover from the PBX's call log.
@@ -203,4 +223,4 @@ async def open_stage(
         )
         async with running(settings, web_role=True, worker_role=True, tuning=tuning) as app:
             mango.webhook_url = f"{app.web_url}/pbx/{cast.ACCOUNT_ID}"
-            yield Stage(emulator, mango, app, clock)
+            yield Stage(emulator, mango, app, clock, ladder_clock)

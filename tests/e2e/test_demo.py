@@ -60,9 +60,9 @@ def test_demo_exits_0_quietly_within_a_minute(demo: tuple[int, str, str, float])
     assert seconds < 60
     progress = stdout.split("\n── ", 1)[0]
     steps = [line for line in progress.splitlines() if line.startswith("  ")]
-    assert len(steps) == 10, steps
+    assert len(steps) == 11, steps
     assert all(re.search(r"… ✓ \d+\.\d s$", line) for line in steps), steps
-    assert "All 9 steps showed what they should" in stdout
+    assert "All 10 steps showed what they should" in stdout
 
 
 def test_setup_went_through_invites_and_group_subscriptions(
@@ -108,7 +108,9 @@ def test_the_recording_arrives_as_audio(demo: tuple[int, str, str, float]) -> No
 def test_one_missed_alert_each_taken_then_called_back(demo: tuple[int, str, str, float]) -> None:
     chats = chats_of(demo[1])
     for person in (cast.ANNA, cast.BORIS, cast.MARIA, None):
-        alerts = with_text(chat(chats, person), "❌ Missed call", "It rang:")
+        alerts = with_text(
+            chat(chats, person), "❌ Missed call", "It rang:", cast.CLIENT_MISSED.shown
+        )
         assert len(alerts) == 1, (person, alerts)
         [alert] = alerts
         assert cast.CLIENT_MISSED.shown in alert
@@ -121,6 +123,22 @@ def test_one_missed_alert_each_taken_then_called_back(demo: tuple[int, str, str,
     [status] = with_text(chat(chats, cast.BORIS), "The PBX is calling you on 102")
     assert cast.CLIENT_MISSED.shown in status
     assert with_text(chat(chats, None), "⬆️ Outbound call", f"Client: {cast.CLIENT_MISSED.shown}")
+
+
+def test_a_missed_call_nobody_takes_is_reminded_until_called_back(
+    demo: tuple[int, str, str, float],
+) -> None:
+    chats = chats_of(demo[1])
+    waiting = cast.CLIENT_WAITING.shown
+    for person in (cast.ANNA, None):
+        [reminder] = with_text(chat(chats, person), "⏰ Not called back yet", waiting)
+        assert "has waited 15 min." in reminder
+        assert "↪" in reminder  # a reply to the alert
+        [alert] = with_text(chat(chats, person), "❌ Missed call", "It rang:", waiting)
+        assert "✅ Called back by Anna Petrova at " in alert
+    [group_reminder] = with_text(chat(chats, None), "⏰ Not called back yet")
+    assert "Anna Petrova, Boris Ivanov, please call back" in group_reminder
+    assert with_text(chat(chats, cast.MARIA), "⏰") == []  # managers: only at escalation
 
 
 def test_call_sms_balance_and_campaigns(demo: tuple[int, str, str, float]) -> None:
@@ -150,9 +168,9 @@ def test_call_sms_balance_and_campaigns(demo: tuple[int, str, str, float]) -> No
 def test_the_digest_with_its_chart(demo: tuple[int, str, str, float]) -> None:
     group = chat(chats_of(demo[1]), None)
     [digest] = with_text(group, "📊 Day summary")
-    assert "⬇️ Inbound: 3 · answered 2 · missed 1" in digest
+    assert "⬇️ Inbound: 4 · answered 2 · missed 2" in digest
     assert "↩️ Missed and not called back yet: 0" in digest
-    assert "⬆️ Outbound: 2 · answered 2" in digest
+    assert "⬆️ Outbound: 3 · answered 3" in digest
     assert re.search(r"🖼 photo: \S+\.png \(\d+\.\d KB, image/png\)", digest), digest
     assert group[-1] == digest
 
