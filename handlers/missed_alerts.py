@@ -120,11 +120,14 @@ async def close_without_call_back(
         await query.answer()
         return
     missed = await missed_calls.get(callback_data.ref)
-    if missed is None or not any(link.account == missed.account for link in identity.links):
+    link = next((x for x in identity.links if missed and x.account == missed.account), None)
+    if missed is None or link is None:
         await query.answer(t.label("calls.not_linked_here"), show_alert=True)
         return
     name = identity.user.first_name or identity.user.display_name
-    closed = await no_call_back(missed_calls, notifier, missed.ref, name, reason, datetime.now(UTC))
+    closed = await no_call_back(
+        missed_calls, notifier, missed.ref, name, link.extension, reason, datetime.now(UTC)
+    )
     if not closed:
         await query.answer(t.label("calls.already_closed"), show_alert=True)
         return

@@ -286,6 +286,7 @@ class Notifier:
                 if missed is None or not missed.is_open:
                     continue
                 missed.closed_by = closer
+                missed.closed_by_extension = session.answered_by
                 missed.closed_how = how
                 missed.closed_at = session.talked_at
                 await self.missed.save(missed)

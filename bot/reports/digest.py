@@ -106,7 +106,7 @@ class DailyDigest:
                     )
                 t = await self._notifier.translator(chat_id)
                 if t.language not in charts:
-                    chart = await report_chart(report.figures, t)
+                    chart = await report_chart(report, t)
                     charts[t.language] = (
                         await self._outbox.store_photo(chart, CHART_FILENAME) if chart else None
                     )

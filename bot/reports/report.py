@@ -7,11 +7,12 @@ language (``/report`` renders once; the digest renders once per group chat).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from bot.pipeline.notify import Notifier
-from bot.reports.chart import ChartText, render_chart
+from bot.reports.callbacks import CallbackFigures, callback_figures
+from bot.reports.chart import ChartText, RepBars, render_chart
 from bot.reports.figures import EmployeeFigures, Figures, count
 from bot.reports.period import Period, PeriodKind
 from bot.services.call_log import CallLog
@@ -31,6 +32,7 @@ class Report:
     account: str
     figures: Figures
     names: dict[str, str]
+    callbacks: CallbackFigures = field(default_factory=lambda: callback_figures([]))
 
 
 @dataclass(frozen=True)
@@ -49,32 +51,43 @@ class Reports:
 
     async def collect(self, account: str, period: Period) -> Report:
         calls = await self._call_log.between(account, period.start, period.end)
-        figures = count(calls, period, await self._open_missed(account, period))
-        names: dict[str, str] = {}
-        for row in figures.employees:
-            names[row.extension] = await self._notifier.name_of(account, row.extension) or ""
-        return Report(account, figures, names)
-
-    async def _open_missed(self, account: str, period: Period) -> set[str]:
-        """Refs of the period's missed calls nobody has talked to since."""
         missed = await self._missed.between(account, period.start, period.end)
-        return {call.ref for call in missed if call.is_open}
+        figures = count(calls, period, {call.ref for call in missed if call.is_open})
+        callbacks = callback_figures(missed)
+        names: dict[str, str] = {}
+        extensions = [row.extension for row in figures.employees]
+        for extension in [*extensions, *(rep.extension for rep in callbacks.reps)]:
+            if extension not in names:
+                names[extension] = await self._notifier.name_of(account, extension) or ""
+        return Report(account, figures, names, callbacks)
 
     async def render(
         self, report: Report, t: Translator, *, digest: bool = False
     ) -> RenderedReport:
         """Words (shortening the employee table to fit one message) and the chart."""
-        return RenderedReport(
-            report_text(report, t, digest=digest), await report_chart(report.figures, t)
-        )
+        return RenderedReport(report_text(report, t, digest=digest), await report_chart(report, t))
 
 
-async def report_chart(figures: Figures, t: Translator) -> bytes | None:
-    """The chart's PNG (drawn off the event loop); None when there were no calls."""
+async def report_chart(report: Report, t: Translator) -> bytes | None:
+    """The chart's PNG (drawn off the event loop); None when there were no calls. With
+    deadlines, a second panel shows each rep's call backs within and past them."""
+    figures = report.figures
     if not figures.total:
         return None
+    reps = tuple(
+        RepBars(
+            name=report.names.get(rep.extension) or rep.extension,
+            within=rep.within_deadline,
+            past=rep.past_deadline,
+        )
+        for rep in report.callbacks.reps
+        if rep.within_deadline or rep.past_deadline
+    )
     return await render_chart(
-        chart_text(figures.period, t), figures.answered_by_bucket, figures.missed_by_bucket
+        chart_text(figures.period, t),
+        figures.answered_by_bucket,
+        figures.missed_by_bucket,
+        reps,
     )
 
 
@@ -93,6 +106,18 @@ def report_text(report: Report, t: Translator, *, digest: bool = False) -> str:
             f=figures,
             wait=duration(figures.average_wait) if figures.average_wait is not None else None,
             rows=rows[:shown],
+            cb=report.callbacks,
+            cb_median=_maybe_duration(report.callbacks.median_seconds),
+            cb_p90=_maybe_duration(report.callbacks.p90_seconds),
+            cb_reps=[
+                (
+                    report.names.get(rep.extension) or rep.extension,
+                    rep.called_back,
+                    duration(rep.median_seconds),
+                    rep.within_deadline,
+                )
+                for rep in report.callbacks.reps
+            ],
             width=max((len(row[0]) for row in rows), default=0),
             more=len(rows) - shown,
         )
@@ -110,6 +135,7 @@ def chart_text(period: Period, t: Translator) -> ChartText:
             answered=t.label("reports.chart.answered"),
             missed=t.label("reports.chart.missed"),
             ticks=tuple(str(hour) for hour in range(period.bucket_count)),
+            **_reps_words(t),
         )
     return ChartText(
         title=t.label(
@@ -124,7 +150,16 @@ def chart_text(period: Period, t: Translator) -> ChartText:
         ticks=tuple(
             f"{t.label(f'reports.weekdays.{day.weekday()}')}\n{day:%d.%m}" for day in period.days()
         ),
+        **_reps_words(t),
     )
+
+
+def _reps_words(t: Translator) -> dict[str, str]:
+    return {
+        "reps_title": t.label("reports.chart.callbacks"),
+        "within": t.label("reports.chart.within"),
+        "past": t.label("reports.chart.past"),
+    }
 
 
 def day_label(day: date, t: Translator) -> str:
@@ -137,6 +172,10 @@ def duration(seconds: int) -> str:
     hours, rest = divmod(max(0, seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _maybe_duration(seconds: int | None) -> str | None:
+    return duration(seconds) if seconds is not None else None
 
 
 def _row(employee: EmployeeFigures, names: dict[str, str]) -> tuple[str, int, int, str]:

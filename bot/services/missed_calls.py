@@ -52,6 +52,7 @@ class MissedCall(BaseModel):
     taken_by: str | None = None
     taken_by_chat: int | None = None  # the private chat of whoever took it
     closed_by: str | None = None
+    closed_by_extension: str | None = None  # whose call (or press) closed it
     closed_at: datetime | None = None
     closed_how: str | None = None  # "called_back" | "answered_again" | "no_call_back"
     no_call_back: NoCallBack | None = None  # the reason, when closed as not needed

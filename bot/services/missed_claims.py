@@ -37,6 +37,7 @@ async def no_call_back(
     notifier: Notifier,
     ref: str,
     name: str,
+    extension: str | None,
     reason: NoCallBack,
     at: datetime,
 ) -> bool:
@@ -47,6 +48,7 @@ async def no_call_back(
         if missed is None or not missed.is_open:
             return False
         missed.closed_by = name
+        missed.closed_by_extension = extension
         missed.closed_at = at
         missed.closed_how = "no_call_back"
         missed.no_call_back = reason

@@ -134,7 +134,13 @@ async def test_bad_delivery_gives_the_clean_transcript(
     # Closed, so that the same number missed again is a new missed call, not a repeat.
     [missed] = await company.notifier.missed.open_for("main", "+79005550000")
     await no_call_back(
-        company.notifier.missed, company.notifier, missed.ref, "Maria", NoCallBack.SOLVED, missed.at
+        company.notifier.missed,
+        company.notifier,
+        missed.ref,
+        "Maria",
+        "103",
+        NoCallBack.SOLVED,
+        missed.at,
     )
     await drained(company)
     before = {chat: len(_texts(emulator, chat)) for chat in clean}

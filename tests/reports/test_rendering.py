@@ -119,7 +119,7 @@ def _pixels(png: bytes) -> dict[tuple[int, ...], int]:
 
 async def test_chart_is_a_png_of_the_day() -> None:
     report = _report(_day())
-    png = await report_chart(report.figures, TEXTS.bind(Language.RU))
+    png = await report_chart(report, TEXTS.bind(Language.RU))
     assert png is not None
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     image = Image.open(io.BytesIO(png))
@@ -132,7 +132,7 @@ async def test_chart_is_a_png_of_the_day() -> None:
 
 
 async def test_no_calls_no_chart() -> None:
-    assert await report_chart(_report([]).figures, TEXTS.bind(Language.EN)) is None
+    assert await report_chart(_report([]), TEXTS.bind(Language.EN)) is None
 
 
 def test_chart_words_follow_the_language_and_period() -> None:
