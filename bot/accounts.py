@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
 
+from bot.domain import Language
 from bot.durations import Duration
 from bot.working_hours import WorkingHoursField
 
@@ -75,6 +76,12 @@ class AccountBase(BaseModel):
     # and the managers are told once it waits this long; unset: no reminder, no escalation.
     callback_within: Duration | None = None
     escalate_after: Duration | None = None
+    # Text the caller after a missed call, within working hours, once a day per number:
+    # true for the default text (in ``missed_sms_language``), or the text itself. It goes
+    # from ``missed_sms_from``, else from the first extension the call rang.
+    missed_sms: bool | str = False
+    missed_sms_language: Language = Language.RU
+    missed_sms_from: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
 
     @property
     def base_api_url(self) -> str:

@@ -280,6 +280,8 @@ def build_app(
             missed=missed,
             notifier=notifier,
             outbox=outbox,
+            providers=providers,
+            texts=texts,
             clock=tuning.clock,
         ).jobs(tuning.ladder_period),
         *NightSummary(

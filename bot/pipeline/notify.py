@@ -179,9 +179,11 @@ class Notifier:
                     await self._called_again(earlier[0], session, recipients)
                     return
             if existing is None and account is not None:
-                missed.remind_at, missed.escalate_at = ladder_times(
+                missed.sms_at, missed.remind_at, missed.escalate_at = ladder_times(
                     missed.at, account, self.settings.zone
                 )
+                if not missed.client_number:
+                    missed.sms_at = None
             missed.copies = _with_copies(missed, recipients)
             if missed != existing:
                 await self.missed.save(missed)

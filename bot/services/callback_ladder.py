@@ -1,6 +1,7 @@
 """The callback ladder: a missed call nobody has called back gets a reminder at its
 deadline (``callback_within``) and goes to the managers at ``escalate_after``, both counted
-in working time; any call with the client, or "No call back needed", stops it.
+in working time; any call with the client, or "No call back needed", stops it. Where the
+account sets ``missed_sms``, the caller is texted first (within working hours).
 
 Each open missed call with a step still to come sits in a Redis sorted set by due time
 (:meth:`MissedCalls.save` keeps it), so restarts lose nothing. Run :meth:`CallbackLadder.job`
@@ -10,19 +11,24 @@ once across replicas: each step is written as fixed outbox slots, so a step done
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from markupsafe import Markup
 
 from bot.config import Settings
+from bot.pbx.base import Capability, PbxError
+from bot.pbx.providers import Providers
 from bot.phones import display
 from bot.pipeline.notify import Notifier
 from bot.runtime.jobs import Job
 from bot.services.missed_calls import MissedCall, MissedCalls
 from bot.storage import Repositories
 from bot.telegram.outbox import Outbox, OutMessage, Priority
-from bot.texts import Translator
+from bot.texts import Texts, Translator
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
@@ -46,9 +52,13 @@ class CallbackLadder:
         missed: MissedCalls,
         notifier: Notifier,
         outbox: Outbox,
+        providers: Providers,
+        texts: Texts,
         clock: Clock,
     ) -> None:
         self._settings = settings
+        self._providers = providers
+        self._texts = texts
         self._repos = repos
         self._missed = missed
         self._notifier = notifier
@@ -75,6 +85,9 @@ class CallbackLadder:
             if not missed.is_open:
                 await self._missed.save(missed)  # takes it off the ladder
                 return
+            if missed.sms_at is not None and not missed.sms_done and missed.sms_at <= now:
+                await self._text_caller(missed, now)
+                missed.sms_done = True
             if missed.remind_at is not None and not missed.reminded and missed.remind_at <= now:
                 await self._remind(missed)
                 missed.reminded = True
@@ -83,6 +96,31 @@ class CallbackLadder:
                 await self._escalate(missed, escalate_at)
                 missed.escalated = True
             await self._missed.save(missed)
+
+    async def _text_caller(self, missed: MissedCall, now: datetime) -> None:
+        """``missed_sms``: text the caller that the company saw the call, once a day per
+        number, never to a number marked spam, where the PBX can send SMS."""
+        account = self._settings.account(missed.account)
+        number = missed.client_number
+        provider = self._providers.get(missed.account)
+        if account is None or not account.missed_sms or number is None or provider is None:
+            return
+        extension = account.missed_sms_from or (missed.rang[0] if missed.rang else None)
+        if extension is None or not provider.supports(Capability.SMS):
+            log.info("missed call %s: no SMS to the caller (none to send it from)", missed.ref)
+            return
+        if await self._missed.is_spam(missed.account, number):
+            return
+        day = now.astimezone(self._settings.zone).date().isoformat()
+        if not await self._missed.first_text_today(missed.account, number, day):
+            return
+        text = account.missed_sms
+        if not isinstance(text, str):
+            text = self._texts.render(account.missed_sms_language, "missed_sms")
+        try:
+            await provider.send_sms(extension, number.lstrip("+"), text.strip())
+        except PbxError as exc:  # the text is a courtesy: one try, noted in the log
+            log.warning("missed call %s: SMS to the caller failed: %s", missed.ref, exc)
 
     async def _remind(self, missed: MissedCall) -> None:
         """At the deadline: whoever took it, alone; else the people it rang and the groups
@@ -153,6 +191,6 @@ class CallbackLadder:
         """The runner's job, every ``period`` seconds, once across replicas; none when no
         account has a deadline or an escalation."""
         accounts = self._settings.accounts
-        if not any(a.callback_within or a.escalate_after for a in accounts):
+        if not any(a.callback_within or a.escalate_after or a.missed_sms for a in accounts):
             return []
         return [Job("callback-ladder", self.tick, period=period, once_across_replicas=True)]

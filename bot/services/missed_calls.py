@@ -65,6 +65,9 @@ class MissedCall(BaseModel):
     escalate_at: datetime | None = None
     reminded: bool = False
     escalated: bool = False
+    # The text to the caller (``missed_sms``): when it is due, and whether it was seen to.
+    sms_at: datetime | None = None
+    sms_done: bool = False
 
     @property
     def ref(self) -> str:
@@ -83,11 +86,12 @@ class MissedCall(BaseModel):
         """When the ladder's next step is due; None once there is none (or it is closed)."""
         if not self.is_open:
             return None
-        if self.remind_at is not None and not self.reminded:
-            return self.remind_at
-        if self.escalate_at is not None and not self.escalated:
-            return self.escalate_at
-        return None
+        steps = [
+            (self.sms_at, self.sms_done),
+            (self.remind_at, self.reminded),
+            (self.escalate_at, self.escalated),
+        ]
+        return min((at for at, done in steps if at is not None and not done), default=None)
 
     def copy_in(self, chat_id: int) -> str | None:
         """The outbox slot of the alert's copy in ``chat_id``, if it has one."""
@@ -138,6 +142,18 @@ class MissedCalls:
         async with self._redis.lock(self._keys.missed_lock(ref), timeout=LOCK_SECONDS):
             yield
 
+    async def mark_spam(self, account: str, number: str) -> None:
+        """Somebody said ``number`` is spam: it is never texted after a missed call."""
+        await self._redis.sadd(self._keys.spam_numbers(account), number)
+
+    async def is_spam(self, account: str, number: str) -> bool:
+        return bool(await self._redis.sismember(self._keys.spam_numbers(account), number))
+
+    async def first_text_today(self, account: str, number: str, day: str) -> bool:
+        """True the first time ``number`` is to be texted on ``day`` (once a day each)."""
+        key = self._keys.missed_sms_sent(account, number, day)
+        return bool(await self._redis.set(key, "1", nx=True, ex=2 * 24 * 3600))
+
     async def forget_due(self, ref: str) -> None:
         """Take ``ref`` off the ladder (its record is gone)."""
         await self._redis.zrem(self._keys.missed_due(), ref)
@@ -170,10 +186,11 @@ class MissedCalls:
 
 def ladder_times(
     at: datetime, account: AccountBase, zone: ZoneInfo
-) -> tuple[datetime | None, datetime | None]:
-    """When a call missed ``at`` is due a reminder (``callback_within``) and its managers'
-    escalation (``escalate_after``): that much working time later, so calls missed at
-    night start their ladder at opening."""
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """When a call missed ``at`` is due its text to the caller (``missed_sms``: at once, or
+    at opening), a reminder (``callback_within``) and its managers' escalation
+    (``escalate_after``): those much working time later, so calls missed at night start
+    their ladder at opening."""
     local = at.astimezone(zone)
     hours = account.working_hours
 
@@ -182,7 +199,10 @@ def ladder_times(
             return None
         return hours.after(local, amount) if hours is not None else local + amount
 
-    return later(account.callback_within), later(account.escalate_after)
+    sms_at = None
+    if account.missed_sms:
+        sms_at = hours.next_opening(local) if hours is not None else local
+    return sms_at, later(account.callback_within), later(account.escalate_after)
 
 
 def _utc_day(moment: datetime) -> str:

@@ -53,5 +53,7 @@ async def no_call_back(
         missed.closed_how = "no_call_back"
         missed.no_call_back = reason
         await missed_calls.save(missed)
+        if reason is NoCallBack.SPAM and missed.client_number:
+            await missed_calls.mark_spam(missed.account, missed.client_number)
     await notifier.render_missed(missed)
     return True

@@ -143,6 +143,14 @@ class Keys:
         """String: the opening (Unix seconds) whose night summary of ``account`` went out."""
         return f"{self.prefix}:missed:night:{account}"
 
+    def spam_numbers(self, account: str) -> str:
+        """Set: numbers people marked as spam (never texted after a missed call)."""
+        return f"{self.prefix}:missed:spam:{account}"
+
+    def missed_sms_sent(self, account: str, number: str, day: str) -> str:
+        """String with TTL: ``number`` was texted after a missed call on ``day``."""
+        return f"{self.prefix}:missed:sms:{account}:{number}:{day}"
+
     def missed_due(self) -> str:
         """Sorted set: refs of open missed calls with a callback-ladder step to come
         (score: when it is due, Unix seconds)."""

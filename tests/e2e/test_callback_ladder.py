@@ -15,6 +15,8 @@ import pytest_asyncio
 
 from bot.app import App
 from bot.domain import Role, SubscriptionKind
+from bot.services.missed_calls import NoCallBack
+from bot.services.missed_claims import no_call_back
 from sandbox.mango import MangoSimulator
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import StartApp
@@ -255,3 +257,47 @@ async def test_calls_missed_while_closed_are_summed_up_at_opening(
     await drained(app)
     assert len(reminders(emulator, GROUP)) == 2
     assert len([m for m in emulator.bot_messages(GROUP) if m.text.startswith("🌙")]) == 1
+
+
+async def test_the_caller_is_texted_within_working_hours_once_a_day_never_spam(
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    start_app: StartApp,
+    clock: ManualClock,
+) -> None:
+    local = datetime.fromtimestamp(clock.started, ZONE)
+    opens = (local + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    closes = opens + timedelta(hours=5)
+    settings = {"working_hours": f"{opens:%H:%M}-{closes:%H:%M}", "missed_sms": True}
+    app = await start_app(replace(FAST, clock=clock, ladder_period=0.05), account=settings)
+    await app.access.link("main", "101", REP_ANNA, Role.REP)
+    spammer = "79005550000"
+    for client in (CLIENT, spammer):
+        await mango.play_inbound(LINE, client, ring=["101"])
+    await mango.wait_idle()
+    await drained(app)
+    [spam] = await app.notifier.missed.open_for("main", "+" + spammer)
+    await no_call_back(
+        app.notifier.missed, app.notifier, spam.ref, "Anna", "101", NoCallBack.SPAM, spam.at
+    )
+    await asyncio.sleep(0.2)
+    assert mango.commands("commands/sms") == []  # closed at night: nothing yet
+
+    clock.now = opens.timestamp() + 30
+    await asyncio.sleep(0.3)
+    await drained(app)
+    [sms] = mango.commands("commands/sms")
+    assert {key: sms[key] for key in ("text", "from_extension", "to_number")} == {
+        "text": "Здравствуйте! Мы видели ваш звонок и скоро перезвоним.",
+        "from_extension": "101",  # the first extension the call rang
+        "to_number": CLIENT,
+    }
+    # The client calls again and is missed again, the same day; the spammer too.
+    await mango.play_callback("101", CLIENT)  # closes the first missed call
+    for client in (CLIENT, spammer):
+        await mango.play_inbound(LINE, client, ring=["101"])
+    await mango.wait_idle()
+    clock.now += 60
+    await asyncio.sleep(0.3)
+    await drained(app)
+    assert len(mango.commands("commands/sms")) == 1  # once a day, and never to spam
