@@ -46,7 +46,13 @@ from tests.reliability.test_telegram_faults import (
     rep_of,
     seen,
 )
-from tests.reliability.test_telegram_outage import calls_in_order_shown, kind_of, late
+from tests.reliability.test_telegram_outage import (
+    ADMIN,
+    calls_in_order_shown,
+    kind_of,
+    late,
+    outbox_dead_letters,
+)
 
 __all__ = ["own_redis"]  # a fixture of this module too
 
@@ -173,7 +179,10 @@ async def emulator() -> AsyncIterator[TelegramEmulator]:
 async def test_telegram_down_through_a_day_of_calls(
     emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp, silent: bool
 ) -> None:
-    app = await company(emulator, start_app, OUTAGE_TUNING)
+    emulator.add_user(ADMIN, "Olga", language_code="ru")
+    app = await company(
+        emulator, start_app, OUTAGE_TUNING, admin_ids=[ADMIN], telegram_outage_notice_minutes=0
+    )
     before = {chat: len(emulator.bot_messages(chat)) for chat in chats()}
     memory_before, redis_before = rss_mib(), await redis_mib(app)
     if silent:
@@ -186,6 +195,9 @@ async def test_telegram_down_through_a_day_of_calls(
     await play_over(mango, indexes, TELEGRAM_DOWN, day_missed)
     assert {status for _, _, status in mango.posted} == {200}  # every event taken
     assert await app.outbox.stalled() > 0  # …and waiting in Redis for Telegram
+    assert deliveries(app, "outage") > 0  # the sender met the outage, and waited
+    assert app.telegram.describe() == "down"  # it told /readyz and the gauge
+    waits = deliveries(app, "outage")
     memory_down, redis_down = rss_mib(), await redis_mib(app)
     stalled = await app.outbox.stalled()
 
@@ -220,6 +232,14 @@ async def test_telegram_down_through_a_day_of_calls(
     missed_count = sum(day_missed(index) for index in indexes)
     assert [kind_of(m) for m in group] == ["alert"] * missed_count + ["summary"] * DAY_CALLS
     assert deliveries(app, "429") == 0
+    assert app.telegram.describe() == "up"
+    assert await outbox_dead_letters(app) == 0
+    [notice] = [m.text for m in emulator.bot_messages(ADMIN)]  # once, however many replicas
+    assert notice.startswith("⚠️ Telegram был недоступен около ")
+    assert notice.endswith(
+        "мин. Сообщения за это время, сначала о пропущенных звонках, отправлены с "
+        "опозданием; ничего не потеряно."
+    )
     group_span = max(group_times[-1] - group_times[0], 0.001)
     record(
         "Telegram never answering through a day of calls"
@@ -229,16 +249,19 @@ async def test_telegram_down_through_a_day_of_calls(
         f"{TELEGRAM_DOWN / DAY_CALLS:.0f} s, while the Telegram emulator "
         + ("took every connection and never answered" if silent else "refused every connection")
         + f" for {TELEGRAM_DOWN / 60:.0f} min; Telegram's own limits (emulator and sender)",
-        "every event taken at once; 0 lost, 0 doubled, no stale ringing card (no edit after "
-        "the outage); missed alerts first, each chat in order, at Telegram's rate with 0 × 429; "
-        "memory flat (the line lives in Redis)",
+        "every event taken at once; 0 lost, 0 doubled, none dead-lettered, no stale ringing "
+        "card (no edit after the outage); missed alerts first, each chat in order, at "
+        "Telegram's rate with 0 × 429; late alerts say why; the admins told once; memory "
+        "flat (the line lives in Redis)",
         {
             "messages after the outage": len(shown),
             "waiting in Redis at its end": stalled,
+            "tries while Telegram was down": waits,
             "lost": 0,
             "doubled": 0,
             "edits after the outage": 0,
             "429 answers": 0,
+            "dead letters": 0,
             "drain": f"{drain:.1f} s ({len(shown) / drain:.1f} messages/s)",
             "group chat (the slowest to drain)": f"{len(group)} messages in "
             f"{group_span:.0f} s from the first to the last; Telegram's limits allow "

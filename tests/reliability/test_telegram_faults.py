@@ -33,7 +33,7 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.figures import record
 
-CALLS = 64  # incoming calls in the burst; every other one is missed
+CALLS = 48  # incoming calls in the burst; every other one is missed
 GROUP_CHAT = -100700  # subscribed to missed calls and summaries
 FIRST_REP = 2100  # extension 1NN is linked to Telegram user 2100 + NN
 MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
