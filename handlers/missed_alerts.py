@@ -47,11 +47,8 @@ async def take_missed(
     missed_calls: MissedCalls,
     notifier: Notifier,
 ) -> None:
-    missed = await _still_open(query, callback_data, t, missed_calls)
+    missed = await _open_and_yours(query, callback_data, identity, t, missed_calls)
     if missed is None:
-        return
-    if not any(link.account == missed.account for link in identity.links):
-        await query.answer(t.label("calls.not_linked_here"), show_alert=True)
         return
     name = identity.user.first_name or identity.user.display_name
     earlier = await take(missed_calls, notifier, missed, name, identity.telegram_id)
@@ -92,11 +89,8 @@ async def ask_why_no_call_back(
     t: Translator,
     missed_calls: MissedCalls,
 ) -> None:
-    missed = await _still_open(query, callback_data, t, missed_calls)
+    missed = await _open_and_yours(query, callback_data, identity, t, missed_calls)
     if missed is None:
-        return
-    if not any(link.account == missed.account for link in identity.links):
-        await query.answer(t.label("calls.not_linked_here"), show_alert=True)
         return
     await query.answer()
     if isinstance(query.message, Message):
@@ -135,6 +129,24 @@ async def close_without_call_back(
     if isinstance(query.message, Message):
         reason_text = t.label(f"calls.no_call_back_{reason.value}")
         await query.message.edit_text(t.label("calls.no_call_back_noted", reason=reason_text))
+
+
+async def _open_and_yours(
+    query: CallbackQuery,
+    callback_data: MissedCallback,
+    identity: Identity,
+    t: Translator,
+    missed_calls: MissedCalls,
+) -> MissedCall | None:
+    """The missed call, if it is still open and of an account the presser is linked to;
+    else the press is told why not."""
+    missed = await _still_open(query, callback_data, t, missed_calls)
+    if missed is None:
+        return None
+    if not any(link.account == missed.account for link in identity.links):
+        await query.answer(t.label("calls.not_linked_here"), show_alert=True)
+        return None
+    return missed
 
 
 async def _still_open(

@@ -85,6 +85,19 @@ async def missed_call(app: App, mango: MangoSimulator) -> None:
     await drained(app)
 
 
+async def boris_takes_a_missed_call(
+    emulator: TelegramEmulator, mango: MangoSimulator, app: App
+) -> ChatMessage:
+    """A missed call Boris takes with "I'll take it"; his alert."""
+    await missed_call(app, mango)
+    alert = alert_in(emulator, BORIS)
+    take = alert.find_button("take")
+    assert take.callback_data is not None
+    emulator.press_button(BORIS, BORIS, alert.message_id, take.callback_data)
+    await drained(app)
+    return alert
+
+
 async def test_the_reminder_goes_to_whom_it_rang_and_the_group_when_due(
     emulator: TelegramEmulator, mango: MangoSimulator, company: App, clock: ManualClock
 ) -> None:
@@ -116,12 +129,7 @@ async def test_the_reminder_goes_to_whom_it_rang_and_the_group_when_due(
 async def test_whoever_took_it_is_reminded_alone_and_managers_hear_at_escalation(
     emulator: TelegramEmulator, mango: MangoSimulator, company: App, clock: ManualClock
 ) -> None:
-    await missed_call(company, mango)
-    alert = alert_in(emulator, BORIS)
-    take = alert.find_button("take")
-    assert take.callback_data is not None
-    emulator.press_button(BORIS, BORIS, alert.message_id, take.callback_data)
-    await drained(company)
+    await boris_takes_a_missed_call(emulator, mango, company)
 
     await at_minute(company, clock, 16)
     [boris] = reminders(emulator, BORIS)
@@ -196,12 +204,7 @@ async def test_no_call_back_needed_asks_why_and_stops_the_ladder(
 async def test_a_repeat_call_updates_the_open_alert_and_reminds_the_taker_at_once(
     emulator: TelegramEmulator, mango: MangoSimulator, company: App, clock: ManualClock
 ) -> None:
-    await missed_call(company, mango)
-    alert = alert_in(emulator, BORIS)
-    take = alert.find_button("take")
-    assert take.callback_data is not None
-    emulator.press_button(BORIS, BORIS, alert.message_id, take.callback_data)
-    await drained(company)
+    alert = await boris_takes_a_missed_call(emulator, mango, company)
 
     await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["101", "102"], answered_by=None)
     await mango.wait_idle()
