@@ -60,6 +60,18 @@ end
 return released / 2
 """
 
+# KEYS[1] stalled set, KEYS[2] slot hash; ARGV[1] score, ARGV[2] now, ARGV[3..4] the slot's
+# fields noting the wait. Joins the line only while there is one (it may have just left).
+_STALL_BEHIND = """
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], KEYS[2])
+redis.call('HSETNX', KEYS[2], ARGV[3], 0)
+redis.call('HSETNX', KEYS[2], ARGV[4], ARGV[2])
+return 1
+"""
+
 # KEYS[1] probe time, KEYS[2] stalled set, KEYS[3..] the outbox streams; ARGV[1] now,
 # ARGV[2] guard. Once the probe time has come, queues the first stalled slot as the probe.
 _PROBE = """
@@ -152,6 +164,7 @@ class Outbox:
         self._put = redis.register_script(_PUT)
         self._release = redis.register_script(_RELEASE)
         self._probe = redis.register_script(_PROBE)
+        self._stall_behind = redis.register_script(_STALL_BEHIND)
 
     def slot_key(self, slot: str) -> str:
         return self._keys.slot(slot)
@@ -225,6 +238,15 @@ class Outbox:
         go first, and each chat sees its messages in order); a slot stalled again keeps
         its place."""
         await self._redis.zadd(self._keys.outbox_stalled(), {key: created}, nx=True)
+
+    async def join_line(self, key: str, *, created: float, marks: tuple[str, str]) -> bool:
+        """Stall ``key`` (see :meth:`stall`) if a line is waiting for Telegram right now, and
+        note on the slot that it waits (``marks``: the two fields that say so); False when
+        there is no line, so the slot should try Telegram itself."""
+        joined = await self._stall_behind(
+            keys=[self._keys.outbox_stalled(), key], args=[created, time.time(), *marks]
+        )
+        return bool(joined)
 
     async def stalled(self) -> int:
         """How many slots wait for Telegram to be reachable again."""

@@ -91,8 +91,7 @@ RECORD_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # about half a minute in 
 PRIVATE_CHAT_LIMIT = parse("3/3second")  # about 1/s, with a short burst (groups too)
 GROUP_CHAT_LIMIT = RateLimitItemPerMinute(20)
 # Telegram counts a message when it arrives, a little after the sender took its slot:
-# once a window is full, the next one waits this much longer than the slot frees up (and
-# a group's minute as long as its one-a-second turn may take after it).
+# once a window is full, the next one waits this much longer than the slot frees up.
 EDGE = 0.05
 
 
@@ -188,9 +187,9 @@ class Sender:
                 if probe:
                     await self.outbox.probe_after(0)  # nothing to try with: the next one
                 return  # expired, or already delivered (a newer edit was coalesced in)
-            if not probe and await self.outbox.stalled():
-                await self._stall(key, state)  # Telegram is known to be out of reach
-                return
+            created = float(state.get("created", time.time()))
+            if not probe and await self.outbox.join_line(key, created=created, marks=OUTAGE_FIELDS):
+                return  # Telegram is known to be out of reach: wait in line
             version = int(state["version"])
             message = OutMessage.model_validate_json(state["content"])
             if message.late_note and FAILURES in state and "message_id" not in state:
@@ -445,13 +444,15 @@ class Sender:
         cooldown = await self.redis.pttl(self.keys.chat_cooldown(chat_id))
         if cooldown and cooldown > 0:
             await asyncio.sleep(cooldown / 1000)
-        if chat_id < 0:  # a group: 20 a minute, and like any chat about one a second
-            await self.limiter.acquire(
-                self.limits.group_chat, "tg", "group", str(chat_id), max_wait=300, margin=1.0
-            )
+        # Like any chat about one a second; a group also 20 a minute, taken last: its wait
+        # may be long, and its minute must count from when the message really goes.
         await self.limiter.acquire(
             self.limits.private_chat, "tg", "chat", str(chat_id), max_wait=300, margin=EDGE
         )
+        if chat_id < 0:
+            await self.limiter.acquire(
+                self.limits.group_chat, "tg", "group", str(chat_id), max_wait=300, margin=EDGE
+            )
         await self.limiter.acquire(
             self.limits.global_limit, "tg", "global", max_wait=300, margin=EDGE
         )

@@ -77,3 +77,19 @@ async def test_an_expired_slot_hands_the_probe_on_at_once(redis: Redis) -> None:
     assert not await outbox.release_probe(now)  # the first in line is gone…
     assert await outbox.release_probe(now)  # …so the next one probes
     assert [f["slot"] for _, f in await queued(redis, outbox)] == [in_order[1]]
+
+
+async def test_a_slot_joins_the_line_only_while_there_is_one(redis: Redis) -> None:
+    outbox = Outbox(redis, KEYS)
+    await outbox.put("late", OutMessage(chat_id=7, text="late"), Priority.MISSED)
+    key = outbox.slot_key("late")
+    marks = ("waits", "waits_since")
+
+    assert not await outbox.join_line(key, created=1.0, marks=marks)  # no line: try Telegram
+    assert await redis.hget(key, "waits") is None
+
+    in_order = await stall_three(redis, outbox)
+    assert await outbox.join_line(key, created=0.5, marks=marks)
+    assert await redis.hget(key, "waits") == "0"
+    assert await redis.zrange(KEYS.outbox_stalled(), 0, 0) == [key]
+    assert await outbox.stalled() == len(in_order) + 1
