@@ -108,9 +108,16 @@ class StreamConsumer:
             self.group, self.consumer, wanted, count=self.options.batch, block=block
         )
         entries = [(str(stream), entry) for stream, batch in answer or [] for entry in batch]
+        total = len(entries)
         for stream in self.streams:
-            await self._handle_all(stream, [entry for name, entry in entries if name == stream])
-        return len(entries)
+            mine = [entry for name, entry in entries if name == stream]
+            await self._handle_all(stream, mine)
+            if len(wanted) > 1 and len(mine) == self.options.batch:
+                # Read with lower-priority streams, this one had more than a batch: the
+                # rest of it goes before what they brought.
+                while (more := await self._read({stream: ">"}, block=None)) > 0:
+                    total += more
+        return total
 
     async def reclaim(self) -> int:
         """Take over entries other consumers left idle; dead-letter the hopeless ones."""

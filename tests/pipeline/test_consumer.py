@@ -101,3 +101,38 @@ async def test_failures_are_retried_then_dead_lettered_once(redis: Redis) -> Non
     assert fields is not None
     assert fields["n"] == "bad"
     assert (await redis.xpending("s", "g"))["pending"] == 0
+
+
+async def test_a_long_high_priority_stream_goes_before_what_a_blocking_read_brought(
+    redis: Redis,
+) -> None:
+    """Entries that arrive in both streams while the consumer waits: everything of the
+    higher-priority stream is taken before the lower one's, not just the first batch."""
+    started: list[str] = []
+    done = asyncio.Event()
+
+    async def handler(entry_id: str, fields: Entry) -> None:
+        started.append(fields["n"])
+        if len(started) == 14:
+            done.set()
+
+    options = ConsumerOptions(batch=4, block_ms=2000, claim_every_s=60)
+    consumer = StreamConsumer(
+        redis, ["high", "low"], "g", "c", handler, dead_letter_stream="dead", options=options
+    )
+    await consumer.ensure_group()
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await asyncio.sleep(0.2)  # it waits in a blocking read of both streams
+    async with redis.pipeline(transaction=True) as pipe:  # all at once, as a release does
+        for n in range(10):
+            pipe.xadd("high", {"n": f"h{n}"})
+        for n in range(4):
+            pipe.xadd("low", {"n": f"l{n}"})
+        await pipe.execute()
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        stop.set()
+        await task
+    assert started == [f"h{n}" for n in range(10)] + [f"l{n}" for n in range(4)]
