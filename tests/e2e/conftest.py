@@ -15,7 +15,7 @@ from sandbox.mango import Employee, Group, Line, MangoLimits, MangoSimulator
 from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import FAST, MANGO_ACCOUNT, StartApp
 
-__all__ = ["FAST", "drained", "reconciled"]
+__all__ = ["FAST", "drained", "reconciled", "staff"]
 
 LINE = "74950000000"
 ADMIN = 1000
@@ -72,9 +72,14 @@ async def app(start_app: StartApp) -> App:
 async def staffed(emulator: TelegramEmulator, start_app: StartApp) -> App:
     """The app with Anna (rep, 101), Boris (rep, 102) and Maria (manager, 103) linked, each
     having opened the bot once."""
+    return await staff(emulator, await start_app())
+
+
+async def staff(emulator: TelegramEmulator, app: App) -> App:
+    """Anna (rep, 101), Boris (rep, 102) and Maria (manager, 103) open the bot and are
+    linked; the app, for chaining."""
     emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
     emulator.add_user(MARIA, "Maria", username="maria", language_code="en")
-    app: App = await start_app()
     for person in (REP_ANNA, BORIS, MARIA):
         emulator.send_text(person, "/start")
         await emulator.wait_for_message(person)

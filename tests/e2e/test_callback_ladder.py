@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from bot.app import App
+from bot.app import App, Tuning
 from bot.domain import Role, SubscriptionKind
 from bot.services.missed_calls import NoCallBack
 from bot.services.missed_claims import no_call_back
 from sandbox.mango import MangoSimulator
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.conftest import StartApp
-from tests.e2e.conftest import BORIS, FAST, GROUP, LINE, MARIA, REP_ANNA, drained
+from tests.e2e.conftest import BORIS, FAST, GROUP, LINE, MARIA, REP_ANNA, drained, staff
 from tests.helpers import ManualClock
 
 CLIENT = "79001234567"
@@ -28,6 +28,20 @@ CLIENT_SHOWN = "+7 900 123-45-67"
 MINUTE = 60.0
 LADDER = {"callback_within": "15m", "escalate_after": "30m"}
 ZONE = ZoneInfo("Europe/Moscow")  # TIMEZONE's default
+
+
+def on_the_clock(clock: ManualClock) -> Tuning:
+    """Deadlines read from ``clock``, and the ladder looking often."""
+    return replace(FAST, clock=clock, ladder_period=0.05)
+
+
+def opening_soon(clock: ManualClock) -> tuple[datetime, dict[str, str]]:
+    """Working hours that open ten minutes after the clock's start (it is closed now):
+    when they open, and the account's setting."""
+    local = datetime.fromtimestamp(clock.started, ZONE)
+    opens = (local + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    closes = opens + timedelta(hours=5)
+    return opens, {"working_hours": f"{opens:%H:%M}-{closes:%H:%M}"}
 
 
 @pytest.fixture
@@ -39,15 +53,7 @@ def clock() -> ManualClock:
 async def company(emulator: TelegramEmulator, start_app: StartApp, clock: ManualClock) -> App:
     """Anna (101) and Boris (102) in the ring group, Maria their manager (103); the group
     chat follows missed calls; a missed call must be called back within 15 minutes."""
-    emulator.add_user(BORIS, "Boris", username="boris", language_code="en")
-    emulator.add_user(MARIA, "Maria", username="maria", language_code="en")
-    app: App = await start_app(replace(FAST, clock=clock, ladder_period=0.05), account=LADDER)
-    for person in (REP_ANNA, BORIS, MARIA):
-        emulator.send_text(person, "/start")
-        await emulator.wait_for_message(person)
-    await app.access.link("main", "101", REP_ANNA, Role.REP)
-    await app.access.link("main", "102", BORIS, Role.REP)
-    await app.access.link("main", "103", MARIA, Role.MANAGER)
+    app = await staff(emulator, await start_app(on_the_clock(clock), account=LADDER))
     await app.repos.subscriptions.subscribe(GROUP, "main", SubscriptionKind.MISSED)
     emulator.add_bot_to_group(GROUP, REP_ANNA)
     await emulator.wait_for_message(GROUP)
@@ -223,11 +229,8 @@ async def test_calls_missed_while_closed_are_summed_up_at_opening(
     start_app: StartApp,
     clock: ManualClock,
 ) -> None:
-    local = datetime.fromtimestamp(clock.started, ZONE)
-    opens = (local + timedelta(minutes=10)).replace(second=0, microsecond=0)
-    closes = opens + timedelta(hours=5)
-    hours = {"working_hours": f"{opens:%H:%M}-{closes:%H:%M}", "callback_within": "15m"}
-    app = await start_app(replace(FAST, clock=clock, ladder_period=0.05), account=hours)
+    opens, hours = opening_soon(clock)
+    app = await start_app(on_the_clock(clock), account={**hours, "callback_within": "15m"})
     await app.repos.subscriptions.subscribe(GROUP, "main", SubscriptionKind.MISSED)
     emulator.add_bot_to_group(GROUP, REP_ANNA)
     await emulator.wait_for_message(GROUP)
@@ -268,11 +271,8 @@ async def test_the_caller_is_texted_within_working_hours_once_a_day_never_spam(
     start_app: StartApp,
     clock: ManualClock,
 ) -> None:
-    local = datetime.fromtimestamp(clock.started, ZONE)
-    opens = (local + timedelta(minutes=10)).replace(second=0, microsecond=0)
-    closes = opens + timedelta(hours=5)
-    settings = {"working_hours": f"{opens:%H:%M}-{closes:%H:%M}", "missed_sms": True}
-    app = await start_app(replace(FAST, clock=clock, ladder_period=0.05), account=settings)
+    opens, hours = opening_soon(clock)
+    app = await start_app(on_the_clock(clock), account={**hours, "missed_sms": True})
     await app.access.link("main", "101", REP_ANNA, Role.REP)
     spammer = "79005550000"
     for client in (CLIENT, spammer):
