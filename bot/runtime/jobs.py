@@ -102,19 +102,24 @@ class JobRunner:
         """Tick ``job`` while this process holds its lease; otherwise try once a period."""
         key = self._keys.job_lease(job.name)
         while not stop.is_set():
+            # After Redis was out of reach the job is sought again soon, not a period later:
+            # what went wrong meanwhile (webhooks refused) is what it may have to catch up on.
+            soon = False
             try:
                 async with lease(self._redis, key, wait=0, ttl=self._lease_seconds) as held:
                     log.info("job %s runs in this process", job.name)
                     await self._ticks(job, stop, held.lost)
                     if held.lost.is_set():
                         log.warning("job %s: its lease expired; it runs where it is held", job.name)
+                        soon = True
             except LockError:
                 pass  # another process runs it (or the lease expired under this one)
             except RedisError as exc:
                 log.warning("job %s: its lease is out of reach: %r", job.name, exc)
+                soon = True
             except Exception:  # the job outlives its lease's troubles too
                 log.exception("job %s: holding its lease failed", job.name)
-            await _pause(job.delay(), stop)
+            await _pause(min(job.delay(), self._lease_seconds) if soon else job.delay(), stop)
 
 
 async def _pause(seconds: float, *events: asyncio.Event | None) -> None:

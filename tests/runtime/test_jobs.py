@@ -178,3 +178,19 @@ async def test_a_runner_whose_lease_was_taken_stops_until_it_is_free(
 
         await redis.delete(KEYS.job_lease("shared"))  # the other replica is gone
         await until(lambda: len(log) > stopped_at, patience=5, what="it did not take over")
+
+
+async def test_a_lease_lost_to_an_outage_is_sought_again_soon_not_a_period_later(
+    redis: Redis,
+) -> None:
+    log: list[str] = []
+
+    async def tick() -> None:
+        log.append("tick")
+
+    job = Job("shared", tick, period=3600, once_across_replicas=True)
+    runner = JobRunner(redis, KEYS, Metrics(), [job], lease_seconds=0.3)
+    async with started(runner):
+        await until(lambda: len(log) == 1)
+        await redis.delete(KEYS.job_lease("shared"))  # as if Redis had lost it meanwhile
+        await until(lambda: len(log) == 2, patience=5, what="it waited the whole period")
