@@ -68,15 +68,25 @@ class Reconciler:
         self._stream = stream
         self.timing = timing
         self._caught_up: set[str] = set()  # accounts read since this process started
+        self._settles_at: float | None = None  # a call left to its webhooks last round
 
     @property
     def active(self) -> bool:
         return bool(self._providers)
 
+    def next_round(self) -> float:
+        """Seconds until the next round: the period, or sooner when a call of the last
+        round was left to its webhooks (so a call missed just before an outage ended is
+        not a whole period late)."""
+        if self._settles_at is None:
+            return self.timing.period
+        return min(self.timing.period, max(1.0, self._settles_at - time.time() + 1.0))
+
     async def run(self, now: float | None = None) -> int:
         """One round over every account with a call log; the number of calls recovered."""
         now = time.time() if now is None else now
         recovered = 0
+        self._settles_at = None
         for provider in self._providers:
             try:
                 recovered += await self.reconcile(provider, now)
@@ -123,7 +133,9 @@ class Reconciler:
     ) -> CallSummaryEvent | None:
         ended = record.ended_at or record.started_at + timedelta(seconds=record.talk_seconds)
         if self.timing.settle and ended.timestamp() > now - self.timing.settle:
-            return None  # its webhooks may still be on their way
+            settles = ended.timestamp() + self.timing.settle
+            self._settles_at = min(self._settles_at or settles, settles)
+            return None  # its webhooks may still be on their way; looked at again then
         session = await self._sessions.get(provider.account.id, call_id)
         if session is not None and session.finished:
             return None  # seen end to end: alerted (or logged) already
@@ -199,5 +211,5 @@ def reconcile_jobs(reconciler: Reconciler) -> list[Job]:
     if not reconciler.active or not reconciler.timing.enabled:
         return []
     return [
-        Job("reconcile", reconciler.run, period=reconciler.timing.period, once_across_replicas=True)
+        Job("reconcile", reconciler.run, period=reconciler.next_round, once_across_replicas=True)
     ]

@@ -163,3 +163,21 @@ async def test_start_up_reads_back_from_the_last_event_seen_at_most_a_day(
     await mango.wait_idle()
     await drained(app)
     assert int(await redis.get(Keys().last_event("main")) or 0) >= now
+
+
+async def test_a_call_left_to_its_webhooks_brings_the_next_round_forward(
+    emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp
+) -> None:
+    mango.stats_ready_after = 0
+    settling = replace(FAST, reconcile=ReconcileTiming(settle=30, period=3600))
+    app = await start_app(settling)
+    [job] = [job for job in app.jobs if job.name == "reconcile"]
+    mango.drop_webhooks = {"events/"}
+    await mango.play_inbound(LINE, LOST, ring=["102"], answered_by=None)
+    await mango.wait_idle()
+
+    assert await job.tick() == 0  # it just ended: its webhooks may still come
+    # looked at again once it has settled (the log's times are the simulated call's), not
+    # in an hour
+    assert 1 <= job.delay() < 120
+    mango.drop_webhooks = set()
