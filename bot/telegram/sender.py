@@ -432,8 +432,15 @@ class Sender:
                 await self._cool_down(chat_id, exc.retry_after)
             except (TelegramServerError, TelegramNetworkError) as exc:
                 self.metrics.telegram_sent.labels("retry").inc()
-                if pause is None or _single_try.get() or await self.outbox.stalled():
-                    raise  # out of quick retries, or Telegram is known to be out of reach
+                if (
+                    pause is None
+                    or _single_try.get()
+                    or _unanswered(exc)
+                    or await self.outbox.stalled()
+                ):
+                    # out of quick retries, or Telegram is known to be out of reach, or it
+                    # took the request and never answered: no use asking again at once
+                    raise
                 log.info("telegram %s (attempt %d), retrying", exc.__class__.__name__, attempt)
                 await asyncio.sleep(pause)
         raise RetryLater(30.0)
@@ -465,6 +472,11 @@ class Sender:
 
     async def _retry_later(self, key: str, delay: float) -> None:
         await self.redis.zadd(self.keys.outbox_delayed(), {key: time.time() + delay})
+
+
+def _unanswered(exc: Exception) -> bool:
+    """Telegram took the request and did not answer within the request timeout."""
+    return isinstance(exc, TelegramNetworkError) and "timeout" in exc.message.lower()
 
 
 def visible_length(html_text: str) -> int:
