@@ -91,8 +91,10 @@ RECORD_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # about half a minute in 
 PRIVATE_CHAT_LIMIT = parse("3/3second")  # about 1/s, with a short burst (groups too)
 GROUP_CHAT_LIMIT = RateLimitItemPerMinute(20)
 # Telegram counts a message when it arrives, a little after the sender took its slot:
-# once a window is full, the next one waits this much longer than the slot frees up.
+# once a window is full, the next one waits this much longer than the slot frees up. A
+# group's minute is strict (a plain window, no burst to spare), so it waits a second.
 EDGE = 0.05
+GROUP_EDGE = 1.0
 
 
 @dataclass(frozen=True)
@@ -458,7 +460,7 @@ class Sender:
         )
         if chat_id < 0:
             await self.limiter.acquire(
-                self.limits.group_chat, "tg", "group", str(chat_id), max_wait=300, margin=EDGE
+                self.limits.group_chat, "tg", "group", str(chat_id), max_wait=300, margin=GROUP_EDGE
             )
         await self.limiter.acquire(
             self.limits.global_limit, "tg", "global", max_wait=300, margin=EDGE
