@@ -57,12 +57,32 @@ class SharedRateLimiter:
         except TimeoutError:
             raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s") from None
 
+    async def wait_room(
+        self, item: RateLimitItem, *identifiers: str, max_wait: float = 30.0, margin: float = 0.0
+    ) -> None:
+        """Wait until a slot is free without taking it; RateLimitTimeout after ``max_wait``.
+
+        Use it for a long wait before shorter ones, then :meth:`try_acquire` at the last
+        moment, so the slot counts from when the request really goes.
+        """
+        deadline = time.monotonic() + max_wait
+        while not await self._limiter.test(item, *identifiers):
+            pause = await self._pause(item, identifiers, margin)
+            if time.monotonic() + pause > deadline:
+                raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s")
+            await asyncio.sleep(pause)
+
+    async def _pause(
+        self, item: RateLimitItem, identifiers: tuple[str, ...], margin: float
+    ) -> float:
+        stats = await self._limiter.get_window_stats(item, *identifiers)
+        return min(max(stats.reset_time - time.time(), 0.005), 1.0) + margin
+
     async def _take(
         self, item: RateLimitItem, identifiers: tuple[str, ...], deadline: float, margin: float
     ) -> None:
         while not await self._limiter.hit(item, *identifiers):
-            stats = await self._limiter.get_window_stats(item, *identifiers)
-            pause = min(max(stats.reset_time - time.time(), 0.005), 1.0) + margin
+            pause = await self._pause(item, identifiers, margin)
             if time.monotonic() + pause > deadline:
                 raise TimeoutError
             await asyncio.sleep(pause)

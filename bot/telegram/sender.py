@@ -453,18 +453,31 @@ class Sender:
         cooldown = await self.redis.pttl(self.keys.chat_cooldown(chat_id))
         if cooldown and cooldown > 0:
             await asyncio.sleep(cooldown / 1000)
-        # Like any chat about one a second; a group also 20 a minute, taken last: its wait
-        # may be long, and its minute must count from when the message really goes.
-        await self.limiter.acquire(
-            self.limits.private_chat, "tg", "chat", str(chat_id), max_wait=300, margin=EDGE
-        )
-        if chat_id < 0:
+        # Like any chat about one a second; a group also 20 a minute. Telegram counts a
+        # message when it arrives, so every slot is taken as late as it can be: first wait
+        # for room in the group's minute (the long wait) without taking it, then the chat's
+        # turn, then the bot's, and the group's slot last, just before the message goes.
+        group = chat_id < 0
+        while True:
+            if group:
+                await self.limiter.wait_room(
+                    self.limits.group_chat,
+                    "tg",
+                    "group",
+                    str(chat_id),
+                    max_wait=300,
+                    margin=GROUP_EDGE,
+                )
             await self.limiter.acquire(
-                self.limits.group_chat, "tg", "group", str(chat_id), max_wait=300, margin=GROUP_EDGE
+                self.limits.private_chat, "tg", "chat", str(chat_id), max_wait=300, margin=EDGE
             )
-        await self.limiter.acquire(
-            self.limits.global_limit, "tg", "global", max_wait=300, margin=EDGE
-        )
+            await self.limiter.acquire(
+                self.limits.global_limit, "tg", "global", max_wait=300, margin=EDGE
+            )
+            if not group or await self.limiter.try_acquire(
+                self.limits.group_chat, "tg", "group", str(chat_id)
+            ):
+                break  # else another replica took the group's last slot meanwhile: wait again
         self.metrics.telegram_wait.observe(time.monotonic() - started)
 
     async def _cool_down(self, chat_id: int, seconds: float) -> None:
