@@ -96,6 +96,34 @@ class Invite(_Model):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class CallerSource(StrEnum):
+    """Where a caller's name came from."""
+
+    ADDRESS_BOOK = "address_book"
+    PBX = "pbx"
+    PHONEBOOK = "phonebook"
+
+
+class CallerId(_Model):
+    """The client as cards show them."""
+
+    name: str
+    organisation: str | None = None
+    manager: str | None = None  # extension of their personal employee
+    source: CallerSource
+
+
+class CallContext(_Model):
+    """What happened with a client before this call: the card's context line."""
+
+    calls: int  # calls with the number in the last few days, this one included
+    days: int  # how many days ``calls`` covers
+    last_at: datetime | None = None  # the previous call, if any
+    last_answered: bool = False
+    last_by: str | None = None  # extension that talked (or that it rang, if missed)
+    not_called_back: bool = False  # the previous call was missed and is still open
+
+
 class Employee(_Model):
     """An employee from a PBX directory: extension, name and phone numbers (E.164)."""
 
@@ -103,6 +131,15 @@ class Employee(_Model):
     extension: str
     name: str = ""
     phones: tuple[str, ...] = ()
+    user_id: str | None = None  # the PBX's own id of the employee, where it has one
+
+
+class Contact(_Model):
+    """A client as an address book knows them: who they are and whose client they are."""
+
+    name: str
+    organisation: str | None = None
+    manager_user_id: str | None = None  # the personal employee (the PBX's user id)
 
 
 class ApprovalRequest(_Model):

@@ -29,6 +29,7 @@ from bot.domain import (
     Campaign,
     CampaignStatus,
     CommandTicket,
+    Contact,
     Employee,
     PbxGroup,
     PbxLine,
@@ -99,6 +100,7 @@ class Capability(StrEnum):
     CALL_HISTORY = "call_history"
     CAMPAIGNS = "campaigns"
     TRANSFER = "transfer"
+    ADDRESS_BOOK = "address_book"
 
 
 @dataclass(frozen=True)
@@ -274,3 +276,7 @@ class Provider:
 
     async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
         raise self._unsupported("transfer")
+
+    async def find_contact(self, number: str) -> Contact | None:
+        """The PBX address book's contact with the phone ``number`` (E.164), if any."""
+        raise self._unsupported("an address book")

@@ -1,12 +1,13 @@
 """A MANGO OFFICE VPBX API simulator for tests, benchmarks and the offline demo.
 
 It answers the API methods the bot uses (commands, statistics, recordings, directory,
-balance, lines, campaigns) as the MANGO OFFICE spec describes them, and posts signed
+balance, lines, campaigns, address book) as the MANGO OFFICE spec describes them, and posts signed
 Realtime events (calls, summaries, recordings, SMS, DTMF, command results) to the bot.
 """
 
 from __future__ import annotations
 
+from sandbox.mango.address_book import Contact
 from sandbox.mango.calls import CallRecord
 from sandbox.mango.campaigns import Campaign, CampaignTask
 from sandbox.mango.directory import Employee, Group, Line
@@ -20,6 +21,7 @@ __all__ = [
     "CallRecord",
     "Campaign",
     "CampaignTask",
+    "Contact",
     "Employee",
     "Group",
     "HistoryRow",

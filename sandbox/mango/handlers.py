@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.mango import codes, stats
+from sandbox.mango.address_book import CursorError
 from sandbox.mango.campaigns import MSK
 
 if TYPE_CHECKING:
@@ -269,7 +270,23 @@ async def campaign_stop(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     return ok(sim.campaigns.stop_answer(payload))
 
 
+async def contacts_init(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    try:
+        return ok(sim.address_book.init_answer(payload))
+    except CursorError:
+        raise Invalid(codes.BAD_PARAMETERS) from None
+
+
+async def contacts_cursor(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    try:
+        return ok(sim.address_book.cursor_answer(payload))
+    except CursorError:
+        raise Invalid(codes.BAD_PARAMETERS) from None
+
+
 HANDLERS: dict[str, Handler] = {
+    "ab/contact/init": contacts_init,
+    "ab/contact/cursor": contacts_cursor,
     "commands/callback": callback,
     "commands/callback_group": callback_group,
     "commands/call/hangup": hangup,

@@ -23,6 +23,8 @@ class Rate:
 
 RECORDINGS = "queries/recording"
 """The family of every recording request ("Доступ к записям разговоров")."""
+CONTACTS = "ab/contact"
+"""The family of address-book reads ("На чтение контактов из адресной книги")."""
 
 
 def spec_endpoint_rates() -> dict[str, Rate]:
@@ -39,6 +41,7 @@ def spec_endpoint_rates() -> dict[str, Rate]:
         "stats/request": Rate(10),
         "stats/result": Rate(50),
         "commands/route": Rate(1, 2.0),
+        CONTACTS: Rate(50),
     }
 
 
@@ -67,6 +70,8 @@ def family(path: str) -> str:
     """The limit family of an API path: recordings share one, others are per path."""
     if path.startswith(RECORDINGS + "/"):
         return RECORDINGS
+    if path == CONTACTS or path.startswith(CONTACTS + "/"):
+        return CONTACTS
     return path
 
 

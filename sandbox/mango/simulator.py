@@ -16,6 +16,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from sandbox.mango import codes, scenarios
+from sandbox.mango.address_book import AddressBook, Contact
 from sandbox.mango.calls import CallRecord, Ids
 from sandbox.mango.campaigns import Campaign, Campaigns
 from sandbox.mango.delivery import POST_TIMEOUT, Failures, post_signed
@@ -64,6 +65,7 @@ class MangoSimulator(SimulatorServer):
         self.recording_ready_after = 0
         self.balance: tuple[Decimal, str] = (Decimal("1234.50"), "RUB")
         self.directory = Directory()
+        self.address_book = AddressBook()
         self.campaigns = Campaigns(self.directory)
         self.recordings = Recordings()
         self.history: list[HistoryRow] = []
@@ -99,6 +101,10 @@ class MangoSimulator(SimulatorServer):
     def add_employee(self, employee: Employee) -> Employee:
         """Add an employee (a ``user_id`` is assigned when missing)."""
         return self.directory.add_employee(employee)
+
+    def add_contact(self, contact: Contact) -> Contact:
+        """Add a contact to the address book (an id is assigned when missing)."""
+        return self.address_book.add(contact)
 
     def add_group(self, group: Group) -> Group:
         return self.directory.add_group(group)

@@ -38,7 +38,10 @@ ENDPOINT_LIMITS: dict[str, RateLimitItem] = {
     "commands/route": parse("1/2second"),
     "stats/request": parse("10/second"),
     "stats/result": parse("50/second"),
+    "ab/contact": parse("50/second"),
 }
+# Methods that count toward one row of that table.
+LIMIT_ROWS = {"ab/contact/init": "ab/contact", "ab/contact/cursor": "ab/contact"}
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 # MANGO counts a request when it arrives: a slot that just freed up is taken a little later,
 # so that network jitter does not land two requests in the same second there.
@@ -106,19 +109,23 @@ class MangoClient:
         return data
 
     async def _wait_for_slot(self, path: str) -> None:
-        # The endpoint's slot first (its wait may be long), the global one last: the
-        # request leaves right after, so MANGO never sees a slot that was taken long ago.
+        # Wait for room in the endpoint's limit (its wait may be long) without taking it,
+        # then the global slot, then the endpoint's: the request leaves right after, so
+        # MANGO never sees a slot that was taken long ago.
         if self._limiter is None:
             return
+        row = LIMIT_ROWS.get(path.strip("/"), path.strip("/"))
+        item = ENDPOINT_LIMITS.get(row)
+        ids = ("mango", self.account.id, row)
         try:
-            item = ENDPOINT_LIMITS.get(path.strip("/"))
-            if item is not None:
+            while True:
+                if item is not None:
+                    await self._limiter.wait_room(item, *ids, margin=ARRIVAL_MARGIN)
                 await self._limiter.acquire(
-                    item, "mango", self.account.id, path, margin=ARRIVAL_MARGIN
+                    GLOBAL_LIMIT, "mango", self.account.id, margin=ARRIVAL_MARGIN
                 )
-            await self._limiter.acquire(
-                GLOBAL_LIMIT, "mango", self.account.id, margin=ARRIVAL_MARGIN
-            )
+                if item is None or await self._limiter.try_acquire(item, *ids):
+                    return
         except RateLimitTimeout:
             raise PbxRateLimited(f"MANGO {path}: local rate limit wait too long") from None
 

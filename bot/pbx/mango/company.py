@@ -35,6 +35,7 @@ def employees(data: dict[str, Any], account: str, region: str) -> list[Employee]
                 extension=extension,
                 name=str(general.get("name") or ""),
                 phones=tuple(phones),
+                user_id=str(general["user_id"]) if general.get("user_id") else None,
             )
         )
     return found

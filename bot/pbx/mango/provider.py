@@ -15,6 +15,7 @@ from bot.domain import (
     Campaign,
     CampaignStatus,
     CommandTicket,
+    Contact,
     Employee,
     PbxGroup,
     PbxLine,
@@ -33,7 +34,7 @@ from bot.pbx.base import (
     ProviderDeps,
     Route,
 )
-from bot.pbx.mango import company, stats
+from bot.pbx.mango import address_book, company, stats
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
 from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
@@ -165,12 +166,25 @@ class MangoProvider(Provider):
     # directory -------------------------------------------------------------------
     async def list_employees(self) -> list[Employee]:
         data = await self.client.call(
-            "config/users/request", {"ext_fields": ["groups", "general.mobile"]}
+            "config/users/request",
+            {"ext_fields": ["groups", "general.mobile", "general.user_id"]},
         )
         fetched = company.employees(data, self.account.id, self.account.region)
         known = {employee.extension for employee in fetched}
         configured = [e for e in await super().list_employees() if e.extension not in known]
         return fetched + configured
+
+    async def find_contact(self, number: str) -> Contact | None:
+        data = await self.client.call("ab/contact/init", address_book.init_request(number))
+        for _ in range(address_book.MAX_PAGES):
+            found = address_book.matching_contact(data, number, self.account.region)
+            if found is not None:
+                return found
+            more = address_book.next_page_request(data)
+            if more is None:
+                return None
+            data = await self.client.call("ab/contact/cursor", more)
+        return None
 
     async def list_groups(self) -> list[PbxGroup]:
         return company.groups(await self.client.call("groups", {"show_users": 1}))
