@@ -47,6 +47,7 @@ class Party(BaseModel):
     number: str | None = None
     line_number: str | None = None
     group: str | None = None
+    name: str | None = None  # a caller name the PBX sends with the event (MTS)
 
 
 class _Event(BaseModel):

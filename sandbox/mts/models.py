@@ -59,6 +59,7 @@ class Leg:
     ext_tracking_id: str
     remote: str
     direction: str  # Originator | Terminator | Click-to-Dial
+    remote_name: str = ""  # the remote party's name as the PBX knows it, if it does
     state: str = "Alerting"
     start_time: int = field(default_factory=now_ms)
     answer_time: int = 0
@@ -69,7 +70,7 @@ class Leg:
             "callId": self.call_id,
             "extTrackingId": self.ext_tracking_id,
             "state": self.state,
-            "remotePartyName": "",
+            "remotePartyName": self.remote_name,
             "remotePartyAddress": f"tel:{self.remote}",
             "callDirection": self.direction,
             "startTime": self.start_time,

@@ -56,6 +56,8 @@ class MtsSimulator(SimulatorServer):
         self.legs: dict[tuple[int, str], Leg] = {}
         self.last_dialled: dict[int, str] = {}
         self.last_caller: dict[int, str] = {}
+        # Names the PBX knows numbers by: sent as ``remotePartyName`` with their calls.
+        self.caller_names: dict[str, str] = {}
         self.transfers: list[tuple[int, str, str]] = []
         self.requests: list[ReceivedRequest] = []
         self.posted: list[Posted] = []
@@ -207,6 +209,7 @@ class MtsSimulator(SimulatorServer):
     def _leg(self, abonent: Abonent, base: str, remote: str, direction: str) -> Leg:
         half = f"callhalf-{next(self._halves)}:0"
         leg = Leg(abonent.user_id, half, f"{base}{half}", remote, direction)
+        leg.remote_name = self.caller_names.get(remote, "")
         self.legs[(abonent.user_id, leg.call_id)] = leg
         return leg
 

@@ -120,7 +120,7 @@ def to_events(
     assert payload is not None and note.abonent_id is not None
     me = abonents.by_id.get(note.abonent_id)
     mine = Party(extension=me.extension or None) if me else Party()
-    remote = _remote(payload.remote_party_address, abonents)
+    remote = _remote(payload.remote_party_address, abonents, payload.remote_party_name)
     direction = payload.call_direction.lower()
     caller, callee = (remote, mine) if direction == "terminator" else (mine, remote)
     state = _state(note.event_type, payload.state)
@@ -196,8 +196,9 @@ def _time(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _remote(address: str | None, abonents: Abonents) -> Party:
-    """The other side: a colleague when the address is an abonent's, else a number."""
+def _remote(address: str | None, abonents: Abonents, name: str | None = None) -> Party:
+    """The other side: a colleague when the address is an abonent's, else a number (with
+    the name the PBX knows it by, if any)."""
     if not address:
         return Party()
     plain = address.strip()
@@ -207,4 +208,4 @@ def _remote(address: str | None, abonents: Abonents) -> Party:
     colleague = abonents.by_address(plain)
     if colleague is not None and colleague.extension:
         return Party(extension=colleague.extension)
-    return Party(number=plain)
+    return Party(number=plain, name=(name or "").strip() or None)
