@@ -82,6 +82,9 @@ class AccountBase(BaseModel):
     missed_sms: bool | str = False
     missed_sms_language: Language = Language.RU
     missed_sms_from: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
+    # The voice menu's items by the digits that choose them ("1" = "Sales"): cards and
+    # alerts name the caller's choice; unnamed digits are shown as pressed.
+    menu: dict[Annotated[str, Field(pattern=r"^[0-9*#]{1,10}$")], str] = {}
 
     @property
     def base_api_url(self) -> str:

@@ -62,6 +62,8 @@ async def running(
             await _start_web(app, stack)
         if worker_role:
             _start_workers(app, stop)
+            if app.worker.identifier is not None:
+                stack.push_async_callback(app.worker.identifier.close)
         link = telegram_link(app, web_role=web_role, worker_role=worker_role, stack=stack)
         if link is not None:
             app.tasks.append(link.start())

@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, load_settings
 from bot.domain import Role
@@ -18,6 +19,9 @@ from bot.errors import ConfigError, PbxgramError
 from bot.logs import configure_logging
 from bot.pbx.registry import cli_commands
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH, pbx_urls
+
+if TYPE_CHECKING:
+    from bot.services.phonebook import PhonebookEntry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--extension", required=True)
     link.add_argument("--telegram-id", required=True, type=int)
     link.add_argument("--role", choices=[r.value for r in Role], default=Role.REP.value)
+    phonebook = commands.add_parser(
+        "phonebook", help="the company's phonebook: client names shown on cards"
+    )
+    phonebook_commands = phonebook.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = phonebook_commands.add_parser(
+        "import", help="replace the phonebook with a CSV file (phone, name, organisation)"
+    )
+    load.add_argument("file", help="CSV with a header row; comma or semicolon separated")
+    load.add_argument(
+        "--region", help="country of numbers written without one (default: the first account's)"
+    )
     for extra in cli_commands():
         extra.add_arguments(commands.add_parser(extra.name, help=extra.help))
     demo = commands.add_parser(
@@ -65,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "link":
             print(asyncio.run(_link(settings, args)))
+            return 0
+        if args.command == "phonebook":
+            print(_phonebook_import(settings, args.file, args.region))
             return 0
         extra = next((c for c in cli_commands() if c.name == args.command), None)
         if extra is not None:
@@ -128,6 +146,31 @@ async def _link(settings: Settings, args: argparse.Namespace) -> str:
         f"Linked Telegram user {args.telegram_id} as extension {args.extension} "
         f"of {args.account} (role {args.role})."
     )
+
+
+def _phonebook_import(settings: Settings, path: str, region: str | None) -> str:
+    from bot.services.phonebook import decode, import_report, read_csv
+
+    try:
+        with open(path, "rb") as file:
+            text = decode(file.read())
+    except OSError as exc:
+        raise PbxgramError(f"cannot read {path}: {exc.strerror}") from None
+    region = (region or (settings.accounts[0].region if settings.accounts else "RU")).upper()
+    found = read_csv(text, region)
+    report = import_report(found)
+    if found.problem is not None or (not found.entries and found.rejected):
+        raise PbxgramError(report)
+    asyncio.run(_replace_phonebook(settings, found.entries))
+    return report
+
+
+async def _replace_phonebook(settings: Settings, entries: dict[str, PhonebookEntry]) -> None:
+    from bot.services.phonebook import Phonebook
+    from bot.storage import Keys, open_redis
+
+    async with open_redis(settings) as redis:
+        await Phonebook(redis, Keys()).replace(entries)
 
 
 async def _serve(settings: Settings, *, web_role: bool, worker_role: bool) -> None:

@@ -21,6 +21,7 @@ from bot.pbx.providers import Providers
 from bot.pipeline.closing import CallCloser, closing_jobs
 from bot.pipeline.command_results import CommandResults
 from bot.pipeline.consumer import ConsumerOptions
+from bot.pipeline.identify import Identifier
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.notify import Notifier
 from bot.pipeline.reconcile import Reconciler, ReconcileTiming, reconcile_jobs
@@ -32,13 +33,16 @@ from bot.reports.digest import DailyDigest, DigestTiming, digest_jobs
 from bot.runtime import Job
 from bot.services.access import Access
 from bot.services.balance_watch import BalanceWatch, balance_jobs
+from bot.services.call_context import CallContexts
 from bot.services.call_log import CallLog
 from bot.services.callback_ladder import CallbackLadder
+from bot.services.caller_identity import LOOKUP_TIMEOUT, CallerIdentity
 from bot.services.dialing import Dialer
 from bot.services.employee_names import DirectoryCache
 from bot.services.incidents import Incidents
 from bot.services.missed_calls import MissedCalls
 from bot.services.night_summary import NightSummary
+from bot.services.phonebook import Phonebook
 from bot.services.silence_watch import SilenceWatch
 from bot.services.webhook_watch import WebhookWatch
 from bot.storage import Keys, Repositories
@@ -90,6 +94,7 @@ class Tuning:
     telegram_retry_first: float = 1.0
     telegram_retry_max: float = 60.0
     telegram_first_try: float = 10.0
+    lookup_timeout: float = LOOKUP_TIMEOUT  # seconds the PBX's address book may take
 
 
 @dataclass
@@ -137,14 +142,16 @@ def build_app(
     missed = MissedCalls(redis, keys)
     call_log = CallLog(redis, keys)
     notices = Notices(bot, texts, repos)
+    directory = DirectoryCache(redis=redis, keys=keys, providers=providers)
     notifier = Notifier(
         settings=settings,
         repos=repos,
         outbox=outbox,
         texts=texts,
-        directory=DirectoryCache(redis=redis, keys=keys, providers=providers),
+        directory=directory,
         missed=missed,
         notices=notices,
+        clock=tuning.clock,
     )
     links = RecordingLinks(
         settings.public_base() if settings.public_url else None,
@@ -247,6 +254,19 @@ def build_app(
         call_log=call_log,
         command_results=command_results,
         closer=closer,
+    )
+    worker.identifier = Identifier(
+        CallerIdentity(
+            redis,
+            keys,
+            providers,
+            Phonebook(redis, keys),
+            directory,
+            timeout=tuning.lookup_timeout,
+        ),
+        CallContexts(redis, keys, call_log, missed),
+        sessions,
+        worker.redraw,
     )
     balances = BalanceWatch(
         redis=redis,

@@ -6,13 +6,17 @@ session, so running a decision twice (a redelivered event) queues nothing new.
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
 from bot.events import CallLegEvent, Direction, LegState, RecordingEvent
 from bot.formatting import duration
 from bot.phones import display
+from bot.pipeline.caller_view import NameOf, caller_view, context_view, menu_view
 from bot.pipeline.sessions import CallSession
 from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCall, MissedCalls, ladder_times
@@ -38,6 +42,7 @@ class Notifier:
         directory: DirectoryCache,
         missed: MissedCalls,
         notices: Notices,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.repos = repos
@@ -46,6 +51,7 @@ class Notifier:
         self.directory = directory
         self.missed = missed
         self.notices = notices
+        self.clock_source = clock
 
     # people and words ------------------------------------------------------------
     async def translator(self, chat_id: int) -> Translator:
@@ -98,6 +104,7 @@ class Notifier:
                 ),
                 colleague=await self.name_of(session.account, session.answered_by),
                 talk=duration(session.talk_seconds or self._talk_of(session, extension)),
+                **await self._about_caller(t, session),
             )
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
@@ -106,6 +113,35 @@ class Notifier:
                 OutMessage(chat_id=chat_id, text=text, buttons=buttons),
                 priority,
             )
+
+    async def _about_caller(self, t: Translator, session: CallSession) -> dict[str, Any]:
+        """The caller's identity, context line and voice-menu choice, for the templates."""
+        return {
+            "caller": await caller_view(session.caller, self._names(session.account)),
+            "context": await context_view(
+                t, session.context, self._names(session.account), self.settings.zone, self.now()
+            ),
+            "menu": menu_view(self.settings.account(session.account), session.menu),
+        }
+
+    def _names(self, account: str) -> NameOf:
+        async def name(extension: str | None) -> str | None:
+            return await self.name_of(account, extension)
+
+        return name
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock_source(), UTC)
+
+    async def on_identity(self, session: CallSession) -> None:
+        """The caller's identity (or menu choice) became known: draw the call's messages
+        again; a missed call's alert also reaches the client's personal manager."""
+        await self.refresh_cards(session)
+        if not session.finished:
+            return
+        if session.direction is Direction.INBOUND and session.answered is False:
+            await self.alert_missed(session)
+        await self.post_summary(session)
 
     def _card_state(self, session: CallSession, extension: str) -> str:
         leg = session.leg_of(extension)
@@ -161,6 +197,9 @@ class Notifier:
             ivr_abandoned=ivr_abandoned,
             rang=session.rang,
             recovered=session.recovered,
+            caller=session.caller,
+            context=session.context,
+            menu=session.menu,
         )
         recipients = await self._missed_recipients(session)
         async with self.missed.locked(missed.ref):
@@ -171,6 +210,9 @@ class Notifier:
                         "rang": session.rang,
                         "ivr_abandoned": ivr_abandoned,
                         "recovered": existing.recovered or session.recovered,
+                        "caller": session.caller or existing.caller,
+                        "context": existing.context or session.context,
+                        "menu": session.menu or existing.menu,
                     }
                 )
             elif session.client_number:
@@ -224,6 +266,10 @@ class Notifier:
             link = await self.repos.links.by_extension(session.account, extension)
             if link is not None:
                 chats.append(link.telegram_id)
+        if session.caller is not None and session.caller.manager:  # the client's own manager
+            link = await self.repos.links.by_extension(session.account, session.caller.manager)
+            if link is not None:
+                chats.append(link.telegram_id)
         chats += await self.managers(session.account)
         chats += await self.repos.subscriptions.chats(session.account, SubscriptionKind.MISSED)
         return list(dict.fromkeys(chats))
@@ -257,6 +303,11 @@ class Notifier:
                 recovered=missed.recovered,
                 times=missed.times_called,
                 last_at=self.clock(missed.last_at),
+                caller=await caller_view(missed.caller, self._names(missed.account)),
+                context=await context_view(
+                    t, missed.context, self._names(missed.account), self.settings.zone, self.now()
+                ),
+                menu=menu_view(self.settings.account(missed.account), missed.menu),
             )
             rows: list[tuple[Button, ...]] = []
             if missed.is_open and missed.client_number:
@@ -315,6 +366,7 @@ class Notifier:
                 rang=rang,
                 answered=bool(session.answered),
                 talk=duration(session.talk_seconds),
+                caller=await caller_view(session.caller, self._names(session.account)),
             )
             await self.outbox.put(
                 summary_slot(session, chat_id),

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
+from bot.domain import CallContext, CallerId
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
 from bot.storage import Keys
@@ -63,6 +64,12 @@ class CallSession(BaseModel):
     recordings: list[str] = []
     recovered: bool = False  # its end came from the PBX's call log, not from a webhook
     rang_unknown: bool = False  # recovered, and the log cannot tell whom it rang
+    # Who the client is and what happened with them before (read once, when the client's
+    # number is first known; the PBX's address book may still edit ``caller``).
+    caller: CallerId | None = None
+    identified: bool = False
+    context: CallContext | None = None
+    menu: str | None = None  # the digits the caller pressed in the voice menu
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).

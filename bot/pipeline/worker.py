@@ -12,6 +12,7 @@ from bot.events import (
     CallLegEvent,
     CallSummaryEvent,
     CommandResultEvent,
+    DtmfEvent,
     PbxEvent,
     RecordingEvent,
     RecordingState,
@@ -20,8 +21,9 @@ from bot.events import (
 from bot.metrics import Metrics
 from bot.pipeline.closing import CallCloser
 from bot.pipeline.command_results import CommandResults
+from bot.pipeline.identify import Identifier
 from bot.pipeline.notify import Notifier
-from bot.pipeline.sessions import SessionStore
+from bot.pipeline.sessions import CallSession, SessionStore
 from bot.pipeline.stream import decode_event
 from bot.services.call_log import CallLog
 
@@ -40,6 +42,7 @@ class EventWorker:
         call_log: CallLog,
         command_results: CommandResults | None = None,
         closer: CallCloser | None = None,
+        identifier: Identifier | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -48,6 +51,7 @@ class EventWorker:
         self.call_log = call_log
         self.command_results = command_results
         self.closer = closer  # ends the calls of PBXs that send no summaries
+        self.identifier = identifier  # who the caller is, and their calls before
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
         event = decode_event(fields["event"])
@@ -57,9 +61,11 @@ class EventWorker:
     async def process(self, event: PbxEvent) -> None:
         account = self.settings.account(event.account)
         region = account.region if account else "RU"
+        ask = False
         if isinstance(event, CallLegEvent):
             async with self.sessions.open(event.account, event.call_id) as session:
                 if session.apply_leg(event, region):
+                    ask = await self._identify(session, event)
                     await self.notifier.on_leg(session, event)
                     await self.call_log.record(session)
                     if self.closer is not None:
@@ -67,15 +73,33 @@ class EventWorker:
         elif isinstance(event, CallSummaryEvent):
             async with self.sessions.open(event.account, event.call_id) as session:
                 session.apply_summary(event, region)
+                ask = await self._identify(session)
                 await self.notifier.on_summary(session)
                 await self.call_log.record(session)
+        elif isinstance(event, DtmfEvent) and _in_menu(event):
+            async with self.sessions.open(event.account, event.call_id) as session:
+                if session.menu != event.digits:
+                    session.menu = event.digits
+                    await self.redraw(session)
         elif isinstance(event, RecordingEvent):
             await self._recording(event)
+        if ask and self.identifier is not None:
+            self.identifier.ask(session)
         if self.command_results is not None:
             if isinstance(event, CommandResultEvent):
                 await self.command_results.on_result(event)
             elif isinstance(event, SmsStatusEvent):
                 await self.command_results.on_sms_status(event)
+
+    async def _identify(self, session: CallSession, event: CallLegEvent | None = None) -> bool:
+        if self.identifier is None:
+            return False
+        return await self.identifier.prepare(session, event)
+
+    async def redraw(self, session: CallSession) -> None:
+        """Draw every message of the call again with what the session knows now."""
+        await self.notifier.on_identity(session)
+        await self.call_log.record(session)
 
     async def _recording(self, event: RecordingEvent) -> None:
         if event.state is not RecordingState.COMPLETED or event.call_id is None:
@@ -88,3 +112,8 @@ class EventWorker:
                 session.recordings.append(event.recording_id)
             await self.notifier.on_recording(session, event)
             await self.call_log.record(session)
+
+
+def _in_menu(event: DtmfEvent) -> bool:
+    """Digits pressed in the voice menu (not, say, during a talk)."""
+    return event.location is None or event.location.startswith("ivr")

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from bot.domain import CallerId
 from bot.events import Direction
 from bot.pipeline.sessions import CallSession
 from bot.storage import Keys
@@ -46,6 +47,7 @@ class LoggedCall(BaseModel):
     ended_at: datetime | None = None
     talk_seconds: int = 0
     recordings: list[str] = []
+    caller: CallerId | None = None
 
     @property
     def ref(self) -> str:
@@ -80,6 +82,7 @@ class LoggedCall(BaseModel):
             ended_at=session.ended_at,
             talk_seconds=session.talk_seconds,
             recordings=list(session.recordings),
+            caller=session.caller,
         )
 
 

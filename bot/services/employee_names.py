@@ -40,6 +40,16 @@ class DirectoryCache:
 
         return await self._cached(self._keys.directory(account), fetch)
 
+    async def user_extensions(self, account: str) -> dict[str, str]:
+        """The PBX's user id → extension, where the PBX's directory gives user ids."""
+
+        async def fetch() -> dict[str, str]:
+            provider = self._providers.get(account)
+            employees = await provider.list_employees() if provider else []
+            return {e.user_id: e.extension for e in employees if e.user_id}
+
+        return await self._cached(self._keys.directory(account) + ":users", fetch)
+
     async def group_names(self, account: str) -> dict[str, str]:
         """Group extension → group name, where the PBX lists its groups."""
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from bot.accounts import AccountBase
+from bot.domain import CallContext, CallerId
 from bot.storage import Keys
 
 MISSED_TTL = timedelta(days=14)
@@ -48,6 +49,9 @@ class MissedCall(BaseModel):
     ivr_abandoned: bool = False
     recovered: bool = False  # found in the PBX's call log, not told by its webhooks
     rang: list[str] = []
+    caller: CallerId | None = None
+    context: CallContext | None = None
+    menu: str | None = None  # the digits pressed in the voice menu
     copies: list[tuple[int, str]] = []  # (chat id, outbox slot)
     taken_by: str | None = None
     taken_by_chat: int | None = None  # the private chat of whoever took it

@@ -243,3 +243,13 @@ class Keys:
     def fsm_prefix(self) -> str:
         """Prefix for aiogram's RedisStorage keys."""
         return f"{self.prefix}:fsm"
+
+    def phonebook(self) -> str:
+        """Hash: the company's own phonebook, E.164 number → JSON name and organisation
+        (replaced whole by each import)."""
+        return f"{self.prefix}:phonebook"
+
+    def caller_identity(self, account: str, number: str) -> str:
+        """String with TTL: who the client ``number`` is, as last looked up (JSON; empty
+        when nobody knew)."""
+        return f"{self.prefix}:identity:{account}:{number}"

@@ -101,6 +101,8 @@ async def drained(app: App, *, patience: float = 15.0) -> None:
             raise TimeoutError("the pipeline did not drain")
         busy = await app.redis.zcard(app.keys.outbox_delayed())
         busy += await app.redis.zcard(app.keys.outbox_stalled())
+        if app.worker.identifier is not None:
+            busy += app.worker.identifier.pending  # caller look-ups in the background
         for stream, group in streams:
             for info in await app.redis.xinfo_groups(stream):
                 if info["name"] == group:

@@ -39,8 +39,12 @@ def _texts(emulator: TelegramEmulator, chat: int) -> list[str]:
 
 
 def _unclocked(emulator: TelegramEmulator, chat: int) -> list[str]:
-    """The texts with times of day masked: the second round may start in another minute."""
-    return [CLOCK.sub("HH:MM", text) for text in _texts(emulator, chat)]
+    """The texts with times of day masked (the second round may start in another minute)
+    and context lines left out (the second round has the first behind it)."""
+    return [
+        CLOCK.sub("HH:MM", "\n".join(line for line in text.split("\n") if "🕘" not in line))
+        for text in _texts(emulator, chat)
+    ]
 
 
 def _missed(messages: list[ChatMessage]) -> list[ChatMessage]:

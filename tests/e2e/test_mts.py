@@ -221,6 +221,22 @@ async def test_nobody_answers_one_missed_alert(
     assert len(pbx.recordings) == 0
 
 
+async def test_the_caller_s_name_the_pbx_sends_is_on_the_card_and_the_alert(
+    emulator: TelegramEmulator, pbx: MtsSimulator, company: App
+) -> None:
+    pbx.caller_names[CLIENT] = "Иван Кузнецов"  # sent as remotePartyName
+    await pbx.ring_group(CLIENT, ["101", "102"])
+    await settled(company, pbx)
+
+    [alert] = missed_alerts(emulator, GROUP)
+    assert f"Иван Кузнецов, {CLIENT_SHOWN} в " in alert.text
+    anna_card = calls(emulator, REP_ANNA)[0]
+    assert anna_card.text.splitlines()[:2] == [
+        "❌ Пропущенный звонок",
+        f"Иван Кузнецов, {CLIENT_SHOWN}",
+    ]
+
+
 async def test_call_back_from_the_card_dials_from_the_own_abonent(
     emulator: TelegramEmulator, pbx: MtsSimulator, company: App
 ) -> None:
