@@ -39,6 +39,7 @@ class JournalCall:
     extension: str | None
     answered: bool
     talk_seconds: int
+    caller: str | None = None  # the client's name, where it was known
 
     @classmethod
     def logged(cls, call: LoggedCall) -> JournalCall:
@@ -50,6 +51,7 @@ class JournalCall:
             extension=call.extension,
             answered=call.answered,
             talk_seconds=call.talk_seconds,
+            caller=call.caller.name if call.caller else None,
         )
 
     @classmethod
@@ -133,6 +135,7 @@ class Journal:
                 "at": self.when(call.at),
                 "direction": call.direction,
                 "client": self.shown(call.client),
+                "caller": call.caller,
                 "employee": await self.name(call.extension),
                 "answered": call.answered,
                 "talk": duration(call.talk_seconds),
@@ -148,6 +151,7 @@ class Journal:
             {
                 "at": self.when(call.at),
                 "client": self.shown(call.client_number),
+                "caller": call.caller.name if call.caller else None,
                 "ivr": call.ivr_abandoned,
                 "rang": [await self.name(extension) for extension in call.rang],
                 "taken_by": call.taken_by,

@@ -52,6 +52,15 @@ def alerts(emulator: TelegramEmulator, chat: int) -> list[ChatMessage]:
     ]
 
 
+async def ask(emulator: TelegramEmulator, chat: int, text: str, starts: str) -> ChatMessage:
+    """Send ``text``; the bot's answer that starts with ``starts``."""
+    before = max((m.message_id for m in emulator.transcript(chat)), default=0)
+    emulator.send_text(chat, text)
+    return await emulator.wait_for_message(
+        chat, lambda m: m.message_id > before and m.text.startswith(starts), timeout=20
+    )
+
+
 def card_texts_sent(emulator: TelegramEmulator, chat: int) -> list[str]:
     """Every text of ``chat``'s messages as it was sent or edited, in order."""
     return [
@@ -93,6 +102,11 @@ async def test_a_known_contact_is_named_everywhere_with_the_client_s_manager(
     assert f"Клиент: Ivan Kuznetsov · Romashka LLC, {CLIENT_SHOWN}" in summary.text
     [search] = mango.commands("ab/contact/init")
     assert search == {"query": "9001234567", "limit_rows": 50, "contact_ext_fields": True}
+
+    listed = await ask(emulator, MARIA, "/missed", "❌")
+    assert f"Ivan Kuznetsov, {CLIENT_SHOWN}" in listed.text
+    history = await ask(emulator, MARIA, f"/history {CLIENT}", "📒")
+    assert f"Ivan Kuznetsov, {CLIENT_SHOWN}" in history.text
 
 
 async def test_the_address_book_is_read_page_by_page(
