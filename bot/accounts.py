@@ -85,6 +85,11 @@ class AccountBase(BaseModel):
     # The voice menu's items by the digits that choose them ("1" = "Sales"): cards and
     # alerts name the caller's choice; unnamed digits are shown as pressed.
     menu: dict[Annotated[str, Field(pattern=r"^[0-9*#]{1,10}$")], str] = {}
+    # Outcome tags offered on a card once its call ended (the defaults are named in each
+    # person's language; others are shown as written).
+    tags: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=12)
+    ] = ["sale", "question", "complaint", "spam"]
 
     @property
     def base_api_url(self) -> str:

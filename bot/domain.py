@@ -113,6 +113,15 @@ class CallerId(_Model):
     source: CallerSource
 
 
+class CallNote(_Model):
+    """A note someone attached to a call by replying to one of its messages."""
+
+    author: str
+    author_id: int
+    text: str
+    at: datetime
+
+
 class CallContext(_Model):
     """What happened with a client before this call: the card's context line."""
 

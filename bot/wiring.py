@@ -35,6 +35,7 @@ from bot.services.access import Access
 from bot.services.balance_watch import BalanceWatch, balance_jobs
 from bot.services.call_context import CallContexts
 from bot.services.call_log import CallLog
+from bot.services.call_notes import CallNotes
 from bot.services.callback_ladder import CallbackLadder
 from bot.services.caller_identity import LOOKUP_TIMEOUT, CallerIdentity
 from bot.services.dialing import Dialer
@@ -142,6 +143,7 @@ def build_app(
     missed = MissedCalls(redis, keys)
     call_log = CallLog(redis, keys)
     notices = Notices(bot, texts, repos)
+    sessions = SessionStore(redis, keys)
     directory = DirectoryCache(redis=redis, keys=keys, providers=providers)
     notifier = Notifier(
         settings=settings,
@@ -207,6 +209,7 @@ def build_app(
             notifier=notifier,
             missed_calls=missed,
             call_log=call_log,
+            call_notes=CallNotes(sessions, call_log, notifier),
             outbox=outbox,
             limiter=limiter,
             dialer=Dialer(
@@ -232,7 +235,6 @@ def build_app(
         window=tuning.refusal_window,
     )
     add_ingest_routes(web_app, providers, stream, metrics, watch=watch)
-    sessions = SessionStore(redis, keys)
     closer = CallCloser(
         redis=redis,
         keys=keys,

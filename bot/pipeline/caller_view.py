@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.accounts import AccountBase
-from bot.domain import CallContext, CallerId
+from bot.domain import CallContext, CallerId, CallNote
 from bot.texts import Translator
 
 NameOf = Callable[[str | None], Awaitable[str | None]]
@@ -68,3 +68,19 @@ def menu_view(account: AccountBase | None, digits: str | None) -> str | None:
         return None
     names = account.menu if account is not None else {}
     return names.get(digits, digits)
+
+
+def tag_label(t: Translator, tag: str) -> str:
+    """A default tag in the person's language; a company's own tag as written."""
+    try:
+        return t.label(f"tags.{tag}")
+    except KeyError:
+        return tag
+
+
+def notes_view(t: Translator, notes: list[CallNote], tags: list[str]) -> dict[str, Any]:
+    """The notes (author and text) and outcome tags of a call, for the templates."""
+    return {
+        "notes": [{"author": note.author, "text": note.text} for note in notes],
+        "tags": [tag_label(t, tag) for tag in tags],
+    }

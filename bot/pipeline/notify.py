@@ -16,12 +16,26 @@ from bot.domain import Role, SubscriptionKind
 from bot.events import CallLegEvent, Direction, LegState, RecordingEvent
 from bot.formatting import duration
 from bot.phones import display
-from bot.pipeline.caller_view import NameOf, caller_view, context_view, menu_view
+from bot.pipeline.caller_view import (
+    NameOf,
+    caller_view,
+    context_view,
+    menu_view,
+    notes_view,
+    tag_label,
+)
 from bot.pipeline.sessions import CallSession
+from bot.services.call_log import call_ref
 from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCall, MissedCalls, ladder_times
 from bot.storage import Repositories
-from bot.telegram.callbacks import DialAction, DialCallback, MissedAction, MissedCallback
+from bot.telegram.callbacks import (
+    DialAction,
+    DialCallback,
+    MissedAction,
+    MissedCallback,
+    TagCallback,
+)
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import AudioRef, Button, Outbox, OutMessage, Priority
 from bot.texts import Texts, Translator
@@ -108,9 +122,11 @@ class Notifier:
             )
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
+            if session.finished and state in ("missed", "ended"):
+                buttons += self._tag_buttons(t, session)
             await self.outbox.put(
                 card_slot(session, extension),
-                OutMessage(chat_id=chat_id, text=text, buttons=buttons),
+                OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
                 priority,
             )
 
@@ -122,7 +138,23 @@ class Notifier:
                 t, session.context, self._names(session.account), self.settings.zone, self.now()
             ),
             "menu": menu_view(self.settings.account(session.account), session.menu),
+            **notes_view(t, session.notes, session.tags),
         }
+
+    def _tag_buttons(self, t: Translator, session: CallSession) -> tuple[tuple[Button, ...], ...]:
+        """The account's outcome tags, a tick on those set; four to a row."""
+        account = self.settings.account(session.account)
+        if account is None or not account.tags:
+            return ()
+        ref = call_ref(session.account, session.call_id)
+        buttons = [
+            Button(
+                text=("✓ " if tag in session.tags else "") + tag_label(t, tag),
+                callback_data=TagCallback(ref=ref, tag=index).pack(),
+            )
+            for index, tag in enumerate(account.tags)
+        ]
+        return tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
 
     def _names(self, account: str) -> NameOf:
         async def name(extension: str | None) -> str | None:
@@ -200,6 +232,8 @@ class Notifier:
             caller=session.caller,
             context=session.context,
             menu=session.menu,
+            notes=session.notes,
+            tags=session.tags,
         )
         recipients = await self._missed_recipients(session)
         async with self.missed.locked(missed.ref):
@@ -213,6 +247,8 @@ class Notifier:
                         "caller": session.caller or existing.caller,
                         "context": existing.context or session.context,
                         "menu": session.menu or existing.menu,
+                        "notes": session.notes or existing.notes,
+                        "tags": session.tags or existing.tags,
                     }
                 )
             elif session.client_number:
@@ -308,6 +344,7 @@ class Notifier:
                     t, missed.context, self._names(missed.account), self.settings.zone, self.now()
                 ),
                 menu=menu_view(self.settings.account(missed.account), missed.menu),
+                **notes_view(t, missed.notes, missed.tags),
             )
             rows: list[tuple[Button, ...]] = []
             if missed.is_open and missed.client_number:
@@ -323,6 +360,7 @@ class Notifier:
                 text=text,
                 buttons=tuple(rows),
                 late_note=t.label("calls.late"),
+                about=f"{missed.account} {missed.call_id}",
             )
             await self.outbox.put(slot, message, Priority.MISSED)
 
@@ -367,10 +405,11 @@ class Notifier:
                 answered=bool(session.answered),
                 talk=duration(session.talk_seconds),
                 caller=await caller_view(session.caller, self._names(session.account)),
+                **notes_view(t, session.notes, session.tags),
             )
             await self.outbox.put(
                 summary_slot(session, chat_id),
-                OutMessage(chat_id=chat_id, text=text),
+                OutMessage(chat_id=chat_id, text=text, about=about(session)),
                 Priority.SUMMARY,
             )
 
@@ -420,6 +459,7 @@ class Notifier:
                     audio=audio,
                     reply_to_slot=reply_to,
                     reply_to_coming=coming,
+                    about=about(session),
                 ),
                 Priority.RECORDING,
             )
@@ -435,6 +475,11 @@ class Notifier:
             return None
         slot = report.get("slot")
         return slot if isinstance(slot, str) and slot else None
+
+
+def about(session: CallSession) -> str:
+    """What a message about this call carries, so that a reply to it becomes a note."""
+    return f"{session.account} {session.call_id}"
 
 
 def card_slot(session: CallSession, extension: str) -> str:

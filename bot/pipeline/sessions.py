@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
-from bot.domain import CallContext, CallerId
+from bot.domain import CallContext, CallerId, CallNote
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
 from bot.storage import Keys
@@ -70,6 +70,8 @@ class CallSession(BaseModel):
     identified: bool = False
     context: CallContext | None = None
     menu: str | None = None  # the digits the caller pressed in the voice menu
+    notes: list[CallNote] = []
+    tags: list[str] = []  # outcome tags, in the order the account lists them
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).

@@ -15,6 +15,7 @@ so the numbers can be checked on hand-built calls.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ class Figures:
     employees: tuple[EmployeeFigures, ...]
     answered_by_bucket: tuple[int, ...]
     missed_by_bucket: tuple[int, ...]
+    tags: tuple[tuple[str, int], ...] = ()  # outcome tags set on the calls, most used first
 
     @property
     def total(self) -> int:
@@ -88,6 +90,7 @@ def count(calls: Iterable[LoggedCall], period: Period, open_missed: Collection[s
         employees=_employees(in_period),
         answered_by_bucket=tuple(answered_by_bucket),
         missed_by_bucket=tuple(missed_by_bucket),
+        tags=tuple(Counter(tag for call in in_period for tag in call.tags).most_common()),
     )
 
 

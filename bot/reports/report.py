@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.pipeline.caller_view import tag_label
 from bot.pipeline.notify import Notifier
 from bot.reports.callbacks import CallbackFigures, callback_figures
 from bot.reports.chart import ChartText, RepBars, render_chart
@@ -118,6 +119,7 @@ def report_text(report: Report, t: Translator, *, digest: bool = False) -> str:
                 )
                 for rep in report.callbacks.reps
             ],
+            tags=[(tag_label(t, tag), n) for tag, n in figures.tags],
             width=max((len(row[0]) for row in rows), default=0),
             more=len(rows) - shown,
         )

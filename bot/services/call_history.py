@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.domain import CallRecord, Link, Role
+from bot.domain import CallNote, CallRecord, Link, Role
 from bot.formatting import duration
 from bot.pbx.registry import pbx_name
 from bot.phones import display, normalise
@@ -40,6 +40,7 @@ class JournalCall:
     answered: bool
     talk_seconds: int
     caller: str | None = None  # the client's name, where it was known
+    notes: tuple[CallNote, ...] = ()
 
     @classmethod
     def logged(cls, call: LoggedCall) -> JournalCall:
@@ -52,6 +53,7 @@ class JournalCall:
             answered=call.answered,
             talk_seconds=call.talk_seconds,
             caller=call.caller.name if call.caller else None,
+            notes=tuple(call.notes),
         )
 
     @classmethod
@@ -136,6 +138,7 @@ class Journal:
                 "direction": call.direction,
                 "client": self.shown(call.client),
                 "caller": call.caller,
+                "notes": [{"author": n.author, "text": n.text} for n in call.notes],
                 "employee": await self.name(call.extension),
                 "answered": call.answered,
                 "talk": duration(call.talk_seconds),

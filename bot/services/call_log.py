@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from bot.domain import CallerId
+from bot.domain import CallerId, CallNote
 from bot.events import Direction
 from bot.pipeline.sessions import CallSession
 from bot.storage import Keys
@@ -48,6 +48,8 @@ class LoggedCall(BaseModel):
     talk_seconds: int = 0
     recordings: list[str] = []
     caller: CallerId | None = None
+    notes: list[CallNote] = []
+    tags: list[str] = []
 
     @property
     def ref(self) -> str:
@@ -83,6 +85,8 @@ class LoggedCall(BaseModel):
             talk_seconds=session.talk_seconds,
             recordings=list(session.recordings),
             caller=session.caller,
+            notes=list(session.notes),
+            tags=list(session.tags),
         )
 
 
@@ -126,6 +130,16 @@ class CallLog:
                 pipe.expire(index, CALL_LOG_RETENTION)
             await pipe.execute()
         return call
+
+    async def rewrite(self, call: LoggedCall) -> None:
+        """Save a changed entry of a call whose session is gone (a late note), for as long
+        as the entry was to be kept anyway."""
+        await self._redis.set(
+            self._keys.call_log_entry(call.account, call.call_id),
+            call.model_dump_json(),
+            xx=True,
+            keepttl=True,
+        )
 
     async def get(self, account: str, call_id: str) -> LoggedCall | None:
         raw = await self._redis.get(self._keys.call_log_entry(account, call_id))

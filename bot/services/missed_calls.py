@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from bot.accounts import AccountBase
-from bot.domain import CallContext, CallerId
+from bot.domain import CallContext, CallerId, CallNote
 from bot.storage import Keys
 
 MISSED_TTL = timedelta(days=14)
@@ -52,6 +52,8 @@ class MissedCall(BaseModel):
     caller: CallerId | None = None
     context: CallContext | None = None
     menu: str | None = None  # the digits pressed in the voice menu
+    notes: list[CallNote] = []
+    tags: list[str] = []
     copies: list[tuple[int, str]] = []  # (chat id, outbox slot)
     taken_by: str | None = None
     taken_by_chat: int | None = None  # the private chat of whoever took it

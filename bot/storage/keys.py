@@ -253,3 +253,8 @@ class Keys:
         """String with TTL: who the client ``number`` is, as last looked up (JSON; empty
         when nobody knew)."""
         return f"{self.prefix}:identity:{account}:{number}"
+
+    def message_about(self, chat_id: int, message_id: int) -> str:
+        """String with TTL: "<account> <call id>" of the call the bot's message ``message_id``
+        in ``chat_id`` is about (a reply to it is a note on that call)."""
+        return f"{self.prefix}:about:{chat_id}:{message_id}"

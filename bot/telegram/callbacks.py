@@ -33,6 +33,14 @@ class MissedCallback(CallbackData, prefix="ms"):
     ref: str
 
 
+class TagCallback(CallbackData, prefix="tg"):
+    """An outcome tag button on a card: ``tag`` is its place in the account's tag list;
+    ``ref`` the call's short ref (see :func:`bot.services.call_log.call_ref`)."""
+
+    ref: str
+    tag: int
+
+
 class NoCallBackCallback(CallbackData, prefix="nc"):
     """Why a missed call needs no call back (``reason``: a NoCallBack value)."""
 

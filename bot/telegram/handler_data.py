@@ -21,6 +21,7 @@ from bot.pipeline.notify import Notifier
 from bot.ratelimit import SharedRateLimiter
 from bot.services.access import Access
 from bot.services.call_log import CallLog
+from bot.services.call_notes import CallNotes
 from bot.services.dialing import Dialer
 from bot.services.missed_calls import MissedCalls
 from bot.storage import Keys, Repositories
@@ -45,6 +46,7 @@ class HandlerDeps(TypedDict):
     notifier: Notifier
     missed_calls: MissedCalls
     call_log: CallLog
+    call_notes: CallNotes
     outbox: Outbox
     limiter: SharedRateLimiter
     dialer: Dialer

@@ -153,6 +153,8 @@ class OutMessage(BaseModel):
     # Added below the text if the message could only go out after Telegram was unreachable
     # (e.g. a missed-call alert: people should know why it comes late).
     late_note: str = ""
+    # "<account> <call id>" of the call the message is about: a reply to it is a note.
+    about: str | None = None
 
 
 class Outbox:

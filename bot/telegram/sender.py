@@ -44,6 +44,7 @@ from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
 from bot.ratelimit import SharedRateLimiter
 from bot.runtime.keyed_locks import KeyedLocks
+from bot.services.call_log import CALL_LOG_RETENTION
 from bot.storage import Keys, Repositories
 from bot.storage.lease import lease
 from bot.telegram.connection import TelegramState
@@ -244,6 +245,12 @@ class Sender:
             if message_id is not None:
                 mapping["message_id"] = message_id
             await self._record_sent(key, mapping, waited=FAILURES in state)
+            if message.about and message_id is not None and "message_id" not in state:
+                await self.redis.set(
+                    self.keys.message_about(message.chat_id, message_id),
+                    message.about,
+                    ex=CALL_LOG_RETENTION,
+                )
         if probe:
             released = await self.outbox.release_stalled()
             log.info("telegram answers again; %d waiting messages go out in order", released)

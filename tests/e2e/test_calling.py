@@ -376,7 +376,7 @@ async def test_call_back_from_a_missed_alert_and_from_the_missed_card(
     await drained(company)
     [card, alert] = emulator.bot_messages(REP_ANNA)[-2:]
     assert card.text.startswith("❌ Пропущенный звонок"), card.text
-    assert card.button_texts() == ["📞 Перезвонить"]
+    assert [b.text for b in card.buttons[0]] == ["📞 Перезвонить"]  # then the outcome tags
     assert alert.button_texts() == ["📞 Перезвонить", "🙋 Беру", "🚫 Перезванивать не нужно"]
 
     back = alert.find_button("Перезвонить").callback_data
