@@ -269,6 +269,7 @@ def build_app(
         CallContexts(redis, keys, call_log, missed),
         sessions,
         worker.redraw,
+        missed,
     )
     balances = BalanceWatch(
         redis=redis,

@@ -20,6 +20,7 @@ from handlers import (
     missed_alerts,
     notes,
     reports,
+    spam,
     start,
     telephony,
 )
@@ -41,6 +42,7 @@ def build_router() -> Router:
         missed_alerts.build_router(),
         calling.build_router(),
         notes.build_router(),
+        spam.build_router(),
         account.build_router(),
         history.build_router(),
         reports.build_router(),

@@ -101,6 +101,7 @@ class Capability(StrEnum):
     CAMPAIGNS = "campaigns"
     TRANSFER = "transfer"
     ADDRESS_BOOK = "address_book"
+    BLACKLIST = "blacklist"
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,14 @@ class Provider:
 
     async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
         raise self._unsupported("transfer")
+
+    async def block_number(self, number: str, comment: str) -> None:
+        """Put ``number`` (E.164) on the PBX's own black list: its calls are turned away."""
+        raise self._unsupported("a black list")
+
+    async def unblock_number(self, number: str) -> bool:
+        """Take ``number`` off the PBX's black list; False if it was not on it."""
+        raise self._unsupported("a black list")
 
     async def find_contact(self, number: str) -> Contact | None:
         """The PBX address book's contact with the phone ``number`` (E.164), if any."""

@@ -20,6 +20,7 @@ from bot.events import CallLegEvent, Direction
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.services.call_context import CallContexts
 from bot.services.caller_identity import CallerIdentity
+from bot.services.missed_calls import MissedCalls
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,11 @@ class Identifier:
         contexts: CallContexts,
         sessions: SessionStore,
         redraw: Redraw,
+        missed: MissedCalls,
     ) -> None:
         self.identity = identity
         self.contexts = contexts
+        self.missed = missed
         self.sessions = sessions
         self.redraw = redraw
         self._tasks: set[asyncio.Task[None]] = set()
@@ -49,6 +52,7 @@ class Identifier:
             return False
         assert session.client_number is not None
         session.identified = True
+        session.spam = await self.missed.is_spam(session.account, session.client_number)
         known = await self.identity.known(
             session.account, session.client_number, _pbx_name(session, event)
         )

@@ -34,6 +34,8 @@ from bot.telegram.callbacks import (
     DialCallback,
     MissedAction,
     MissedCallback,
+    SpamAction,
+    SpamCallback,
     TagCallback,
 )
 from bot.telegram.notices import Notices
@@ -124,6 +126,8 @@ class Notifier:
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
             if session.finished and state in ("missed", "ended"):
                 buttons += self._tag_buttons(t, session)
+                if not session.spam and await self._may_mark_spam(chat_id):
+                    buttons += _spam_row(t, session.account, session.client_number)
             await self.outbox.put(
                 card_slot(session, extension),
                 OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
@@ -138,8 +142,16 @@ class Notifier:
                 t, session.context, self._names(session.account), self.settings.zone, self.now()
             ),
             "menu": menu_view(self.settings.account(session.account), session.menu),
+            "spam": session.spam,
             **notes_view(t, session.notes, session.tags),
         }
+
+    async def _may_mark_spam(self, chat_id: int) -> bool:
+        """Spam buttons go to groups (the press is checked) and to managers and admins."""
+        if chat_id < 0:
+            return True
+        user = await self.repos.users.get(chat_id)
+        return user is not None and user.role is not None and user.role.at_least(Role.MANAGER)
 
     def _tag_buttons(self, t: Translator, session: CallSession) -> tuple[tuple[Button, ...], ...]:
         """The account's outcome tags, a tick on those set; four to a row."""
@@ -214,6 +226,8 @@ class Notifier:
         await self.post_summary(session)
 
     async def alert_missed(self, session: CallSession) -> None:
+        if session.spam:
+            return  # the number was marked as spam: its calls are logged, never alerted
         account = self.settings.account(session.account)
         # Rang nobody: the caller gave up in the voice menu (unless the PBX's log, which
         # the call was recovered from, cannot tell whom it rang).
@@ -352,9 +366,12 @@ class Notifier:
                 if missed.taken_by is None:
                     first.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
                 rows.append(tuple(first))
-                rows.append(
-                    (_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref),)
-                )
+                last = [_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref)]
+                if await self._may_mark_spam(chat_id):
+                    last += [
+                        b for row in _spam_row(t, missed.account, missed.client_number) for b in row
+                    ]
+                rows.append(tuple(last))
             message = OutMessage(
                 chat_id=chat_id,
                 text=text,
@@ -497,6 +514,14 @@ def _call_back(t: Translator, session: CallSession) -> tuple[tuple[Button, ...],
         return ()
     data = DialCallback(action=DialAction.CALL, account=session.account, number=number[1:])
     return ((Button(text=t.label("calls.call_back"), callback_data=data.pack()),),)
+
+
+def _spam_row(t: Translator, account: str, number: str | None) -> tuple[tuple[Button, ...], ...]:
+    """A "Spam" button for a call from a phone number."""
+    if not number or not number.startswith("+"):
+        return ()
+    data = SpamCallback(action=SpamAction.MARK, account=account, number=number[1:])
+    return ((Button(text=t.label("calls.spam"), callback_data=data.pack()),),)
 
 
 def _with_copies(missed: MissedCall, recipients: list[int]) -> list[tuple[int, str]]:

@@ -72,6 +72,7 @@ class CallSession(BaseModel):
     menu: str | None = None  # the digits the caller pressed in the voice menu
     notes: list[CallNote] = []
     tags: list[str] = []  # outcome tags, in the order the account lists them
+    spam: bool = False  # the client's number was marked as spam: no alerts
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).

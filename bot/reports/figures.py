@@ -46,6 +46,7 @@ class Figures:
     employees: tuple[EmployeeFigures, ...]
     answered_by_bucket: tuple[int, ...]
     missed_by_bucket: tuple[int, ...]
+    spam: int = 0  # unanswered inbound calls from numbers marked as spam (not "missed")
     tags: tuple[tuple[str, int], ...] = ()  # outcome tags set on the calls, most used first
 
     @property
@@ -65,7 +66,7 @@ def count(calls: Iterable[LoggedCall], period: Period, open_missed: Collection[s
     in_period = [call for call in calls if period.contains(call.started_at)]
     inbound = [c for c in in_period if c.direction is Direction.INBOUND]
     outbound = [c for c in in_period if c.direction is Direction.OUTBOUND]
-    missed = [c for c in inbound if not c.answered]
+    missed = [c for c in inbound if not c.answered and not c.spam]
     waits = [c.wait_seconds for c in inbound if c.answered and c.wait_seconds is not None]
     answered_by_bucket = [0] * period.bucket_count
     missed_by_bucket = [0] * period.bucket_count
@@ -75,7 +76,7 @@ def count(calls: Iterable[LoggedCall], period: Period, open_missed: Collection[s
             continue
         if call.answered:
             answered_by_bucket[bucket] += 1
-        elif call.direction is Direction.INBOUND:
+        elif call.direction is Direction.INBOUND and not call.spam:
             missed_by_bucket[bucket] += 1
     return Figures(
         period=period,
@@ -90,6 +91,7 @@ def count(calls: Iterable[LoggedCall], period: Period, open_missed: Collection[s
         employees=_employees(in_period),
         answered_by_bucket=tuple(answered_by_bucket),
         missed_by_bucket=tuple(missed_by_bucket),
+        spam=sum(1 for c in inbound if not c.answered and c.spam),
         tags=tuple(Counter(tag for call in in_period for tag in call.tags).most_common()),
     )
 

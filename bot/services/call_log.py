@@ -50,6 +50,7 @@ class LoggedCall(BaseModel):
     caller: CallerId | None = None
     notes: list[CallNote] = []
     tags: list[str] = []
+    spam: bool = False  # from a number marked as spam: out of the missed-call figures
 
     @property
     def ref(self) -> str:
@@ -87,6 +88,7 @@ class LoggedCall(BaseModel):
             caller=session.caller,
             notes=list(session.notes),
             tags=list(session.tags),
+            spam=session.spam,
         )
 
 

@@ -108,6 +108,14 @@ class MissedCall(BaseModel):
         return self.is_open and self.remind_at is not None and self.remind_at <= now
 
 
+class SpamMark(BaseModel):
+    """A number marked as spam: by whom and when."""
+
+    number: str
+    by: str = ""
+    at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class MissedCalls:
     """Store missed calls and find the open ones for a client number."""
 
@@ -148,12 +156,39 @@ class MissedCalls:
         async with self._redis.lock(self._keys.missed_lock(ref), timeout=LOCK_SECONDS):
             yield
 
-    async def mark_spam(self, account: str, number: str) -> None:
-        """Somebody said ``number`` is spam: it is never texted after a missed call."""
-        await self._redis.sadd(self._keys.spam_numbers(account), number)
+    async def mark_spam(
+        self, account: str, number: str, *, by: str = "", at: datetime | None = None
+    ) -> None:
+        """Somebody said ``number`` is spam: its calls raise no alerts, and it is never
+        texted after a missed call."""
+        mark = SpamMark(number=number, by=by, at=at or datetime.now(UTC))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._keys.spam_numbers(account), number)
+            pipe.hsetnx(self._keys.spam_marks(account), number, mark.model_dump_json())
+            await pipe.execute()
+
+    async def unmark_spam(self, account: str, number: str) -> bool:
+        """``number`` is not spam after all; False if it was not marked."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self._keys.spam_numbers(account), number)
+            pipe.hdel(self._keys.spam_marks(account), number)
+            removed, _ = await pipe.execute()
+        return bool(removed)
 
     async def is_spam(self, account: str, number: str) -> bool:
         return bool(await self._redis.sismember(self._keys.spam_numbers(account), number))
+
+    async def spam_list(self, account: str) -> list[SpamMark]:
+        """Every number marked as spam, newest mark first."""
+        numbers = sorted(await self._redis.smembers(self._keys.spam_numbers(account)))
+        if not numbers:
+            return []
+        raws = await self._redis.hmget(self._keys.spam_marks(account), numbers)
+        marks = [
+            SpamMark.model_validate_json(raw) if raw else SpamMark(number=str(number))
+            for number, raw in zip(numbers, raws, strict=True)
+        ]
+        return sorted(marks, key=lambda mark: mark.at, reverse=True)
 
     async def first_text_today(self, account: str, number: str, day: str) -> bool:
         """True the first time ``number`` is to be texted on ``day`` (once a day each)."""

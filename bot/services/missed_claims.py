@@ -54,6 +54,6 @@ async def no_call_back(
         missed.no_call_back = reason
         await missed_calls.save(missed)
         if reason is NoCallBack.SPAM and missed.client_number:
-            await missed_calls.mark_spam(missed.account, missed.client_number)
+            await missed_calls.mark_spam(missed.account, missed.client_number, by=name, at=at)
     await notifier.render_missed(missed)
     return True

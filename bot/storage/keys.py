@@ -144,8 +144,12 @@ class Keys:
         return f"{self.prefix}:missed:night:{account}"
 
     def spam_numbers(self, account: str) -> str:
-        """Set: numbers people marked as spam (never texted after a missed call)."""
+        """Set: numbers people marked as spam (no alerts, never texted after a missed call)."""
         return f"{self.prefix}:missed:spam:{account}"
+
+    def spam_marks(self, account: str) -> str:
+        """Hash: spam number → JSON who marked it and when (for /blocked)."""
+        return f"{self.prefix}:missed:spam:{account}:marks"
 
     def missed_sms_sent(self, account: str, number: str, day: str) -> str:
         """String with TTL: ``number`` was texted after a missed call on ``day``."""

@@ -33,6 +33,20 @@ class MissedCallback(CallbackData, prefix="ms"):
     ref: str
 
 
+class SpamAction(StrEnum):
+    MARK = "m"  # "🚫 Spam": mute the number's alerts
+    BLOCK = "b"  # also put it on the PBX's black list
+    UNBLOCK = "u"  # /blocked: not spam after all
+
+
+class SpamCallback(CallbackData, prefix="sp"):
+    """Spam buttons: ``number`` is the E.164 number without its "+"."""
+
+    action: SpamAction
+    account: str
+    number: str
+
+
 class TagCallback(CallbackData, prefix="tg"):
     """An outcome tag button on a card: ``tag`` is its place in the account's tag list;
     ``ref`` the call's short ref (see :func:`bot.services.call_log.call_ref`)."""

@@ -16,7 +16,7 @@ from bot.texts import Texts
 
 EVERYONE = ("start", "help", "whoami", "lang")
 TELEPHONY = ("call", "sms", "recordings", "history", "missed")
-MANAGER = ("balance", "campaigns", "report")
+MANAGER = ("balance", "campaigns", "report", "blocked")
 ADMIN = ("invite", "users", "role", "unlink", "status")
 GROUP = ("help", "subscriptions")
 GROUP_ADMIN = ("subscribe", "unsubscribe")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.mango import codes, stats
 from sandbox.mango.address_book import CursorError
+from sandbox.mango.blacklist import ListError
 from sandbox.mango.campaigns import MSK
 
 if TYPE_CHECKING:
@@ -284,7 +285,33 @@ async def contacts_cursor(sim: MangoSimulator, payload: dict[str, Any]) -> Reply
         raise Invalid(codes.BAD_PARAMETERS) from None
 
 
+async def bw_state(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    return ok(sim.bwlists.state_answer())
+
+
+async def bw_numbers(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    return ok(sim.bwlists.numbers_answer())
+
+
+async def bw_add(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    try:
+        return ok(sim.bwlists.add(payload))
+    except ListError as exc:
+        raise Invalid(exc.code) from None
+
+
+async def bw_delete(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    try:
+        return ok(sim.bwlists.delete(payload))
+    except ListError as exc:
+        raise Invalid(exc.code) from None
+
+
 HANDLERS: dict[str, Handler] = {
+    "bwlists/state": bw_state,
+    "bwlists/numbers": bw_numbers,
+    "bwlists/number/add": bw_add,
+    "bwlists/number/delete": bw_delete,
     "ab/contact/init": contacts_init,
     "ab/contact/cursor": contacts_cursor,
     "commands/callback": callback,

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from sandbox.mango import codes, scenarios
 from sandbox.mango.address_book import AddressBook, Contact
+from sandbox.mango.blacklist import Lists
 from sandbox.mango.calls import CallRecord, Ids
 from sandbox.mango.campaigns import Campaign, Campaigns
 from sandbox.mango.delivery import POST_TIMEOUT, Failures, post_signed
@@ -66,6 +67,7 @@ class MangoSimulator(SimulatorServer):
         self.balance: tuple[Decimal, str] = (Decimal("1234.50"), "RUB")
         self.directory = Directory()
         self.address_book = AddressBook()
+        self.bwlists = Lists()
         self.campaigns = Campaigns(self.directory)
         self.recordings = Recordings()
         self.history: list[HistoryRow] = []

@@ -237,6 +237,25 @@ async def test_the_caller_s_name_the_pbx_sends_is_on_the_card_and_the_alert(
     ]
 
 
+async def test_spam_is_muted_without_a_pbx_black_list(
+    emulator: TelegramEmulator, pbx: MtsSimulator, company: App
+) -> None:
+    await pbx.ring_group(CLIENT, ["101", "102"])
+    await settled(company, pbx)
+    [alert] = missed_alerts(emulator, MARIA)
+    data = alert.find_button("Spam").callback_data
+    assert data is not None
+    emulator.press_button(MARIA, MARIA, alert.message_id, data)
+    said = await emulator.wait_for_message(MARIA, lambda m: m.text.startswith("🚫 +7"))
+    assert said.text.endswith("(they stay in the call log).")  # no PBX black list to offer
+    assert said.buttons == []
+
+    await pbx.ring_group(CLIENT, ["101", "102"])
+    await settled(company, pbx)
+    assert len(missed_alerts(emulator, MARIA)) == 1
+    assert len(missed_alerts(emulator, GROUP)) == 1
+
+
 async def test_call_back_from_the_card_dials_from_the_own_abonent(
     emulator: TelegramEmulator, pbx: MtsSimulator, company: App
 ) -> None:

@@ -10,7 +10,8 @@ from aiogram import Dispatcher, Router
 from bot.telegram.handler_data import HandlerData
 from handlers import build_router
 
-FROM_FILTERS = {"callback_data", "command"}  # CallbackData.filter() and Command() add these
+# CallbackData.filter() and Command() add these; RepliesToCall() the call a reply is about
+FROM_FILTERS = {"callback_data", "command", "call_account", "call_id"}
 
 
 def handlers_of(root: Router) -> Iterator[tuple[str, inspect.Signature]]:

@@ -34,7 +34,7 @@ from bot.pbx.base import (
     ProviderDeps,
     Route,
 )
-from bot.pbx.mango import address_book, company, stats
+from bot.pbx.mango import address_book, blacklist, company, stats
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
 from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
@@ -173,6 +173,21 @@ class MangoProvider(Provider):
         known = {employee.extension for employee in fetched}
         configured = [e for e in await super().list_employees() if e.extension not in known]
         return fetched + configured
+
+    async def block_number(self, number: str, comment: str) -> None:
+        state = await self.client.call("bwlists/state", {})
+        if not blacklist.black_list_active(state):
+            raise PbxRejected(
+                "MANGO bwlists: the white list is in force",
+                message_key="pbx_errors.white_list_active",
+            )
+        await self.client.call("bwlists/number/add", blacklist.add_request(number, comment))
+
+    async def unblock_number(self, number: str) -> bool:
+        found = blacklist.entry_ids(await self.client.call("bwlists/numbers", {}), number)
+        for number_id in found:
+            await self.client.call("bwlists/number/delete", {"number_id": number_id})
+        return bool(found)
 
     async def find_contact(self, number: str) -> Contact | None:
         data = await self.client.call("ab/contact/init", address_book.init_request(number))
