@@ -113,6 +113,14 @@ class CallerId(_Model):
     source: CallerSource
 
 
+class Transcript(_Model):
+    """What was said on a recording: phrases in turn with the speaker's side as the PBX
+    names it (empty when it does not say), and the topics found in it."""
+
+    phrases: tuple[tuple[str, str], ...]
+    topics: tuple[str, ...] = ()
+
+
 class CallNote(_Model):
     """A note someone attached to a call by replying to one of its messages."""
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.pbx.base import JobDeps
+from bot.pbx.base import Capability, JobDeps
 from bot.pbx.providers import Providers
 from bot.pipeline.closing import CallCloser, closing_jobs
 from bot.pipeline.command_results import CommandResults
@@ -45,6 +45,7 @@ from bot.services.missed_calls import MissedCalls
 from bot.services.night_summary import NightSummary
 from bot.services.phonebook import Phonebook
 from bot.services.silence_watch import SilenceWatch
+from bot.services.transcripts import Transcripts, TranscriptTiming
 from bot.services.webhook_watch import WebhookWatch
 from bot.storage import Keys, Repositories
 from bot.telegram.connection import TelegramState
@@ -96,6 +97,7 @@ class Tuning:
     telegram_retry_max: float = 60.0
     telegram_first_try: float = 10.0
     lookup_timeout: float = LOOKUP_TIMEOUT  # seconds the PBX's address book may take
+    transcripts: TranscriptTiming = field(default_factory=TranscriptTiming)
 
 
 @dataclass
@@ -257,6 +259,10 @@ def build_app(
         command_results=command_results,
         closer=closer,
     )
+    transcripts = Transcripts(
+        redis, keys, providers, outbox, notices, tuning.transcripts, clock=tuning.clock
+    )
+    worker.transcripts = transcripts
     worker.identifier = Identifier(
         CallerIdentity(
             redis,
@@ -293,6 +299,11 @@ def build_app(
     # Every background job of the worker role; a job with nothing to do is left out.
     jobs = [
         Job("delayed", outbox.release, period=tuning.delayed_poll),
+        *(
+            [transcripts.job()]
+            if any(p.supports(Capability.TRANSCRIPTS) for p in providers)
+            else []
+        ),
         watch.job([account.id for account in settings.accounts], tuning.watch_period),
         *SilenceWatch(redis, keys, incidents, settings.accounts, settings.zone).jobs(
             tuning.watch_period

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.domain import Role
-from bot.formatting import moment
+from bot.formatting import moment, reason
 from bot.services.access import Access
 from bot.services.status import read_status
 from bot.storage.invites import INVITE_TTL
@@ -153,6 +153,7 @@ async def status(
             **asdict(row),
             "last_event": row.last_event and moment(row.last_event, settings.zone, t.language),
             "log_read": row.log_read and moment(row.log_read, settings.zone, t.language),
+            "transcripts_reason": row.transcripts_reason and reason(t, row.transcripts_reason),
         }
         for row in found.accounts
     ]

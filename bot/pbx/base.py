@@ -33,6 +33,7 @@ from bot.domain import (
     Employee,
     PbxGroup,
     PbxLine,
+    Transcript,
 )
 from bot.events import PbxEvent
 from bot.pbx.errors import (
@@ -102,6 +103,7 @@ class Capability(StrEnum):
     TRANSFER = "transfer"
     ADDRESS_BOOK = "address_book"
     BLACKLIST = "blacklist"
+    TRANSCRIPTS = "transcripts"
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,11 @@ class Provider:
 
     async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
         raise self._unsupported("transfer")
+
+    async def transcript(self, recording_id: str) -> Transcript:
+        """The recording's transcript and topics; NotReady while the PBX's speech service
+        is still at it, PbxRejected where the account has no such service."""
+        raise self._unsupported("transcripts")
 
     async def block_number(self, number: str, comment: str) -> None:
         """Put ``number`` (E.164) on the PBX's own black list: its calls are turned away."""

@@ -431,10 +431,11 @@ class Notifier:
             )
 
     # recordings ------------------------------------------------------------------
-    async def on_recording(self, session: CallSession, event: RecordingEvent) -> None:
+    async def on_recording(self, session: CallSession, event: RecordingEvent) -> list[int]:
         """Send the recording as a reply to the call's card, and in subscribed groups to
         its summary. Events of one call may be handled out of order: while that card or
-        summary is still to come, the recording waits for it (see the sender)."""
+        summary is still to come, the recording waits for it (see the sender). The chats
+        it went to."""
         extension = event.extension or session.answered_by
         targets: dict[int, tuple[str, bool]] = {}  # chat -> (slot replied to, still coming)
         if extension:
@@ -480,6 +481,7 @@ class Notifier:
                 ),
                 Priority.RECORDING,
             )
+        return list(targets)
 
     async def _command_slot(self, session: CallSession, chat_id: int) -> str | None:
         """The slot of the message in ``chat_id`` that announced this call, when someone

@@ -26,6 +26,7 @@ from bot.pipeline.notify import Notifier
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.pipeline.stream import decode_event
 from bot.services.call_log import CallLog
+from bot.services.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class EventWorker:
         command_results: CommandResults | None = None,
         closer: CallCloser | None = None,
         identifier: Identifier | None = None,
+        transcripts: Transcripts | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -52,6 +54,7 @@ class EventWorker:
         self.command_results = command_results
         self.closer = closer  # ends the calls of PBXs that send no summaries
         self.identifier = identifier  # who the caller is, and their calls before
+        self.transcripts = transcripts  # what was said, under each recording
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
         event = decode_event(fields["event"])
@@ -110,8 +113,10 @@ class EventWorker:
         async with self.sessions.open(event.account, event.call_id) as session:
             if event.recording_id not in session.recordings:
                 session.recordings.append(event.recording_id)
-            await self.notifier.on_recording(session, event)
+            chats = await self.notifier.on_recording(session, event)
             await self.call_log.record(session)
+        if self.transcripts is not None:
+            await self.transcripts.expect(event.account, event.recording_id, chats)
 
 
 def _in_menu(event: DtmfEvent) -> bool:

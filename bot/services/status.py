@@ -4,6 +4,7 @@ how each account's webhooks fare. Use :func:`read_status` to gather it in one go
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,9 @@ class AccountStatus:
     last_event: datetime | None  # when a call event of it was last handled
     log_read: datetime | None  # when its call log was last read for missed calls
     log_recovered: int  # how many calls that read recovered
+    # Why the PBX gives no transcripts (its code and the sentence's key), if it said so.
+    transcripts_code: str | None = None
+    transcripts_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,14 +60,16 @@ async def read_status(
         messages_waiting += await _waiting(redis, stream, SENDERS)
     rows = []
     for account in accounts:
-        failing, silent, seen, read = await redis.mget(
+        failing, silent, seen, read, speech = await redis.mget(
             [
                 keys.incident("webhooks", account.id),
                 keys.incident("silent", account.id),
                 keys.last_event(account.id),
                 keys.reconciled(account.id),
+                keys.transcripts_unavailable(account.id),
             ]
         )
+        no_speech = json.loads(speech) if speech else {}
         at, _, recovered = str(read or "").partition(" ")
         rows.append(
             AccountStatus(
@@ -74,6 +80,8 @@ async def read_status(
                 last_event=_moment(str(seen) if seen else None),
                 log_read=_moment(at),
                 log_recovered=int(recovered or 0),
+                transcripts_code=str(no_speech["code"]) if no_speech.get("code") else None,
+                transcripts_reason=no_speech.get("message_key"),
             )
         )
     return Status(

@@ -262,3 +262,11 @@ class Keys:
         """String with TTL: "<account> <call id>" of the call the bot's message ``message_id``
         in ``chat_id`` is about (a reply to it is a note on that call)."""
         return f"{self.prefix}:about:{chat_id}:{message_id}"
+
+    def transcripts_due(self) -> str:
+        """Sorted set: recordings whose transcript is to be asked for (JSON; score: when)."""
+        return f"{self.prefix}:transcripts:due"
+
+    def transcripts_unavailable(self, account: str) -> str:
+        """String with TTL: why ``account`` has no transcripts (the PBX's answer, JSON)."""
+        return f"{self.prefix}:transcripts:unavailable:{account}"

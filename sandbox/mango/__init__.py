@@ -15,6 +15,7 @@ from sandbox.mango.limits import MangoLimits, Rate
 from sandbox.mango.server import ReceivedRequest
 from sandbox.mango.signing import recording_link_sign, sign
 from sandbox.mango.simulator import MangoSimulator
+from sandbox.mango.speech import Said
 from sandbox.mango.stats import HistoryRow
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "MangoSimulator",
     "Rate",
     "ReceivedRequest",
+    "Said",
     "recording_link_sign",
     "sign",
 ]

@@ -12,6 +12,7 @@ from sandbox.mango import codes, stats
 from sandbox.mango.address_book import CursorError
 from sandbox.mango.blacklist import ListError
 from sandbox.mango.campaigns import MSK
+from sandbox.mango.speech import SpeechError
 
 if TYPE_CHECKING:
     from sandbox.mango.simulator import MangoSimulator
@@ -307,7 +308,23 @@ async def bw_delete(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
         raise Invalid(exc.code) from None
 
 
+async def transcripts(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    try:
+        return ok(sim.speech.transcripts_answer(payload))
+    except SpeechError as exc:
+        raise Invalid(exc.code) from None
+
+
+async def categories(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
+    try:
+        return ok(sim.speech.categories_answer(payload))
+    except SpeechError as exc:
+        raise Invalid(exc.code) from None
+
+
 HANDLERS: dict[str, Handler] = {
+    "queries/recording_transcripts": transcripts,
+    "queries/recording_categories": categories,
     "bwlists/state": bw_state,
     "bwlists/numbers": bw_numbers,
     "bwlists/number/add": bw_add,

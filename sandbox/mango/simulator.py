@@ -27,6 +27,7 @@ from sandbox.mango.limits import MangoLimits, RateLimiter
 from sandbox.mango.recordings import Recordings
 from sandbox.mango.server import ReceivedRequest, build_app
 from sandbox.mango.signing import encode
+from sandbox.mango.speech import Said, Speech
 from sandbox.mango.stats import HistoryRow, StatsJob
 from sandbox.server import SimulatorServer
 
@@ -68,6 +69,7 @@ class MangoSimulator(SimulatorServer):
         self.directory = Directory()
         self.address_book = AddressBook()
         self.bwlists = Lists()
+        self.speech = Speech()
         self.campaigns = Campaigns(self.directory)
         self.recordings = Recordings()
         self.history: list[HistoryRow] = []
@@ -107,6 +109,10 @@ class MangoSimulator(SimulatorServer):
     def add_contact(self, contact: Contact) -> Contact:
         """Add a contact to the address book (an id is assigned when missing)."""
         return self.address_book.add(contact)
+
+    def add_transcript(self, recording_id: str, said: Said) -> None:
+        """What the speech service made of a recording (connect it: ``speech.connected``)."""
+        self.speech.add(recording_id, said)
 
     def add_group(self, group: Group) -> Group:
         return self.directory.add_group(group)

@@ -19,6 +19,7 @@ from bot.domain import (
     Employee,
     PbxGroup,
     PbxLine,
+    Transcript,
 )
 from bot.events import PbxEvent
 from bot.pbx.base import (
@@ -34,7 +35,7 @@ from bot.pbx.base import (
     ProviderDeps,
     Route,
 )
-from bot.pbx.mango import address_book, blacklist, company, stats
+from bot.pbx.mango import address_book, blacklist, company, speech, stats
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.campaigns import campaign_from_info, campaign_from_list, status_from_info
 from bot.pbx.mango.client import RETRY_DELAYS, MangoClient
@@ -173,6 +174,16 @@ class MangoProvider(Provider):
         known = {employee.extension for employee in fetched}
         configured = [e for e in await super().list_employees() if e.extension not in known]
         return fetched + configured
+
+    async def transcript(self, recording_id: str) -> Transcript:
+        data = await self.client.call("queries/recording_transcripts", speech.request(recording_id))
+        said = speech.phrases(data, recording_id)
+        if not said:
+            raise NotReady(f"MANGO: no transcript of {recording_id} yet")
+        categories = await self.client.call(
+            "queries/recording_categories", speech.request(recording_id, with_names=True)
+        )
+        return Transcript(phrases=said, topics=speech.topics(categories, recording_id))
 
     async def block_number(self, number: str, comment: str) -> None:
         state = await self.client.call("bwlists/state", {})
