@@ -97,6 +97,7 @@ class Tuning:
     telegram_retry_max: float = 60.0
     telegram_first_try: float = 10.0
     lookup_timeout: float = LOOKUP_TIMEOUT  # seconds the PBX's address book may take
+    identify: bool = True  # callers' names and context on cards (off: a benchmark's baseline)
     transcripts: TranscriptTiming = field(default_factory=TranscriptTiming)
 
 
@@ -263,19 +264,23 @@ def build_app(
         redis, keys, providers, outbox, notices, tuning.transcripts, clock=tuning.clock
     )
     worker.transcripts = transcripts
-    worker.identifier = Identifier(
-        CallerIdentity(
-            redis,
-            keys,
-            providers,
-            Phonebook(redis, keys),
-            directory,
-            timeout=tuning.lookup_timeout,
-        ),
-        CallContexts(redis, keys, call_log, missed),
-        sessions,
-        worker.redraw,
-        missed,
+    worker.identifier = (
+        None
+        if not tuning.identify
+        else Identifier(
+            CallerIdentity(
+                redis,
+                keys,
+                providers,
+                Phonebook(redis, keys),
+                directory,
+                timeout=tuning.lookup_timeout,
+            ),
+            CallContexts(redis, keys, call_log, missed),
+            sessions,
+            worker.redraw,
+            missed,
+        )
     )
     balances = BalanceWatch(
         redis=redis,

@@ -52,15 +52,14 @@ class Identifier:
             return False
         assert session.client_number is not None
         session.identified = True
-        session.spam = await self.missed.is_spam(session.account, session.client_number)
-        known = await self.identity.known(
-            session.account, session.client_number, _pbx_name(session, event)
+        number, at = session.client_number, session.started_at or datetime.now(UTC)
+        # Read at once, side by side: the card waits for these.
+        known, session.spam, session.context = await asyncio.gather(
+            self.identity.known(session.account, number, _pbx_name(session, event)),
+            self.missed.is_spam(session.account, number),
+            self.contexts.of(session.account, number, session.call_id, at),
         )
         session.caller = known.caller
-        at = session.started_at or datetime.now(UTC)
-        session.context = await self.contexts.of(
-            session.account, session.client_number, session.call_id, at
-        )
         return known.ask_address_book
 
     def ask(self, session: CallSession) -> None:

@@ -31,10 +31,12 @@ class CallContexts:
         index = self._keys.call_log_by_number(account, number)
         since = (at - timedelta(days=CONTEXT_DAYS)).timestamp()
         # The two newest calls: this one may be logged already (a late event).
-        ids = await self._redis.zrevrangebyscore(index, "+inf", since, start=0, num=2)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrangebyscore(index, "+inf", since, start=0, num=2)
+            pipe.zcount(index, since, "+inf")
+            ids, total = await pipe.execute()
         before = [str(i) for i in ids if str(i) != call_id][:1]
-        count = int(await self._redis.zcount(index, since, "+inf"))
-        count -= int(call_id in {str(i) for i in ids})
+        count = int(total) - int(call_id in {str(i) for i in ids})
         if count == 0 or not before:
             return None
         last = await self._call_log.get(account, before[0])

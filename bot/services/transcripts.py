@@ -150,8 +150,8 @@ class Transcripts:
             ex=UNAVAILABLE_FOR,
             nx=True,
         )
-        if first:
-            log.warning(
+        if first:  # a fact about the account rather than a fault: said once, at INFO
+            log.info(
                 "transcripts of %s are not available: the PBX answered code %s; "
                 "not asked again for %d h",
                 account,

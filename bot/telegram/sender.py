@@ -1,8 +1,8 @@
 """The sender: delivers outbox slots to Telegram within Telegram's limits.
 
 One rate limiter shared by all replicas through Redis: global (``TELEGRAM_GLOBAL_RATE``
-per second), per chat about 1/s with a short burst, per group also 20 per minute,
-edits included. On 429 it waits exactly ``retry_after`` for that chat and delivers; it
+per second), per chat about 1/s with a short burst (edits included), per group also 20
+messages sent per minute. On 429 it waits exactly ``retry_after`` for that chat and delivers; it
 retries 5xx and network errors with back-off; a user who blocked the bot is marked
 inactive and the message dropped; "message is not modified" counts as delivered.
 """
@@ -286,7 +286,7 @@ class Sender:
             return await self._send_audio(message, age)
         if message_id is not None and message.audio is None:
             edited = await self._with_retries(
-                message.chat_id, lambda: self._edit(message, message_id)
+                message.chat_id, lambda: self._edit(message, message_id), edit=True
             )
             if edited:
                 return message_id
@@ -432,9 +432,11 @@ class Sender:
         sent = await self.outbox.sent_message(message.reply_to_slot)
         return sent[1] if sent and sent[0] == message.chat_id else None
 
-    async def _with_retries(self, chat_id: int, operation: Callable[[], Awaitable[T]]) -> T:
+    async def _with_retries(
+        self, chat_id: int, operation: Callable[[], Awaitable[T]], *, edit: bool = False
+    ) -> T:
         for attempt, pause in enumerate((*self.backoff, None)):
-            await self._wait_turn(chat_id)
+            await self._wait_turn(chat_id, edit=edit)
             try:
                 return await operation()
             except TelegramRetryAfter as exc:
@@ -454,8 +456,9 @@ class Sender:
                 await asyncio.sleep(pause)
         raise RetryLater(30.0)
 
-    async def _wait_turn(self, chat_id: int) -> None:
-        """Wait out a 429 cooldown, then take a slot in the global and per-chat limits."""
+    async def _wait_turn(self, chat_id: int, *, edit: bool = False) -> None:
+        """Wait out a 429 cooldown, then take a slot in the global and per-chat limits (and
+        a group's 20 a minute, which Telegram sets for messages sent, not for edits)."""
         started = time.monotonic()
         cooldown = await self.redis.pttl(self.keys.chat_cooldown(chat_id))
         if cooldown and cooldown > 0:
@@ -464,7 +467,7 @@ class Sender:
         # message when it arrives, so every slot is taken as late as it can be: first wait
         # for room in the group's minute (the long wait) without taking it, then the chat's
         # turn, then the bot's, and the group's slot last, just before the message goes.
-        group = chat_id < 0
+        group = chat_id < 0 and not edit
         while True:
             if group:
                 await self.limiter.wait_room(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.domain import Role
-from sandbox.mango import Campaign, Employee, Group, Line, MangoSimulator
+from sandbox.mango import Campaign, Contact, Employee, Group, Line, MangoSimulator
 from sandbox.mango.campaigns import RUNNING, STOPPED
 from sandbox.telegram import TelegramEmulator
 
@@ -61,7 +61,8 @@ class Client:
     shown: str
 
 
-CLIENT_ANSWERED = Client("79001234567", "+7 900 123-45-67")
+CLIENT_ANSWERED = Client("79001234567", "+7 900 123-45-67")  # in the PBX's address book
+CLIENT_ANSWERED_NAME = "Elena Volkova · Romashka LLC"
 CLIENT_GROUP = Client("79005556677", "+7 900 555-66-77")
 CLIENT_MISSED = Client("79007778899", "+7 900 777-88-99")
 CLIENT_DIALED = Client("79161234567", "+7 916 123-45-67")
@@ -106,6 +107,9 @@ def furnish_pbx(sim: MangoSimulator) -> None:
         )
     )
     sim.add_line(Line(number=LINE, name="Main line"))
+    sim.add_contact(
+        Contact(name="Elena Volkova", org_name="Romashka LLC", phones=["+7 (900) 123-45-67"])
+    )
     sim.add_campaign(
         Campaign(
             SPRING_PROMO,

@@ -111,6 +111,40 @@ async def ring_group_call(stage: Stage) -> None:
     )
 
 
+async def regular_client(stage: Stage) -> None:
+    client = cast.CLIENT_ANSWERED
+    await stage.mango.play_inbound(
+        cast.LINE, client.number, ring=["102"], answered_by="102", record=False
+    )
+    await stage.settled()
+    card = await stage.expect(
+        cast.BORIS.telegram_id,
+        "Boris's card naming the client, with her last call",
+        lambda m: (
+            f"{cast.CLIENT_ANSWERED_NAME}, {client.shown}" in m.text
+            and "2nd call in 7 days · last: talked to Anna Petrova" in m.text
+            and "Call ended" in m.text
+        ),
+    )
+    stage.emulator.send_text(
+        cast.BORIS.telegram_id, "Wants a quote for 20 office chairs", reply_to=card.message_id
+    )
+    await stage.expect(
+        cast.BORIS.telegram_id,
+        "the bot noting Boris's reply as a note on the call",
+        lambda m: m.text.startswith("📝 Note added"),
+    )
+    await stage.settled()
+    await stage.expect(
+        cast.BORIS.telegram_id,
+        "Boris's card with his note",
+        lambda m: (
+            m.message_id == card.message_id
+            and "📝 Boris: Wants a quote for 20 office chairs" in m.text
+        ),
+    )
+
+
 async def missed_call(stage: Stage) -> None:
     client = cast.CLIENT_MISSED
     await stage.mango.play_inbound(
@@ -317,6 +351,9 @@ MORNING = (
     Step("A client calls the main line; Anna answers", answered_call),
     Step("The recording of Anna's call arrives as audio", recording),
     Step("A call to the sales group; Boris answers, Anna's card says so", ring_group_call),
+    Step(
+        "The first client calls again: her name and last call on the card; a note", regular_client
+    ),
     Step("A missed call: Boris takes it and calls the client back", missed_call),
     Step("A missed call nobody takes: a reminder, then Anna calls back", missed_call_reminded),
     Step("Anna calls a client from Telegram: /call", click_to_call),

@@ -150,6 +150,8 @@ async def drained(app: App, *, patience: float | None = None) -> None:
         if loop.time() > deadline:
             raise DemoFailed(f"the bot's queues did not empty within {patience:.0f} s")
         busy = await app.redis.zcard(app.keys.outbox_delayed())
+        if app.worker.identifier is not None:
+            busy += app.worker.identifier.pending  # caller look-ups in the background
         for stream, group in streams:
             try:
                 groups = await app.redis.xinfo_groups(stream)

@@ -60,9 +60,9 @@ def test_demo_exits_0_quietly_within_a_minute(demo: tuple[int, str, str, float])
     assert seconds < 60
     progress = stdout.split("\n── ", 1)[0]
     steps = [line for line in progress.splitlines() if line.startswith("  ")]
-    assert len(steps) == 11, steps
+    assert len(steps) == 12, steps
     assert all(re.search(r"… ✓ \d+\.\d s$", line) for line in steps), steps
-    assert "All 10 steps showed what they should" in stdout
+    assert "All 11 steps showed what they should" in stdout
 
 
 def test_setup_went_through_invites_and_group_subscriptions(
@@ -95,6 +95,17 @@ def test_calls_show_on_cards_and_in_the_group(demo: tuple[int, str, str, float])
     assert "👥 Answered by Boris Ivanov" in colleague
     [his] = with_text(boris, cast.CLIENT_GROUP.shown, "✅ Call ended")
     assert "Group: Sales" in his
+
+
+def test_a_regular_client_is_named_with_her_last_call_and_a_note(
+    demo: tuple[int, str, str, float],
+) -> None:
+    chats = chats_of(demo[1])
+    [card] = with_text(chat(chats, cast.BORIS), cast.CLIENT_ANSWERED.shown, "✅ Call ended")
+    assert f"{cast.CLIENT_ANSWERED_NAME}, {cast.CLIENT_ANSWERED.shown}" in card
+    assert "🕘 2nd call in 7 days · last: talked to Anna Petrova, today " in card
+    assert "📝 Boris: Wants a quote for 20 office chairs" in card
+    assert with_text(chat(chats, cast.BORIS), "📝 Note added to the call.")
 
 
 def test_the_recording_arrives_as_audio(demo: tuple[int, str, str, float]) -> None:
@@ -168,7 +179,7 @@ def test_call_sms_balance_and_campaigns(demo: tuple[int, str, str, float]) -> No
 def test_the_digest_with_its_chart(demo: tuple[int, str, str, float]) -> None:
     group = chat(chats_of(demo[1]), None)
     [digest] = with_text(group, "📊 Day summary")
-    assert "⬇️ Inbound: 4 · answered 2 · missed 2" in digest
+    assert "⬇️ Inbound: 5 · answered 3 · missed 2" in digest
     assert "↩️ Missed and not called back yet: 0" in digest
     assert "⬆️ Outbound: 3 · answered 3" in digest
     assert re.search(r"🖼 photo: \S+\.png \(\d+\.\d KB, image/png\)", digest), digest
