@@ -276,7 +276,7 @@ def build_app(
                 directory,
                 timeout=tuning.lookup_timeout,
             ),
-            CallContexts(redis, keys, call_log, missed),
+            CallContexts(redis, keys),
             sessions,
             worker.redraw,
             missed,

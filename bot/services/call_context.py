@@ -1,6 +1,7 @@
 """The context line of a card: how often the client called lately, and how the last call
-went. Use :meth:`CallContexts.of` once per call, when its client is first known: a few
-reads of the number's index in the call log, whatever its size.
+went. Use :meth:`CallContexts.of` once per call, when its client is first known: two
+round trips to Redis (the number's index in the call log, then its last call and that
+call's missed-call record), whatever the log's size.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 
 from bot.domain import CallContext
-from bot.services.call_log import CallLog
-from bot.services.missed_calls import MissedCalls
+from bot.services.call_log import LoggedCall
+from bot.services.missed_calls import MissedCall, missed_ref
 from bot.storage import Keys
 
 CONTEXT_DAYS = 7
@@ -20,11 +21,9 @@ CONTEXT_DAYS = 7
 class CallContexts:
     """Read a client's recent past from the call log and the open missed calls."""
 
-    def __init__(self, redis: Redis, keys: Keys, call_log: CallLog, missed: MissedCalls) -> None:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._call_log = call_log
-        self._missed = missed
 
     async def of(self, account: str, number: str, call_id: str, at: datetime) -> CallContext | None:
         """The context of call ``call_id`` from ``number``; None for a first call."""
@@ -39,16 +38,19 @@ class CallContexts:
         count = int(total) - int(call_id in {str(i) for i in ids})
         if count == 0 or not before:
             return None
-        last = await self._call_log.get(account, before[0])
-        if last is None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._keys.call_log_entry(account, before[0]))
+            pipe.get(self._keys.missed(missed_ref(account, before[0])))
+            raw_last, raw_missed = await pipe.execute()
+        if not raw_last:
             return None
-        open_missed = await self._missed.open_for(account, number)
+        last = LoggedCall.model_validate_json(raw_last)
+        missed = MissedCall.model_validate_json(raw_missed) if raw_missed else None
         return CallContext(
             calls=count + 1,
             days=CONTEXT_DAYS,
             last_at=last.started_at,
             last_answered=last.answered,
             last_by=last.extension,
-            not_called_back=not last.answered
-            and any(m.call_id == last.call_id for m in open_missed),
+            not_called_back=not last.answered and missed is not None and missed.is_open,
         )

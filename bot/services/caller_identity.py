@@ -62,16 +62,17 @@ class CallerIdentity:
     async def known(self, account: str, number: str, pbx_name: str | None = None) -> Known:
         provider = self._providers.get(account)
         asks = provider is not None and provider.supports(Capability.ADDRESS_BOOK)
-        cached = (
-            await self._redis.get(self._keys.caller_identity(account, number)) if asks else None
-        )
-        if cached:
+        # One round trip: the address book's cached answer and the phonebook's entry.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._keys.caller_identity(account, number))
+            self._phonebook.queue_find(pipe, number)
+            cached, listed = await pipe.execute()
+        if asks and cached:
             try:
                 return Known(CallerId.model_validate_json(cached), False)
             except ValidationError:
                 cached = None
-        fallback = await self._fallback(number, pbx_name)
-        return Known(fallback, asks and cached is None)
+        return Known(self._from(pbx_name, Phonebook.parse(listed)), asks and cached is None)
 
     async def look_up(
         self, account: str, number: str, pbx_name: str | None = None
@@ -97,9 +98,14 @@ class CallerIdentity:
         return caller
 
     async def _fallback(self, number: str, pbx_name: str | None) -> CallerId | None:
+        listed = None if pbx_name else await self._phonebook.find(number)
+        return self._from(pbx_name, listed)
+
+    @staticmethod
+    def _from(pbx_name: str | None, contact: Contact | None) -> CallerId | None:
+        """The PBX's name for the caller first, else the phonebook's entry."""
         if pbx_name:
             return CallerId(name=pbx_name, source=CallerSource.PBX)
-        contact = await self._phonebook.find(number)
         if contact is None:
             return None
         return CallerId(

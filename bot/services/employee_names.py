@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
@@ -13,6 +14,7 @@ from bot.pbx.providers import Providers
 from bot.storage import Keys
 
 CACHE_SECONDS = 600
+MEMO_SECONDS = 5.0  # this process reuses what it read from Redis for this long
 FAILED_CACHE_SECONDS = 60  # a PBX that could not answer is asked again after this
 
 Fetch = Callable[[], Awaitable[dict[str, str]]]
@@ -31,6 +33,7 @@ class DirectoryCache:
         self._keys = keys
         self._providers = providers
         self._loading: dict[str, asyncio.Task[dict[str, str]]] = {}
+        self._memo: dict[str, tuple[float, dict[str, str]]] = {}
 
     async def names(self, account: str) -> dict[str, str]:
         async def fetch() -> dict[str, str]:
@@ -61,9 +64,13 @@ class DirectoryCache:
         return await self._cached(self._keys.directory(account) + ":groups", fetch)
 
     async def _cached(self, key: str, fetch: Fetch) -> dict[str, str]:
+        memo = self._memo.get(key)
+        if memo is not None and memo[0] > time.monotonic():
+            return memo[1]  # every card asks: no Redis read (and JSON parse) each time
         cached = await self._redis.get(key)
         if cached:
             found: dict[str, str] = json.loads(cached)
+            self._memo[key] = (time.monotonic() + MEMO_SECONDS, found)
             return found
         loading = self._loading.get(key)
         if loading is None:

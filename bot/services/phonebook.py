@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.domain import Contact
 from bot.phones import normalise
@@ -117,7 +118,14 @@ class Phonebook:
         self._keys = keys
 
     async def find(self, number: str) -> Contact | None:
-        raw = await self._redis.hget(self._keys.phonebook(), number)
+        return self.parse(await self._redis.hget(self._keys.phonebook(), number))
+
+    def queue_find(self, pipe: Pipeline, number: str) -> None:
+        """Add :meth:`find`'s read to ``pipe``; :meth:`parse` its answer."""
+        pipe.hget(self._keys.phonebook(), number)
+
+    @staticmethod
+    def parse(raw: str | bytes | None) -> Contact | None:
         return PhonebookEntry.model_validate_json(raw).contact() if raw else None
 
     async def size(self) -> int:
