@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,8 @@ from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.provider import MangoProvider
 from bot.ratelimit import SharedRateLimiter
 from bot.texts import Texts
-from sandbox.mango import Campaign, Employee, MangoLimits, MangoSimulator
+from sandbox.mango import Campaign, Contact, Employee, MangoLimits, MangoSimulator
+from sandbox.mango.blacklist import Entry
 
 KEY, SALT = "test-api-key", "test-api-salt"
 
@@ -184,3 +186,38 @@ async def test_signed_recording_link_downloads(
         forged = await http.get(link[:-4] + "0000", follow_redirects=False)
     assert answer.content == b"ID3-link"
     assert forged.status_code != 200
+
+
+async def test_address_book_look_ups_keep_to_the_spec_limits(
+    sim: MangoSimulator, provider: MangoProvider
+) -> None:
+    sim.limits = MangoLimits()  # the spec's: 10 a second in all, ab/contact 50 a second
+    sim.limiter.limits = sim.limits
+    for index in range(25):
+        sim.add_contact(Contact(name=f"Client {index}", phones=[f"+7 900 000-00-{index:02d}"]))
+
+    found = await asyncio.gather(
+        *(provider.find_contact(f"+790000000{index:02d}") for index in range(25))
+    )
+
+    assert [c.name if c else None for c in found] == [f"Client {i}" for i in range(25)]
+    statuses = [r.status for r in sim.requests if r.path == "ab/contact/init"]
+    assert statuses == [200] * 25  # never turned away with 503
+
+
+async def test_black_list_add_and_remove_by_id(
+    sim: MangoSimulator, provider: MangoProvider
+) -> None:
+    await provider.block_number("+79001234567", "pbxgram: Maria")
+    sim.bwlists.numbers["black"].append(Entry(1, "7900*", "a mask stays"))
+
+    assert await provider.unblock_number("+79001234567")
+    assert not await provider.unblock_number("+79001234567")
+    assert sim.bwlists.on("black") == ["7900*"]
+    [added] = sim.commands("bwlists/number/add")
+    assert added == {
+        "list_type": "black",
+        "number": "79001234567",
+        "number_type": "tel",
+        "comment": "pbxgram: Maria",
+    }
