@@ -286,6 +286,14 @@ async def contacts_cursor(sim: MangoSimulator, payload: dict[str, Any]) -> Reply
         raise Invalid(codes.BAD_PARAMETERS) from None
 
 
+def _coded(answer: Callable[[], dict[str, Any]]) -> Reply:
+    """The answer, or HTTP 420 with the result code the request was refused with."""
+    try:
+        return ok(answer())
+    except (ListError, SpeechError) as exc:
+        raise Invalid(exc.code) from None
+
+
 async def bw_state(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     return ok(sim.bwlists.state_answer())
 
@@ -295,31 +303,19 @@ async def bw_numbers(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
 
 
 async def bw_add(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
-    try:
-        return ok(sim.bwlists.add(payload))
-    except ListError as exc:
-        raise Invalid(exc.code) from None
+    return _coded(lambda: sim.bwlists.add(payload))
 
 
 async def bw_delete(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
-    try:
-        return ok(sim.bwlists.delete(payload))
-    except ListError as exc:
-        raise Invalid(exc.code) from None
+    return _coded(lambda: sim.bwlists.delete(payload))
 
 
 async def transcripts(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
-    try:
-        return ok(sim.speech.transcripts_answer(payload))
-    except SpeechError as exc:
-        raise Invalid(exc.code) from None
+    return _coded(lambda: sim.speech.transcripts_answer(payload))
 
 
 async def categories(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
-    try:
-        return ok(sim.speech.categories_answer(payload))
-    except SpeechError as exc:
-        raise Invalid(exc.code) from None
+    return _coded(lambda: sim.speech.categories_answer(payload))
 
 
 HANDLERS: dict[str, Handler] = {
