@@ -41,6 +41,7 @@ class JournalCall:
     talk_seconds: int
     caller: str | None = None  # the client's name, where it was known
     notes: tuple[CallNote, ...] = ()
+    spam: bool = False
 
     @classmethod
     def logged(cls, call: LoggedCall) -> JournalCall:
@@ -54,6 +55,7 @@ class JournalCall:
             talk_seconds=call.talk_seconds,
             caller=call.caller.name if call.caller else None,
             notes=tuple(call.notes),
+            spam=call.spam,
         )
 
     @classmethod
@@ -139,6 +141,7 @@ class Journal:
                 "client": self.shown(call.client),
                 "caller": call.caller,
                 "notes": [{"author": n.author, "text": n.text} for n in call.notes],
+                "spam": call.spam,
                 "employee": await self.name(call.extension),
                 "answered": call.answered,
                 "talk": duration(call.talk_seconds),

@@ -91,6 +91,10 @@ async def test_a_manager_mutes_blocks_lists_and_unblocks_a_number(
     report = await emulator.wait_for_message(MARIA, lambda m: "📊" in m.text, timeout=20)
     assert "⬇️ Inbound: 2 · answered 0 · missed 1 · spam 1" in report.text
 
+    emulator.send_text(MARIA, f"/history {CLIENT}")
+    history = await emulator.wait_for_message(MARIA, lambda m: m.text.startswith("📒"), timeout=20)
+    assert history.text.count("❌ missed · 🚫 spam") == 1  # in the log, marked
+
     emulator.send_text(MARIA, "/blocked")
     listing = await emulator.wait_for_message(MARIA, lambda m: "Numbers marked as spam" in m.text)
     assert f"1. {CLIENT_SHOWN} · Maria, " in listing.text
