@@ -66,6 +66,8 @@ def answered_by(index: int) -> str | None:
 
 
 Seen = tuple[int, str, tuple[str, ...]]  # chat, text (clock masked), button texts
+# A finished call's card offers "Call back" and the default outcome tags.
+CARD_BUTTONS = ("📞 Перезвонить", "продажа", "вопрос", "жалоба", "спам")
 
 
 def expected_messages(index: int, *, missed: bool | None = None) -> list[Seen]:
@@ -79,7 +81,7 @@ def expected_messages(index: int, *, missed: bool | None = None) -> list[Seen]:
     if taker is not None:
         return [
             (rep_of(first), f"👥 Ответил(а) Employee {taker}\n{where}", ()),
-            (rep_of(second), f"✅ Звонок завершён\n{where}\nРазговор: 0:30", ("📞 Перезвонить",)),
+            (rep_of(second), f"✅ Звонок завершён\n{where}\nРазговор: 0:30", CARD_BUTTONS),
             (
                 GROUP_CHAT,
                 f"⬇️ Входящий звонок · HH:MM\nКлиент: {client}\n"
@@ -92,13 +94,13 @@ def expected_messages(index: int, *, missed: bool | None = None) -> list[Seen]:
         f"Звонок шёл на: Employee {first}, Employee {second}"
     )
     alert_buttons = ("📞 Перезвонить", "🙋 Беру", "🚫 Перезванивать не нужно")
-    card = (f"❌ Пропущенный звонок\n{where}", ("📞 Перезвонить",))
+    card = (f"❌ Пропущенный звонок\n{where}", CARD_BUTTONS)
     return [
         (rep_of(first), *card),
         (rep_of(second), *card),
         (rep_of(first), alert, alert_buttons),
         (rep_of(second), alert, alert_buttons),
-        (GROUP_CHAT, alert, alert_buttons),
+        (GROUP_CHAT, alert, (*alert_buttons, "🚫 Спам")),  # a group's press is checked
         (
             GROUP_CHAT,
             f"⬇️ Входящий звонок · HH:MM\nКлиент: {client}\n"

@@ -27,7 +27,7 @@ async def _jobs(settings: Settings, redis: Redis) -> dict[str, bool]:
             await app.bot.session.close()
 
 
-async def test_a_mango_account_alone_needs_no_pbx_jobs(
+async def test_a_mango_account_alone_needs_its_call_log_and_transcripts(
     make_settings: Callable[..., Settings], redis: Redis
 ) -> None:
     settings = make_settings(bot_token="42:TEST")
@@ -36,6 +36,7 @@ async def test_a_mango_account_alone_needs_no_pbx_jobs(
         "webhook-watch": True,
         "daily-digest": False,
         "reconcile": True,  # its call log (stats), read once across replicas
+        "transcripts": True,  # what was said on its recordings, asked once across replicas
     }
 
 
@@ -55,6 +56,7 @@ async def test_every_kind_of_work_with_something_to_do_is_a_job(
         "daily-digest": False,
         "close-calls": False,  # MTS sends no summaries
         "reconcile": True,  # one job reads every account's call log
+        "transcripts": True,  # MANGO's speech analytics
         "balance-watch": True,
         "mts-subscriptions": True,
         "mobilon-calls:mob": True,
