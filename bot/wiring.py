@@ -43,6 +43,7 @@ from bot.services.employee_names import DirectoryCache
 from bot.services.incidents import Incidents
 from bot.services.missed_calls import MissedCalls
 from bot.services.night_summary import NightSummary
+from bot.services.outgoing_lines import OutgoingLines
 from bot.services.phonebook import Phonebook
 from bot.services.silence_watch import SilenceWatch
 from bot.services.transcripts import Transcripts, TranscriptTiming
@@ -195,6 +196,7 @@ def build_app(
             patience=settings.telegram_outage_hours * 3600,
         ),
     )
+    outgoing_lines = OutgoingLines(redis, keys, call_log)
     command_results = CommandResults(
         redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts
     )
@@ -213,6 +215,7 @@ def build_app(
             missed_calls=missed,
             call_log=call_log,
             call_notes=CallNotes(sessions, call_log, notifier),
+            outgoing_lines=outgoing_lines,
             outbox=outbox,
             limiter=limiter,
             dialer=Dialer(
@@ -221,6 +224,7 @@ def build_app(
                 providers=providers,
                 limiter=limiter,
                 results=command_results,
+                lines=outgoing_lines,
             ),
             telegram=telegram,
             clock=tuning.clock,

@@ -104,6 +104,7 @@ class Capability(StrEnum):
     ADDRESS_BOOK = "address_book"
     BLACKLIST = "blacklist"
     TRANSCRIPTS = "transcripts"
+    OUTGOING_LINE = "outgoing_line"  # calls placed from a chosen line (``list_lines``)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from bot.pipeline.command_results import (
     render_unanswered,
 )
 from bot.ratelimit import SharedRateLimiter
+from bot.services.outgoing_lines import OutgoingLines
 from bot.texts import Translator
 
 NUMBER_TOKEN = re.compile(r"^[+\d()\-.]+$")
@@ -93,8 +94,10 @@ class Dialer:
         providers: Providers,
         limiter: SharedRateLimiter,
         results: CommandResults,
+        lines: OutgoingLines | None = None,
     ) -> None:
         self._bot = bot
+        self._lines = lines
         self._settings = settings
         self._providers = providers
         self._limiter = limiter
@@ -144,8 +147,13 @@ class Dialer:
             ),
             reply_to,
         )
+        line = None
+        if self._lines is not None and provider.supports(Capability.OUTGOING_LINE):
+            line = await self._lines.for_call(link, number)
         await self._carry_out(
-            t, report, lambda: provider.callback(link.extension, number.lstrip("+"))
+            t,
+            report,
+            lambda: provider.callback(link.extension, number.lstrip("+"), line_number=line),
         )
 
     async def sms(

@@ -270,3 +270,7 @@ class Keys:
     def transcripts_unavailable(self, account: str) -> str:
         """String with TTL: why ``account`` has no transcripts (the PBX's answer, JSON)."""
         return f"{self.prefix}:transcripts:unavailable:{account}"
+
+    def outgoing_line(self, account: str, telegram_id: int) -> str:
+        """String: the line (a PBX number) a person chose to call out from (``/line``)."""
+        return f"{self.prefix}:line:{account}:{telegram_id}"

@@ -24,6 +24,7 @@ from bot.services.call_log import CallLog
 from bot.services.call_notes import CallNotes
 from bot.services.dialing import Dialer
 from bot.services.missed_calls import MissedCalls
+from bot.services.outgoing_lines import OutgoingLines
 from bot.storage import Keys, Repositories
 from bot.telegram.connection import TelegramState
 from bot.telegram.identity import Identity
@@ -47,6 +48,7 @@ class HandlerDeps(TypedDict):
     missed_calls: MissedCalls
     call_log: CallLog
     call_notes: CallNotes
+    outgoing_lines: OutgoingLines
     outbox: Outbox
     limiter: SharedRateLimiter
     dialer: Dialer

@@ -385,7 +385,9 @@ async def test_call_back_from_a_missed_alert_and_from_the_missed_card(
     answer = await emulator.wait_for_callback_answer(pressed)
     assert answer.get("text") == "Звоним вам на 101, затем клиенту."
     await emulator.wait_for_message(REP_ANNA, lambda m: m.text == ANNA_RINGING)
-    assert callbacks(mango) == [{"from": {"extension": "101"}, "to_number": CLIENT}]
+    # from the line the client called in on
+    back_on_line = {"from": {"extension": "101"}, "to_number": CLIENT, "line_number": LINE}
+    assert callbacks(mango) == [back_on_line]
 
     await mango.wait_idle()
     await drained(company)
@@ -393,7 +395,7 @@ async def test_call_back_from_a_missed_alert_and_from_the_missed_card(
     assert back is not None
     emulator.press_button(REP_ANNA, REP_ANNA, card.message_id, back)
     await answer_to(emulator, REP_ANNA, card.message_id, ANNA_RINGING)
-    assert callbacks(mango) == [{"from": {"extension": "101"}, "to_number": CLIENT}] * 2
+    assert callbacks(mango) == [back_on_line] * 2
 
 
 async def test_a_failure_code_in_the_result_edits_the_message_once(

@@ -256,6 +256,14 @@ async def test_spam_is_muted_without_a_pbx_black_list(
     assert len(missed_alerts(emulator, GROUP)) == 1
 
 
+async def test_choosing_the_outgoing_line_is_refused_in_words(
+    emulator: TelegramEmulator, company: App
+) -> None:
+    emulator.send_text(MARIA, "/line")
+    answer = await emulator.wait_for_message(MARIA, lambda m: m.text.startswith("/line"))
+    assert answer.text.startswith("/line is not available: your PBX (")
+
+
 async def test_call_back_from_the_card_dials_from_the_own_abonent(
     emulator: TelegramEmulator, pbx: MtsSimulator, company: App
 ) -> None:
