@@ -158,6 +158,7 @@ def build_app(
         missed=missed,
         notices=notices,
         clock=tuning.clock,
+        providers=providers,
     )
     links = RecordingLinks(
         settings.public_base() if settings.public_url else None,

@@ -9,17 +9,23 @@ from datetime import UTC, datetime
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
+from redis.asyncio import Redis
 
+from bot.domain import Role
 from bot.pipeline.notify import Notifier
 from bot.services.call_back import call_back
-from bot.services.dialing import Dialer
+from bot.services.dialing import Dialer, Refusal
 from bot.services.missed_calls import MissedCall, MissedCalls, NoCallBack
 from bot.services.missed_claims import no_call_back, take
+from bot.services.outgoing_lines import OutgoingLines
+from bot.storage import Keys
 from bot.telegram.callbacks import MissedAction, MissedCallback, NoCallBackCallback
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
 from bot.telegram.keyboards import no_call_back_keyboard
 from bot.texts import Translator
+
+TAP_SECONDS = 30  # a second tap of the same button within this is not a second command
 
 
 def build_router() -> Router:
@@ -34,6 +40,9 @@ def build_router() -> Router:
     )
     router.callback_query.register(
         ask_why_no_call_back, MissedCallback.filter(F.action == MissedAction.DISMISS)
+    )
+    router.callback_query.register(
+        group_calls_back, MissedCallback.filter(F.action == MissedAction.GROUP)
     )
     router.callback_query.register(close_without_call_back, NoCallBackCallback.filter())
     return router
@@ -80,6 +89,55 @@ async def call_missed_back(
         placed="calls.calling",
     )
     await query.answer(answer.text, show_alert=answer.alert)
+
+
+async def group_calls_back(
+    query: CallbackQuery,
+    callback_data: MissedCallback,
+    identity: Identity,
+    t: Translator,
+    missed_calls: MissedCalls,
+    notifier: Notifier,
+    dialer: Dialer,
+    outgoing_lines: OutgoingLines,
+    redis: Redis,
+    keys: Keys,
+) -> None:
+    """Managers: the PBX rings the group that missed the call, then the client; the
+    alert's copies then say who talked to the client, as for any call back."""
+    missed = await _open_and_yours(query, callback_data, identity, t, missed_calls)
+    if missed is None:
+        return
+    link = next(x for x in identity.links if x.account == missed.account)
+    if not identity.has_role(Role.MANAGER):
+        await query.answer(t.label("calls.group_managers_only"), show_alert=True)
+        return
+    if not missed.group or not missed.client_number or not isinstance(query.message, Message):
+        await query.answer(t.label("pbx_errors.unsupported"), show_alert=True)
+        return
+    message = query.message
+    tap = keys.tap(message.chat.id, message.message_id, MissedAction.GROUP.value)
+    if not await redis.set(tap, "1", nx=True, ex=TAP_SECONDS):
+        await query.answer(t.label("calls.already_placing"))  # a double tap places nothing
+        return
+    names = await notifier.directory.group_names(missed.account)
+    line = await outgoing_lines.chosen(link) or missed.line_number
+    try:
+        await dialer.call_group(
+            t,
+            link,
+            missed.group,
+            names.get(missed.group, missed.group),
+            missed.client_number,
+            message.chat.id,
+            line_number=line,
+            reply_to=message.message_id,
+        )
+    except Refusal as refusal:
+        await redis.delete(tap)
+        await query.answer(refusal.text, show_alert=True)
+        return
+    await query.answer()
 
 
 async def ask_why_no_call_back(

@@ -30,12 +30,20 @@ from bot.storage.keys import Keys
 from bot.telegram.outbox import Outbox, OutMessage, Priority
 from bot.texts import Texts, Translator
 
-REPORTED_COMMANDS = frozenset({"callback", "sms"})
+REPORTED_COMMANDS = frozenset({"callback", "callback_group", "sms"})
 
 
 class CommandKind(StrEnum):
     CALL = "call"
     SMS = "sms"
+    GROUP_CALL = "group_call"  # a group calls a number (``extension``: the group's name)
+
+
+TEMPLATES = {
+    CommandKind.CALL: "call_status",
+    CommandKind.SMS: "sms_status",
+    CommandKind.GROUP_CALL: "group_call_status",
+}
 
 
 class CommandReport(BaseModel):
@@ -93,14 +101,13 @@ def _state(report: CommandReport, progress: Progress) -> tuple[str, Outcome | No
     if report.kind is CommandKind.SMS and delivery is not None:
         return ("delivered" if delivery.success else "undelivered"), delivery
     if result is None:
-        return ("placing" if report.kind is CommandKind.CALL else "sending"), None
+        return ("sending" if report.kind is CommandKind.SMS else "placing"), None
     return ("accepted" if result.success else "failed"), result
 
 
 def _text(t: Translator, report: CommandReport, state: str, why: str | None) -> str:
-    template = "call_status" if report.kind is CommandKind.CALL else "sms_status"
     return t(
-        template,
+        TEMPLATES[report.kind],
         state=state,
         reason=why,
         extension=report.extension,

@@ -43,6 +43,7 @@ class MissedAlerts(NotifierBase):
             ivr_abandoned=ivr_abandoned,
             rang=session.rang,
             recovered=session.recovered,
+            group=session.group,
             caller=session.caller,
             context=session.context,
             menu=session.menu,
@@ -166,6 +167,9 @@ class MissedAlerts(NotifierBase):
                 if missed.taken_by is None:
                     first.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
                 rows.append(tuple(first))
+                if missed.group and await self._may_call_group(missed.account, chat_id):
+                    label = t.label("calls.group_calls_back")
+                    rows.append((_button(label, MissedAction.GROUP, missed.ref),))
                 last = [_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref)]
                 if await self._may_mark_spam(chat_id):
                     last += [

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.domain import Role
+from bot.pbx.base import Capability
+from bot.pbx.providers import Providers
 from bot.pipeline.caller_view import NameOf
 from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCalls
@@ -34,6 +36,7 @@ class NotifierBase:
         missed: MissedCalls,
         notices: Notices,
         clock: Callable[[], float] = time.time,
+        providers: Providers | None = None,
     ) -> None:
         self.settings = settings
         self.repos = repos
@@ -43,6 +46,7 @@ class NotifierBase:
         self.missed = missed
         self.notices = notices
         self.clock_source = clock
+        self.providers = providers
 
     # people and words ------------------------------------------------------------
     async def translator(self, chat_id: int) -> Translator:
@@ -76,6 +80,14 @@ class NotifierBase:
             return True
         user = await self.repos.users.get(chat_id)
         return user is not None and user.role is not None and user.role.at_least(Role.MANAGER)
+
+    async def _may_call_group(self, account: str, chat_id: int) -> bool:
+        """ "Group calls back" goes where managers read (groups: the press is checked),
+        for PBXs that can call from a group."""
+        provider = self.providers.get(account) if self.providers is not None else None
+        if provider is None or not provider.supports(Capability.GROUP_CALLBACK):
+            return False
+        return await self._may_mark_spam(chat_id)
 
 
 def spam_row(t: Translator, account: str, number: str | None) -> tuple[tuple[Button, ...], ...]:

@@ -105,6 +105,7 @@ class Dialer:
         self._limits = {
             CommandKind.CALL: parse(settings.call_limit),
             CommandKind.SMS: parse(settings.sms_limit),
+            CommandKind.GROUP_CALL: parse(settings.call_limit),
         }
 
     def region(self, link: Link) -> str:
@@ -154,6 +155,40 @@ class Dialer:
             t,
             report,
             lambda: provider.callback(link.extension, number.lstrip("+"), line_number=line),
+        )
+
+    async def call_group(
+        self,
+        t: Translator,
+        link: Link,
+        group: str,
+        group_name: str,
+        number: str,
+        chat_id: int,
+        *,
+        line_number: str | None = None,
+        reply_to: int | None = None,
+    ) -> None:
+        """Have the PBX ring ``group`` (its extension), then ``number``, on behalf of
+        ``link``'s person; announced in ``chat_id``."""
+        provider = self.provider(t, link, Capability.GROUP_CALLBACK)
+        await self._take_turn(t, CommandKind.GROUP_CALL, link)
+        report = await self._announce(
+            t,
+            CommandReport(
+                kind=CommandKind.GROUP_CALL,
+                chat_id=chat_id,
+                slot="",
+                language=t.language,
+                extension=group_name,
+                number=number,
+            ),
+            reply_to,
+        )
+        await self._carry_out(
+            t,
+            report,
+            lambda: provider.callback_group(group, number.lstrip("+"), line_number=line_number),
         )
 
     async def sms(

@@ -49,6 +49,7 @@ class MissedCall(BaseModel):
     ivr_abandoned: bool = False
     recovered: bool = False  # found in the PBX's call log, not told by its webhooks
     rang: list[str] = []
+    group: str | None = None  # the ring group (its extension) that missed the call
     caller: CallerId | None = None
     context: CallContext | None = None
     menu: str | None = None  # the digits pressed in the voice menu

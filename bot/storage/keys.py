@@ -274,3 +274,8 @@ class Keys:
     def outgoing_line(self, account: str, telegram_id: int) -> str:
         """String: the line (a PBX number) a person chose to call out from (``/line``)."""
         return f"{self.prefix}:line:{account}:{telegram_id}"
+
+    def tap(self, chat_id: int, message_id: int, action: str) -> str:
+        """String with TTL: a button ``action`` on a message was just pressed (a second tap
+        of it meanwhile places nothing)."""
+        return f"{self.prefix}:tap:{chat_id}:{message_id}:{action}"

@@ -23,6 +23,7 @@ class MissedAction(StrEnum):
     CALL = "c"
     TAKE = "t"
     DISMISS = "d"  # "No call back needed": asks why
+    GROUP = "g"  # "Group calls back": the PBX rings the group, then the client
 
 
 class MissedCallback(CallbackData, prefix="ms"):

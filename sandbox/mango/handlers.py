@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.mango import codes, stats
+from sandbox.mango import codes, scenarios, stats
 from sandbox.mango.address_book import CursorError
 from sandbox.mango.blacklist import ListError
 from sandbox.mango.campaigns import MSK
@@ -110,6 +110,21 @@ async def callback_group(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
         line.name for line in directory.lines if line.name
     }
     good = has_group and (not known_lines or line_number in known_lines)
+    group = directory.group_by_extension(source)
+    if good and sim.auto_play and group is not None and NUMBER.fullmatch(target):
+        members = directory.members(group)
+        answerer = sim.group_answerer or (members[0] if members else None)
+        sim.spawn(
+            scenarios.play_group_callback(
+                sim,
+                source,
+                target,
+                command_id=command_id or None,
+                line_number=line_number,
+                answered_by=answerer,
+            )
+        )
+        return ok({"result": codes.SUCCESS})
     result = codes.SUCCESS if good else codes.BAD_PARAMETERS
     sim.spawn(sim.post_result("callback_group", command_id, result))
     return ok({"result": codes.SUCCESS})

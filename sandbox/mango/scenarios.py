@@ -98,6 +98,64 @@ async def play_callback(
     return await run(player, script)
 
 
+async def play_group_callback(
+    sim: MangoSimulator,
+    group_extension: str,
+    to_number: str,
+    *,
+    command_id: str | None,
+    line_number: str,
+    answered_by: str | None,
+    talk_seconds: int = 30,
+) -> CallRecord:
+    """``commands/callback_group`` from a group to a number (3.3.2): the group rings by
+    its algorithm (here all at once), ``answered_by`` picks up (the others' legs end,
+    picked up elsewhere), then the client is called and talks to them."""
+    directory = sim.directory
+    group = directory.group_by_extension(group_extension)
+    members = directory.members(group) if group is not None else []
+    client = party(number=to_number)
+    player = Player(sim, command_id=command_id or sim.new_command_id(), initiator="API")
+    player.direction = OUTBOUND
+    player.line_number = line_number
+    player.summary_from, player.summary_to = party(group_extension), client
+
+    async def script(p: Player) -> int:
+        await p.result("callback_group", codes.SUCCESS)
+        legs = {}
+        for extension in members:
+            employee = directory.employees.get(extension)
+            number = employee.main_number if employee else None
+            to = party(extension, number, acd_group=group_extension)
+            legs[extension] = p.leg("abonent", from_=client, to=to)
+            await p.call(legs[extension], APPEARED)
+        if answered_by not in legs:
+            p.wait(NO_ANSWER_SECONDS)
+            for leg in legs.values():
+                await p.call(leg, DISCONNECTED, codes.NO_ANSWER)
+            return codes.GROUP_CALL_FAILED
+        p.wait(3)
+        winner = legs[answered_by]
+        await p.call(winner, CONNECTED)
+        for leg in legs.values():
+            if leg is not winner:
+                await p.call(leg, DISCONNECTED, codes.PICKED_BY_OTHER)
+        p.wait(2)
+        await p.call(winner, DISCONNECTED, codes.SUCCESS)
+        me = party(answered_by, winner.to.get("number"))
+        second = p.leg("abonent", from_={**me, "taken_from_call_id": winner.call_id}, to=client)
+        await p.call(second, APPEARED)
+        p.wait(RING_SECONDS)
+        p.talk_time = p.clock
+        await p.call(second, CONNECTED)
+        p.summary_from = me
+        p.wait(talk_seconds)
+        await p.call(second, DISCONNECTED, codes.CALLEE_HUNG_UP)
+        return codes.CALLEE_HUNG_UP
+
+    return await run(player, script)
+
+
 async def play_inbound(
     sim: MangoSimulator,
     line_number: str,

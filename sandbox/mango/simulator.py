@@ -70,6 +70,9 @@ class MangoSimulator(SimulatorServer):
         self.address_book = AddressBook()
         self.bwlists = Lists()
         self.speech = Speech()
+        # Who picks up a group's call placed by ``commands/callback_group`` (None: the
+        # group's first member).
+        self.group_answerer: str | None = None
         self.campaigns = Campaigns(self.directory)
         self.recordings = Recordings()
         self.history: list[HistoryRow] = []

@@ -100,7 +100,12 @@ def expected_messages(index: int, *, missed: bool | None = None) -> list[Seen]:
         (rep_of(second), *card),
         (rep_of(first), alert, alert_buttons),
         (rep_of(second), alert, alert_buttons),
-        (GROUP_CHAT, alert, (*alert_buttons, "🚫 Спам")),  # a group's press is checked
+        # a group also gets the managers' buttons (a press there is checked)
+        (
+            GROUP_CHAT,
+            alert,
+            (*alert_buttons[:2], "👥 Перезвонит группа", alert_buttons[2], "🚫 Спам"),
+        ),
         (
             GROUP_CHAT,
             f"⬇️ Входящий звонок · HH:MM\nКлиент: {client}\n"
