@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.domain import CallNote
 from bot.pipeline.caller_view import tag_label
+from bot.services.call_log import CallLog
 from bot.services.call_notes import CallNotes
 from bot.storage import Keys
 from bot.telegram.callbacks import TagCallback
@@ -82,8 +83,9 @@ async def toggle_tag(
     t: Translator,
     settings: Settings,
     call_notes: CallNotes,
+    call_log: CallLog,
 ) -> None:
-    call = await call_notes.call_of(callback_data.ref)
+    call = await call_log.by_ref(callback_data.ref)
     account = settings.account(call.account) if call else None
     if call is None or account is None or callback_data.tag >= len(account.tags):
         await query.answer(t.label("notices.call_gone"))

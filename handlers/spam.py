@@ -47,6 +47,14 @@ def _allowed(identity: Identity, account: str) -> bool:
     return identity.has_role(Role.MANAGER) and (linked or identity.has_role(Role.ADMIN))
 
 
+async def _refused(query: CallbackQuery, identity: Identity, t: Translator, account: str) -> bool:
+    """Answer a press by someone who may not manage ``account``'s spam; True if refused."""
+    if _allowed(identity, account):
+        return False
+    await query.answer(t.label("calls.spam_managers_only"), show_alert=True)
+    return True
+
+
 def _name(identity: Identity) -> str:
     return identity.user.first_name or identity.user.display_name
 
@@ -60,8 +68,7 @@ async def mark_spam(
     notifier: Notifier,
     providers: Providers,
 ) -> None:
-    if not _allowed(identity, callback_data.account):
-        await query.answer(t.label("calls.spam_managers_only"), show_alert=True)
+    if await _refused(query, identity, t, callback_data.account):
         return
     account, number = callback_data.account, f"+{callback_data.number}"
     now = datetime.now(UTC)
@@ -108,8 +115,7 @@ async def block_on_pbx(
     t: Translator,
     providers: Providers,
 ) -> None:
-    if not _allowed(identity, callback_data.account):
-        await query.answer(t.label("calls.spam_managers_only"), show_alert=True)
+    if await _refused(query, identity, t, callback_data.account):
         return
     provider = providers.get(callback_data.account)
     number = f"+{callback_data.number}"
@@ -146,8 +152,7 @@ async def unblock(
     missed_calls: MissedCalls,
     providers: Providers,
 ) -> None:
-    if not _allowed(identity, callback_data.account):
-        await query.answer(t.label("calls.spam_managers_only"), show_alert=True)
+    if await _refused(query, identity, t, callback_data.account):
         return
     number = f"+{callback_data.number}"
     await missed_calls.unmark_spam(callback_data.account, number)

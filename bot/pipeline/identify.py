@@ -15,7 +15,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from bot.domain import CallerSource
 from bot.events import CallLegEvent, Direction
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.services.call_context import CallContexts
@@ -74,7 +73,7 @@ class Identifier:
     async def _look_up(self, account: str, call_id: str, number: str) -> None:
         try:
             caller = await self.identity.look_up(account, number)
-            if caller is None or caller.source is not CallerSource.ADDRESS_BOOK:
+            if caller is None:
                 return  # the other sources were read when the call was first seen
             async with self.sessions.open(account, call_id) as session:
                 if session.caller == caller:

@@ -171,7 +171,7 @@ class MissedAlerts(NotifierBase):
                     label = t.label("calls.group_calls_back")
                     rows.append((_button(label, MissedAction.GROUP, missed.ref),))
                 last = [_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref)]
-                if await self._may_mark_spam(chat_id):
+                if await self._shows_manager_buttons(chat_id):
                     last += [
                         b for row in spam_row(t, missed.account, missed.client_number) for b in row
                     ]

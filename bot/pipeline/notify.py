@@ -73,7 +73,7 @@ class Notifier(MissedAlerts):
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
             if session.finished and state in ("missed", "ended"):
                 buttons += self._tag_buttons(t, session)
-                if not session.spam and await self._may_mark_spam(chat_id):
+                if not session.spam and await self._shows_manager_buttons(chat_id):
                     buttons += spam_row(t, session.account, session.client_number)
             await self.outbox.put(
                 card_slot(session, extension),
@@ -108,9 +108,10 @@ class Notifier(MissedAlerts):
         ]
         return tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
 
-    async def on_identity(self, session: CallSession) -> None:
-        """The caller's identity (or menu choice) became known: draw the call's messages
-        again; a missed call's alert also reaches the client's personal manager."""
+    async def redraw(self, session: CallSession) -> None:
+        """Something about the call changed outside its events (the caller's name, the menu
+        choice, a note or tag): draw its messages again; a missed call's alert also reaches
+        a personal manager learnt meanwhile."""
         await self.refresh_cards(session)
         if not session.finished:
             return

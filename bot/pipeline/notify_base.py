@@ -74,8 +74,9 @@ class NotifierBase:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock_source(), UTC)
 
-    async def _may_mark_spam(self, chat_id: int) -> bool:
-        """Spam buttons go to groups (the press is checked) and to managers and admins."""
+    async def _shows_manager_buttons(self, chat_id: int) -> bool:
+        """Managers' buttons (spam, group call back) go to groups, where the press is
+        checked, and to managers' and admins' own chats."""
         if chat_id < 0:
             return True
         user = await self.repos.users.get(chat_id)
@@ -87,7 +88,7 @@ class NotifierBase:
         provider = self.providers.get(account) if self.providers is not None else None
         if provider is None or not provider.supports(Capability.GROUP_CALLBACK):
             return False
-        return await self._may_mark_spam(chat_id)
+        return await self._shows_manager_buttons(chat_id)
 
 
 def spam_row(t: Translator, account: str, number: str | None) -> tuple[tuple[Button, ...], ...]:

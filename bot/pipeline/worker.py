@@ -101,7 +101,7 @@ class EventWorker:
 
     async def redraw(self, session: CallSession) -> None:
         """Draw every message of the call again with what the session knows now."""
-        await self.notifier.on_identity(session)
+        await self.notifier.redraw(session)
         await self.call_log.record(session)
 
     async def _recording(self, event: RecordingEvent) -> None:

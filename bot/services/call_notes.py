@@ -13,7 +13,7 @@ from collections.abc import Callable
 from bot.domain import CallNote
 from bot.pipeline.notify import Notifier
 from bot.pipeline.sessions import CallSession, SessionStore
-from bot.services.call_log import CallLog, LoggedCall
+from bot.services.call_log import CallLog
 
 NOTE_LIMIT = 1000  # characters of one note
 Change = Callable[[list[CallNote], list[str]], tuple[list[CallNote], list[str]]]
@@ -63,8 +63,5 @@ class CallNotes:
 
     async def redraw(self, session: CallSession) -> None:
         """Draw every message of the call again, and log what it now shows."""
-        await self._notifier.on_identity(session)
+        await self._notifier.redraw(session)
         await self._call_log.record(session)
-
-    async def call_of(self, ref: str) -> LoggedCall | None:
-        return await self._call_log.by_ref(ref)

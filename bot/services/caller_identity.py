@@ -74,32 +74,26 @@ class CallerIdentity:
                 cached = None
         return Known(self._from(pbx_name, Phonebook.parse(listed)), asks and cached is None)
 
-    async def look_up(
-        self, account: str, number: str, pbx_name: str | None = None
-    ) -> CallerId | None:
+    async def look_up(self, account: str, number: str) -> CallerId | None:
         """Ask the PBX's address book (at most :attr:`timeout` seconds) and remember the
-        answer; what the other sources say when it knows nobody or cannot answer."""
+        answer; None when it knows nobody by that number or cannot answer."""
         key = self._keys.caller_identity(account, number)
         provider = self._providers.get(account)
         if provider is None:
-            return await self._fallback(number, pbx_name)
+            return None
         try:
             async with asyncio.timeout(self.timeout):
                 contact = await provider.find_contact(number)
         except (PbxError, TimeoutError) as exc:
             log.info("address book of %s did not answer: %s", account, type(exc).__name__)
             await self._redis.set(key, NOBODY, ex=FAILED_TTL, nx=True)
-            return await self._fallback(number, pbx_name)
+            return None
         if contact is None:
             await self._redis.set(key, NOBODY, ex=NOT_FOUND_TTL)
-            return await self._fallback(number, pbx_name)
-        caller = await self._caller(account, contact, CallerSource.ADDRESS_BOOK)
+            return None
+        caller = await self._caller(account, contact)
         await self._redis.set(key, caller.model_dump_json(), ex=FOUND_TTL)
         return caller
-
-    async def _fallback(self, number: str, pbx_name: str | None) -> CallerId | None:
-        listed = None if pbx_name else await self._phonebook.find(number)
-        return self._from(pbx_name, listed)
 
     @staticmethod
     def _from(pbx_name: str | None, contact: Contact | None) -> CallerId | None:
@@ -112,11 +106,15 @@ class CallerIdentity:
             name=contact.name, organisation=contact.organisation, source=CallerSource.PHONEBOOK
         )
 
-    async def _caller(self, account: str, contact: Contact, source: CallerSource) -> CallerId:
+    async def _caller(self, account: str, contact: Contact) -> CallerId:
+        """An address-book contact as cards show it, its personal employee by extension."""
         manager = None
         if contact.manager_user_id:
             users = await self._directory.user_extensions(account)
             manager = users.get(contact.manager_user_id)
         return CallerId(
-            name=contact.name, organisation=contact.organisation, manager=manager, source=source
+            name=contact.name,
+            organisation=contact.organisation,
+            manager=manager,
+            source=CallerSource.ADDRESS_BOOK,
         )

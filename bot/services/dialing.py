@@ -135,18 +135,8 @@ class Dialer:
     ) -> None:
         """Ring ``link``'s extension, then ``number`` (E.164); announce it in ``chat_id``."""
         provider = self.provider(t, link, Capability.CALLBACK)
-        await self._take_turn(t, CommandKind.CALL, link)
-        report = await self._announce(
-            t,
-            CommandReport(
-                kind=CommandKind.CALL,
-                chat_id=chat_id,
-                slot="",
-                language=t.language,
-                extension=link.extension,
-                number=number,
-            ),
-            reply_to,
+        report = await self._start(
+            t, link, CommandKind.CALL, chat_id, reply_to, extension=link.extension, number=number
         )
         line = None
         if self._lines is not None and provider.supports(Capability.OUTGOING_LINE):
@@ -172,18 +162,8 @@ class Dialer:
         """Have the PBX ring ``group`` (its extension), then ``number``, on behalf of
         ``link``'s person; announced in ``chat_id``."""
         provider = self.provider(t, link, Capability.GROUP_CALLBACK)
-        await self._take_turn(t, CommandKind.GROUP_CALL, link)
-        report = await self._announce(
-            t,
-            CommandReport(
-                kind=CommandKind.GROUP_CALL,
-                chat_id=chat_id,
-                slot="",
-                language=t.language,
-                extension=group_name,
-                number=number,
-            ),
-            reply_to,
+        report = await self._start(
+            t, link, CommandKind.GROUP_CALL, chat_id, reply_to, extension=group_name, number=number
         )
         await self._carry_out(
             t,
@@ -204,29 +184,51 @@ class Dialer:
         """Send ``text`` to ``number`` from ``link``'s extension; announce it in ``chat_id``."""
         self.check_sms(t, link, text)
         provider = self.provider(t, link, Capability.SMS)
-        await self._take_turn(t, CommandKind.SMS, link)
-        report = await self._announce(
+        report = await self._start(
             t,
-            CommandReport(
-                kind=CommandKind.SMS,
-                chat_id=chat_id,
-                slot="",
-                language=t.language,
-                extension=link.extension,
-                number=number,
-                text=text,
-            ),
+            link,
+            CommandKind.SMS,
+            chat_id,
             reply_to,
+            extension=link.extension,
+            number=number,
+            text=text,
         )
         await self._carry_out(
             t, report, lambda: provider.send_sms(link.extension, number.lstrip("+"), text)
         )
 
+    async def _start(
+        self,
+        t: Translator,
+        link: Link,
+        kind: CommandKind,
+        chat_id: int,
+        reply_to: int | None,
+        *,
+        extension: str,
+        number: str,
+        text: str = "",
+    ) -> CommandReport:
+        """Take the person's turn for ``kind``, then announce the command in ``chat_id``."""
+        await self._take_turn(t, kind, link)
+        report = CommandReport(
+            kind=kind,
+            chat_id=chat_id,
+            slot="",
+            language=t.language,
+            extension=extension,
+            number=number,
+            text=text,
+        )
+        return await self._announce(t, report, reply_to)
+
     async def _take_turn(self, t: Translator, kind: CommandKind, link: Link) -> None:
         item = self._limits[kind]
         if await self._limiter.try_acquire(item, "user", kind.value, str(link.telegram_id)):
             return
-        raise Refusal(t(f"{kind.value}_limited", amount=item.amount, period=period(t, item)))
+        template = "sms_limited" if kind is CommandKind.SMS else "call_limited"
+        raise Refusal(t(template, amount=item.amount, period=period(t, item)))
 
     async def _announce(
         self, t: Translator, report: CommandReport, reply_to: int | None

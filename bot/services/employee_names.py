@@ -36,22 +36,29 @@ class DirectoryCache:
         self._memo: dict[str, tuple[float, dict[str, str]]] = {}
 
     async def names(self, account: str) -> dict[str, str]:
-        async def fetch() -> dict[str, str]:
-            provider = self._providers.get(account)
-            employees = await provider.list_employees() if provider else []
-            return {e.extension: e.name for e in employees if e.name}
-
-        return await self._cached(self._keys.directory(account), fetch)
+        return await self._cached(
+            self._keys.directory(account), lambda: self._employees(account, users=False)
+        )
 
     async def user_extensions(self, account: str) -> dict[str, str]:
         """The PBX's user id → extension, where the PBX's directory gives user ids."""
+        return await self._cached(
+            self._users_key(account), lambda: self._employees(account, users=True)
+        )
 
-        async def fetch() -> dict[str, str]:
-            provider = self._providers.get(account)
-            employees = await provider.list_employees() if provider else []
-            return {e.user_id: e.extension for e in employees if e.user_id}
+    def _users_key(self, account: str) -> str:
+        return self._keys.directory(account) + ":users"
 
-        return await self._cached(self._keys.directory(account) + ":users", fetch)
+    async def _employees(self, account: str, *, users: bool) -> dict[str, str]:
+        """One directory request fills both caches, names and user ids (the PBX allows
+        few such requests); the one asked for is returned."""
+        provider = self._providers.get(account)
+        employees = await provider.list_employees() if provider else []
+        names = {e.extension: e.name for e in employees if e.name}
+        by_user = {e.user_id: e.extension for e in employees if e.user_id}
+        other_key = self._keys.directory(account) if users else self._users_key(account)
+        await self._redis.set(other_key, json.dumps(names if users else by_user), ex=CACHE_SECONDS)
+        return by_user if users else names
 
     async def group_names(self, account: str) -> dict[str, str]:
         """Group extension → group name, where the PBX lists its groups."""

@@ -244,13 +244,10 @@ class Sender:
             mapping: dict[str, int] = {"sent_version": version, "chat_id": message.chat_id}
             if message_id is not None:
                 mapping["message_id"] = message_id
-            await self._record_sent(key, mapping, waited=FAILURES in state)
+            about = None  # a new message about a call: a reply to it becomes a note
             if message.about and message_id is not None and "message_id" not in state:
-                await self.redis.set(
-                    self.keys.message_about(message.chat_id, message_id),
-                    message.about,
-                    ex=CALL_LOG_RETENTION,
-                )
+                about = (self.keys.message_about(message.chat_id, message_id), message.about)
+            await self._record_sent(key, mapping, waited=FAILURES in state, about=about)
         if probe:
             released = await self.outbox.release_stalled()
             log.info("telegram answers again; %d waiting messages go out in order", released)
@@ -261,19 +258,29 @@ class Sender:
         created = float(state.get("created", time.time()))
         await self.outbox.stall(key, created=created)
 
-    async def _record_sent(self, key: str, mapping: dict[str, int], *, waited: bool) -> None:
-        """Note what Telegram now shows (and forget an outage the slot waited out).
-        Telegram has already done it, so a Redis outage here is waited out: giving up would
-        send the message again on the next delivery."""
+    async def _record_sent(
+        self,
+        key: str,
+        mapping: dict[str, int],
+        *,
+        waited: bool,
+        about: tuple[str, str] | None = None,
+    ) -> None:
+        """Note what Telegram now shows (and forget an outage the slot waited out; note
+        which call a new message is about). Telegram has already done it, so a Redis
+        outage here is waited out: giving up would send the message again next time."""
         for pause in (*RECORD_BACKOFF, None):
             try:
-                if waited:
-                    async with self.redis.pipeline(transaction=True) as pipe:
-                        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
-                        pipe.hdel(key, *OUTAGE_FIELDS)
-                        await pipe.execute()
-                else:
+                if not waited and about is None:
                     await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                    return
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                    if waited:
+                        pipe.hdel(key, *OUTAGE_FIELDS)
+                    if about is not None:
+                        pipe.set(*about, ex=CALL_LOG_RETENTION)
+                    await pipe.execute()
                 return
             except (RedisConnectionError, RedisTimeoutError):
                 if pause is None:
