@@ -218,7 +218,7 @@ async def main(rate: float, seconds: float, chats: int) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=8)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--chats", type=int, default=200)
     args = parser.parse_args()
     result = asyncio.run(main(args.rate, args.seconds, args.chats))
