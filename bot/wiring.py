@@ -34,6 +34,7 @@ from bot.runtime import Job
 from bot.services.access import Access
 from bot.services.balance_watch import BalanceWatch, balance_jobs
 from bot.services.call_context import CallContexts
+from bot.services.call_control import CallControl
 from bot.services.call_log import CallLog
 from bot.services.call_notes import CallNotes
 from bot.services.callback_ladder import CallbackLadder
@@ -45,6 +46,7 @@ from bot.services.missed_calls import MissedCalls
 from bot.services.night_summary import NightSummary
 from bot.services.outgoing_lines import OutgoingLines
 from bot.services.phonebook import Phonebook
+from bot.services.presence import Presence
 from bot.services.silence_watch import SilenceWatch
 from bot.services.transcripts import Transcripts, TranscriptTiming
 from bot.services.webhook_watch import WebhookWatch
@@ -198,6 +200,17 @@ def build_app(
         ),
     )
     outgoing_lines = OutgoingLines(redis, keys, call_log)
+    presence = Presence(redis, keys)
+    call_control = CallControl(
+        redis=redis,
+        keys=keys,
+        settings=settings,
+        sessions=sessions,
+        providers=providers,
+        limiter=limiter,
+        commands=repos.commands,
+        notifier=notifier,
+    )
     command_results = CommandResults(
         redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts
     )
@@ -217,6 +230,8 @@ def build_app(
             call_log=call_log,
             call_notes=CallNotes(sessions, call_log, notifier),
             outgoing_lines=outgoing_lines,
+            call_control=call_control,
+            presence=presence,
             outbox=outbox,
             limiter=limiter,
             dialer=Dialer(
@@ -269,6 +284,8 @@ def build_app(
         redis, keys, providers, outbox, notices, tuning.transcripts, clock=tuning.clock
     )
     worker.transcripts = transcripts
+    worker.presence = presence
+    worker.call_control = call_control
     worker.identifier = (
         None
         if not tuning.identify

@@ -12,6 +12,7 @@ from handlers import (
     account,
     admin,
     approvals,
+    call_control,
     calling,
     common,
     fallback,
@@ -19,6 +20,7 @@ from handlers import (
     history,
     lines,
     missed_alerts,
+    mobile,
     notes,
     reports,
     spam,
@@ -30,10 +32,10 @@ from handlers import (
 def build_router() -> Router:
     """A fresh root router: specific routers first, catch-alls last.
 
-    A command drops an SMS form still waiting for its text before any router sees it.
+    A command drops a form still waiting for its answer before any router sees it.
     """
     root = Router(name="pbxgram")
-    root.message.outer_middleware(calling.LeaveSmsFormOnCommand())
+    root.message.outer_middleware(calling.LeaveFormOnCommand())
     root.include_routers(
         start.build_router(),
         approvals.build_router(),
@@ -41,8 +43,10 @@ def build_router() -> Router:
         groups.build_router(),
         common.build_router(),
         missed_alerts.build_router(),
+        call_control.build_router(),
         calling.build_router(),
         lines.build_router(),
+        mobile.build_router(),
         notes.build_router(),
         spam.build_router(),
         account.build_router(),

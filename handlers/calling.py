@@ -32,7 +32,7 @@ BARE_NUMBER = re.compile(r"^\+?[\d\s().\-]{7,30}$")
 
 def build_router() -> Router:
     """``/call``, ``/sms`` (and its form), offers for a shared number, and their buttons;
-    linked people only. Register :class:`LeaveSmsFormOnCommand` on the root router.
+    linked people only. Register :class:`LeaveFormOnCommand` on the root router.
     """
     router = Router(name=__name__)
     router.message.middleware(RequireLink())
@@ -56,8 +56,9 @@ class SmsForm(StatesGroup):
     text = State()
 
 
-class LeaveSmsFormOnCommand(BaseMiddleware):
-    """A command other than /cancel while the bot waits for an SMS text drops that SMS.
+class LeaveFormOnCommand(BaseMiddleware):
+    """A command other than /cancel while the bot waits for a form's answer (an SMS text,
+    a number to pass a call to) drops that form.
 
     Register on the root router's ``message`` observer (outer), so it runs before any
     router takes the command.
@@ -73,7 +74,7 @@ class LeaveSmsFormOnCommand(BaseMiddleware):
         if (
             isinstance(event, Message)
             and state is not None
-            and data.get("raw_state") == SmsForm.text.state
+            and data.get("raw_state") is not None
             and _command_name(event) not in (None, "cancel")
         ):
             await state.clear()

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import httpx
 from redis.asyncio import Redis
@@ -70,6 +70,7 @@ __all__ = [
     "ProviderDeps",
     "Reply",
     "Route",
+    "Side",
     "UnsupportedError",
     "WebhookError",
     "WebhookForbidden",
@@ -88,6 +89,9 @@ if TYPE_CHECKING:
     from bot.storage.links import LinkRepository
 
 
+Side = Literal["from", "to"]  # which party of a call is the employee acting on it
+
+
 class Capability(StrEnum):
     """Things a PBX may let pbxgram do."""
 
@@ -100,7 +104,10 @@ class Capability(StrEnum):
     RECORDINGS = "recordings"
     CALL_HISTORY = "call_history"
     CAMPAIGNS = "campaigns"
-    TRANSFER = "transfer"
+    TRANSFER = "transfer"  # blind transfer of a call in progress
+    CONSULT_TRANSFER = "consult_transfer"  # the client waits on hold while one consults
+    ROUTE = "route"  # a ringing call sent elsewhere before anyone picks up
+    RECORD = "record"  # recording a call in progress on demand
     ADDRESS_BOOK = "address_book"
     BLACKLIST = "blacklist"
     TRANSCRIPTS = "transcripts"
@@ -242,7 +249,16 @@ class Provider:
         raise self._unsupported("group callback")
 
     async def hangup(self, leg_id: str) -> CommandTicket:
+        """End the leg ``leg_id`` (the session's leg id) of a call in progress."""
         raise self._unsupported("hang-up")
+
+    async def route(self, leg_id: str, to: str) -> CommandTicket:
+        """Send the ringing leg ``leg_id`` to ``to`` (an extension or a number, digits)."""
+        raise self._unsupported("routing a ringing call")
+
+    async def start_recording(self, leg_id: str, extension: str) -> CommandTicket:
+        """Start recording ``extension``'s conversation on the leg ``leg_id``."""
+        raise self._unsupported("recording on demand")
 
     def check_sms(self, text: str) -> None:
         """InvalidRequest if this PBX would refuse ``text`` (empty, too long); call it before
@@ -278,7 +294,11 @@ class Provider:
     async def stop_campaign(self, campaign_id: str) -> CampaignStatus:
         raise self._unsupported("campaigns")
 
-    async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
+    async def transfer(
+        self, leg_id: str, to: str, *, consult: bool = False, side: Side = "to"
+    ) -> CommandTicket:
+        """Transfer the leg ``leg_id`` to ``to`` (an extension or a number, digits) on
+        behalf of the employee on its ``side``; ``consult``: the client waits on hold."""
         raise self._unsupported("transfer")
 
     async def transcript(self, recording_id: str) -> Transcript:

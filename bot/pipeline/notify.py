@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain import SubscriptionKind
 from bot.events import CallLegEvent, Direction, LegState, RecordingEvent
 from bot.formatting import duration
+from bot.pbx.base import Provider
 from bot.phones import display
 from bot.pipeline.caller_view import (
     caller_view,
@@ -19,6 +20,7 @@ from bot.pipeline.caller_view import (
     notes_view,
     tag_label,
 )
+from bot.pipeline.card_controls import action_line, control_rows
 from bot.pipeline.missed_alerts import MissedAlerts
 from bot.pipeline.notify_base import spam_row
 from bot.pipeline.sessions import CallSession
@@ -67,10 +69,14 @@ class Notifier(MissedAlerts):
                 ),
                 colleague=await self.name_of(session.account, session.answered_by),
                 talk=duration(session.talk_seconds or self._talk_of(session, extension)),
+                action=await action_line(
+                    t, session, extension, self._names(session.account), self._person
+                ),
                 **await self._about_caller(t, session),
             )
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
+            buttons += control_rows(t, session, extension, state, self._provider(session))
             if session.finished and state in ("missed", "ended"):
                 buttons += self._tag_buttons(t, session)
                 if not session.spam and await self._shows_manager_buttons(chat_id):
@@ -119,9 +125,17 @@ class Notifier(MissedAlerts):
             await self.alert_missed(session)
         await self.post_summary(session)
 
+    def _provider(self, session: CallSession) -> Provider | None:
+        return self.providers.get(session.account) if self.providers is not None else None
+
+    async def _person(self, telegram_id: int) -> str | None:
+        user = await self.repos.users.get(telegram_id)
+        return user.first_name or user.display_name if user else None
+
     def _card_state(self, session: CallSession, extension: str) -> str:
         leg = session.leg_of(extension)
-        if session.answered_by == extension:
+        talked = leg is not None and leg.connected_at is not None
+        if session.answered_by == extension or talked:
             if leg is not None and leg.state is LegState.ON_HOLD:
                 return "on_hold"
             if session.finished or (leg is not None and leg.state is LegState.DISCONNECTED):

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -39,6 +40,40 @@ class Leg(BaseModel):
     ended_at: datetime | None = None
     location: str | None = None
     disconnect_reason: int | None = None
+
+
+class ActionKind(StrEnum):
+    """What a person did to a call from its card."""
+
+    TRANSFER = "transfer"  # blind: the client goes straight to the target
+    CONSULT = "consult"  # the client waits on hold while the employee consults the target
+    HANGUP = "hangup"
+    RECORD = "record"
+    MOBILE = "mobile"  # a ringing call sent to the employee's own mobile
+    ROUTE = "route"  # a ringing call sent to a colleague
+
+
+class ActionState(StrEnum):
+    PLACING = "placing"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    UNANSWERED = "unanswered"  # the PBX did not answer in time; it may still happen
+
+
+class CardAction(BaseModel):
+    """The latest action on one employee's side of the call, shown on their card."""
+
+    kind: ActionKind
+    by: int  # who pressed (Telegram id)
+    target: str = ""  # an extension, or a number (E.164)
+    command_id: str = ""
+    state: ActionState = ActionState.PLACING
+    reason: str | None = None  # the message key of a refusal
+    at: float = 0.0  # when it was pressed (Unix seconds)
+
+    @property
+    def settled(self) -> bool:
+        return self.state in (ActionState.ACCEPTED, ActionState.FAILED)
 
 
 class CallSession(BaseModel):
@@ -73,6 +108,10 @@ class CallSession(BaseModel):
     notes: list[CallNote] = []
     tags: list[str] = []  # outcome tags, in the order the account lists them
     spam: bool = False  # the client's number was marked as spam: no alerts
+    actions: dict[str, CardAction] = {}  # extension -> the latest action on its side
+    # Numbers (E.164) a ringing call was sent to for an employee (their mobile): a leg
+    # to one of them is that employee's.
+    forwarded: dict[str, str] = {}
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -84,7 +123,11 @@ class CallSession(BaseModel):
         current = self.legs.get(event.leg_id)
         before = self.model_dump_json()
         if current is None or event.seq > current.seq:
-            extension = event.callee.extension or event.caller.extension
+            extension = (
+                event.callee.extension
+                or event.caller.extension
+                or self._forwarded_to(event.callee.number, region)
+            )
             current = Leg(
                 leg_id=event.leg_id,
                 seq=event.seq,
@@ -104,6 +147,11 @@ class CallSession(BaseModel):
         if event.state is LegState.DISCONNECTED and current.ended_at is None:
             current.ended_at = event.at
         return self.model_dump_json() != before
+
+    def _forwarded_to(self, number: str | None, region: str) -> str | None:
+        if not number or not self.forwarded:
+            return None
+        return self.forwarded.get(normalise(number, region) or number)
 
     def _connected(self, leg: Leg, event: CallLegEvent) -> None:
         at = event.at
@@ -182,7 +230,10 @@ class CallSession(BaseModel):
     def leg_of(self, extension: str) -> Leg | None:
         """The latest leg of ``extension``."""
         legs = [leg for leg in self.legs.values() if leg.extension == extension]
-        return max(legs, key=lambda leg: leg.started_at) if legs else None
+        if not legs:
+            return None
+        # Of legs that began the same second, the one heard of last is the latest.
+        return max(enumerate(legs), key=lambda pair: (pair[1].started_at, pair[0]))[1]
 
 
 def _direction(event: CallLegEvent) -> Direction:

@@ -6,6 +6,7 @@ everything here is idempotent.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.events import (
@@ -26,7 +27,11 @@ from bot.pipeline.notify import Notifier
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.pipeline.stream import decode_event
 from bot.services.call_log import CallLog
+from bot.services.presence import Presence
 from bot.services.transcripts import Transcripts
+
+if TYPE_CHECKING:
+    from bot.services.call_control import CallControl
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ class EventWorker:
         self.closer = closer  # ends the calls of PBXs that send no summaries
         self.identifier = identifier  # who the caller is, and their calls before
         self.transcripts = transcripts  # what was said, under each recording
+        self.presence: Presence | None = None  # who is on a call now
+        self.call_control: CallControl | None = None  # results of actions taken on cards
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
         event = decode_event(fields["event"])
@@ -70,6 +77,8 @@ class EventWorker:
                 if session.apply_leg(event, region):
                     ask = await self._identify(session, event)
                     await self.notifier.on_leg(session, event)
+                    if self.presence is not None:
+                        await self.presence.follow(session)
                     await self.call_log.record(session)
                     if self.closer is not None:
                         await self.closer.watch(session)
@@ -78,6 +87,8 @@ class EventWorker:
                 session.apply_summary(event, region)
                 ask = await self._identify(session)
                 await self.notifier.on_summary(session)
+                if self.presence is not None:
+                    await self.presence.follow(session)
                 await self.call_log.record(session)
         elif isinstance(event, DtmfEvent) and _in_menu(event):
             async with self.sessions.open(event.account, event.call_id) as session:
@@ -91,6 +102,8 @@ class EventWorker:
         if self.command_results is not None:
             if isinstance(event, CommandResultEvent):
                 await self.command_results.on_result(event)
+                if self.call_control is not None:
+                    await self.call_control.on_result(event)
             elif isinstance(event, SmsStatusEvent):
                 await self.command_results.on_sms_status(event)
 

@@ -279,3 +279,11 @@ class Keys:
         """String with TTL: a button ``action`` on a message was just pressed (a second tap
         of it meanwhile places nothing)."""
         return f"{self.prefix}:tap:{chat_id}:{message_id}:{action}"
+
+    def busy(self, account: str) -> str:
+        """Hash with TTL: extension -> the call (id) it is talking on or holding now."""
+        return f"{self.prefix}:busy:{account}"
+
+    def mobile(self, telegram_id: int) -> str:
+        """String: the person's own mobile number (E.164), set with ``/mobile``."""
+        return f"{self.prefix}:mobile:{telegram_id}"

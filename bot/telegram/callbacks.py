@@ -97,3 +97,36 @@ class DialCallback(CallbackData, prefix="dl"):
     action: DialAction
     account: str
     number: str  # E.164 digits without "+"
+
+
+class CardAct(StrEnum):
+    TRANSFER = "t"  # opens the colleague picker
+    HANGUP = "h"
+    RECORD = "r"
+    MOBILE = "m"  # a ringing call to the employee's own mobile
+    COLLEAGUE = "c"  # opens the colleague picker for a ringing call
+
+
+class CardCallback(CallbackData, prefix="cd"):
+    """A button on a card; the call is the one the card's message is about, ``ext`` the
+    card's employee."""
+
+    act: CardAct
+    ext: str
+
+
+class PickMode(StrEnum):
+    ASK = ""  # blind or consult: asked next
+    BLIND = "b"
+    CONSULT = "h"
+
+
+class PickCallback(CallbackData, prefix="pk"):
+    """A choice in the picker under a card: ``to`` a colleague's extension, a number
+    ("+" and digits), or "*" for "another number…"; ``act`` the card button it came from
+    (TRANSFER or COLLEAGUE)."""
+
+    act: CardAct
+    ext: str
+    to: str = ""
+    mode: PickMode = PickMode.ASK

@@ -20,11 +20,13 @@ from bot.pbx.providers import Providers
 from bot.pipeline.notify import Notifier
 from bot.ratelimit import SharedRateLimiter
 from bot.services.access import Access
+from bot.services.call_control import CallControl
 from bot.services.call_log import CallLog
 from bot.services.call_notes import CallNotes
 from bot.services.dialing import Dialer
 from bot.services.missed_calls import MissedCalls
 from bot.services.outgoing_lines import OutgoingLines
+from bot.services.presence import Presence
 from bot.storage import Keys, Repositories
 from bot.telegram.connection import TelegramState
 from bot.telegram.identity import Identity
@@ -49,6 +51,8 @@ class HandlerDeps(TypedDict):
     call_log: CallLog
     call_notes: CallNotes
     outgoing_lines: OutgoingLines
+    call_control: CallControl
+    presence: Presence
     outbox: Outbox
     limiter: SharedRateLimiter
     dialer: Dialer

@@ -23,6 +23,8 @@ class MangoAccount(AccountBase):
     campaign_list_path: str = "io/v1/campaign/get_list"
     # SMS sender name (commands/sms ``sms_sender``); unset: the one chosen in the PBX settings.
     sms_sender: Annotated[str, Field(max_length=128)] | None = None
+    # The PBX records every call already: cards offer no "Record" button.
+    records_every_call: bool = False
 
     @classmethod
     def provider_class(cls) -> type[Provider]:

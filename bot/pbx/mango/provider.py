@@ -34,6 +34,7 @@ from bot.pbx.base import (
     Provider,
     ProviderDeps,
     Route,
+    Side,
 )
 from bot.pbx.mango import address_book, blacklist, company, speech, stats
 from bot.pbx.mango.account import MangoAccount
@@ -72,6 +73,8 @@ class MangoProvider(Provider):
     ) -> None:
         super().__init__(account, deps)
         self.mango = account
+        if account.records_every_call:
+            self.capabilities = self.capabilities - {Capability.RECORD}
         self.client = MangoClient(account, deps.http, deps.limiter, retry_delays=retry_delays)
         self._http = deps.http
         self._stats_poll_interval = stats_poll_interval
@@ -152,16 +155,21 @@ class MangoProvider(Provider):
             "recording/start", {"call_id": leg_id, "call_party_number": extension}
         )
 
-    async def route(self, leg_id: str, to_number: str) -> CommandTicket:
-        return await self._command("route", {"call_id": leg_id, "to_number": to_number})
+    async def route(self, leg_id: str, to: str) -> CommandTicket:
+        return await self._command("route", {"call_id": leg_id, "to_number": to})
 
     async def transfer(
-        self, leg_id: str, to: str, *, consult: bool = False, initiator: str = "to.extension"
+        self, leg_id: str, to: str, *, consult: bool = False, side: Side = "to"
     ) -> CommandTicket:
-        method = "hold" if consult else "blind"
+        # "initiator": the employee's field of the transferred call (3.2.8).
         return await self._command(
             "transfer",
-            {"call_id": leg_id, "method": method, "to_number": to, "initiator": initiator},
+            {
+                "call_id": leg_id,
+                "method": "hold" if consult else "blind",
+                "to_number": to,
+                "initiator": f"{side}.extension",
+            },
         )
 
     # directory -------------------------------------------------------------------

@@ -31,6 +31,7 @@ from bot.pbx.base import (
     Provider,
     ProviderDeps,
     Route,
+    Side,
     WebhookMalformed,
 )
 from bot.pbx.mts.abonents import Abonent, AbonentDirectory, Abonents
@@ -216,11 +217,14 @@ class MtsProvider(Provider):
     async def hangup(self, leg_id: str) -> CommandTicket:
         user_id, call_id = _split_leg(leg_id)
         await self.client.hangup(user_id, call_id)
-        return self._ticket("call/hangup", leg_id)
+        return await self._accepted("call/hangup", {"user_id": user_id, "call_id": call_id})
 
-    async def transfer(self, leg_id: str, to: str, *, consult: bool = False) -> CommandTicket:
+    async def transfer(
+        self, leg_id: str, to: str, *, consult: bool = False, side: Side = "to"
+    ) -> CommandTicket:
         """Blind: ``to`` is a number or extension. Consult: ``to`` is the leg id of the
-        abonent's second call (the one with the party taking over)."""
+        abonent's second call (the one with the party taking over). The abonent of the leg
+        is the side transferring, whichever ``side`` it is."""
         user_id, call_id = _split_leg(leg_id)
         if consult:
             other_user, other_call = _split_leg(to)
@@ -229,7 +233,15 @@ class MtsProvider(Provider):
             await self.client.consult_transfer(user_id, call_id, other_call)
         else:
             await self.client.blind_transfer(user_id, call_id, transfer_address(to))
-        return self._ticket("transfer", leg_id)
+        return await self._accepted("transfer", {"user_id": user_id, "call_id": call_id})
+
+    async def _accepted(self, command: str, raw: dict[str, Any]) -> CommandTicket:
+        """A ticket for a command the PBX carried out when it answered (HTTP 2xx is all
+        it says): reported accepted at once."""
+        ticket = self._ticket(command, f"pbxgram-{uuid.uuid4().hex}")
+        if self._redis is not None:
+            await report_accepted(self._redis, self._keys, ticket, "mts", code=200, raw=raw)
+        return ticket
 
     async def call_return(self, extension: str) -> CommandTicket:
         """Call back whoever last called (or was missed by) the abonent (4.8.7)."""
