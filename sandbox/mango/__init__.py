@@ -3,6 +3,8 @@
 It answers the API methods the bot uses (commands, statistics, recordings, directory,
 balance, lines, campaigns, address book) as the MANGO OFFICE spec describes them, and posts signed
 Realtime events (calls, summaries, recordings, SMS, DTMF, command results) to the bot.
+A live call (``play_live_inbound``) carries out hangup, route, transfer and recording
+commands sent for its legs.
 """
 
 from __future__ import annotations

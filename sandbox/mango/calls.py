@@ -73,6 +73,8 @@ class Leg:
     to: dict[str, Any]
     seq: int = 0
     open: bool = False
+    state: str = ""
+    command_id: str | None = None  # the command the leg came from, when not the call's
 
 
 class HungUp(Exception):
@@ -113,7 +115,8 @@ class Player:
         """Advance the call's clock (no real waiting)."""
         self.clock += seconds
 
-    async def _pause(self) -> None:
+    async def pause(self) -> None:
+        """The real pause between two posts; raises HungUp for a leg being hung up."""
         await asyncio.sleep(self.sim.step_delay)
         hung = self.sim.hangups & {leg.call_id for leg in self.legs if leg.open}
         if hung:
@@ -125,7 +128,7 @@ class Player:
         await self.sim.post(path, payload)
 
     async def result(self, command: str, result: int) -> None:
-        await self._pause()
+        await self.pause()
         await self.post(
             f"result/{command}", {"command_id": self.record.command_id, "result": result}
         )
@@ -140,7 +143,7 @@ class Player:
     async def call(self, leg: Leg, state: str, reason: int | None = None) -> None:
         """Post ``events/call`` for a leg's new state (skips the pause when hanging up)."""
         if state != DISCONNECTED or reason != codes.ENDED_BY_API:
-            await self._pause()
+            await self.pause()
         leg.seq += 1
         payload: dict[str, Any] = {
             "entry_id": self.record.entry_id,
@@ -154,11 +157,13 @@ class Player:
         }
         if reason is not None:
             payload["disconnect_reason"] = reason
-        if self.record.command_id is not None:
-            payload["command_id"] = self.record.command_id
+        command_id = leg.command_id or self.record.command_id
+        if command_id is not None:
+            payload["command_id"] = command_id
         if self.initiator is not None:
             payload["callback_initiator"] = self.initiator
         leg.open = state != DISCONNECTED
+        leg.state = state
         if leg.open:
             self.sim.live_legs.add(leg.call_id)
         else:
@@ -187,6 +192,11 @@ class Player:
         self._recording = (recording_id, leg, extension)
         await self._post_recording("Started")
 
+    @property
+    def recording_leg(self) -> Leg | None:
+        """The leg being recorded now, if any."""
+        return self._recording[1] if self._recording is not None else None
+
     async def stop_recording(self) -> None:
         if self._recording is None:
             return
@@ -201,7 +211,7 @@ class Player:
     async def _post_recording(self, state: str) -> None:
         assert self._recording is not None
         recording_id, leg, extension = self._recording
-        await self._pause()
+        await self.pause()
         self._recording_seq += 1
         payload: dict[str, Any] = {
             "recording_id": recording_id,
@@ -218,7 +228,7 @@ class Player:
         await self.post("events/recording", payload)
 
     async def dtmf(self, leg: Leg, digits: str, location: str) -> None:
-        await self._pause()
+        await self.pause()
         self._dtmf_seq += 1
         caller = str(leg.from_.get("number", ""))
         payload = {
@@ -266,7 +276,7 @@ class Player:
             "entry_result": 1 if answered else 0,
             "disconnect_reason": reason,
         }
-        await self._pause()
+        await self.pause()
         await self.post("events/summary", summary)
         self.sim.history.append(
             HistoryRow(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,14 +11,15 @@ from sandbox.mango import codes, scenarios, stats
 from sandbox.mango.address_book import CursorError
 from sandbox.mango.blacklist import ListError
 from sandbox.mango.campaigns import MSK
+from sandbox.mango.live import Order
 from sandbox.mango.speech import SpeechError
+from sandbox.mango.transfers import NUMBER
 
 if TYPE_CHECKING:
     from sandbox.mango.simulator import MangoSimulator
 
 SMS_LIMIT_LATIN = 612
 SMS_LIMIT_CYRILLIC = 268
-NUMBER = re.compile(r"\+?\d{1,20}|sip:[^@\s]+@\S+")
 
 
 @dataclass
@@ -130,9 +130,22 @@ async def callback_group(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     return ok({"result": codes.SUCCESS})
 
 
+def _to_live_call(
+    sim: MangoSimulator, command: str, payload: dict[str, Any], call_id: str, command_id: str
+) -> bool:
+    """Hand the command to the live call owning the leg, if there is one."""
+    live = sim.live_call_of(call_id)
+    if live is None:
+        return False
+    live.give(Order(command, call_id, command_id, payload))
+    return True
+
+
 async def hangup(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     call_id = text(payload, "call_id")
     command_id = text(payload, "command_id", required=False)
+    if _to_live_call(sim, "call/hangup", payload, call_id, command_id):
+        return ok({"result": codes.SUCCESS})
     result = codes.SUCCESS if call_id in sim.live_legs else codes.CALL_GONE
     if result == codes.SUCCESS:
         sim.hangups.add(call_id)
@@ -144,6 +157,8 @@ async def recording_start(sim: MangoSimulator, payload: dict[str, Any]) -> Reply
     call_id = text(payload, "call_id")
     number = text(payload, "call_party_number")
     command_id = text(payload, "command_id", required=False)
+    if _to_live_call(sim, "recording/start", payload, call_id, command_id):
+        return ok({"result": codes.SUCCESS})
     if call_id not in sim.live_legs:
         result = codes.CALL_GONE
     elif sim.directory.by_number(number) is None:
@@ -158,6 +173,8 @@ async def route(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     call_id = text(payload, "call_id")
     text(payload, "to_number")
     command_id = text(payload, "command_id", required=False)
+    if _to_live_call(sim, "route", payload, call_id, command_id):
+        return ok({"result": codes.SUCCESS})
     result = codes.SUCCESS if call_id in sim.live_legs else codes.CALL_GONE
     sim.spawn(sim.post_result("route", command_id, result))
     return ok({"result": codes.SUCCESS})
@@ -169,6 +186,8 @@ async def transfer(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     if text(payload, "method") not in ("blind", "hold"):
         raise Invalid(codes.BAD_FORMAT)
     command_id = text(payload, "command_id", required=False)
+    if _to_live_call(sim, "transfer", payload, call_id, command_id):
+        return ok({"result": codes.SUCCESS})
     result = codes.SUCCESS if call_id in sim.live_legs else codes.CALL_GONE
     sim.spawn(sim.post_result("transfer", command_id, result))
     return ok({"result": codes.SUCCESS})

@@ -1,5 +1,6 @@
 """Scripted calls and SMS deliveries, following the spec's event walkthroughs
-("Примеры поведения": outgoing call, call initiation, routing) and 3.1.1-3.1.5.
+("Примеры поведения": outgoing call, call initiation, routing) and 3.1.1-3.1.5, and the
+live incoming call that carries out commands (:mod:`sandbox.mango.live`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from sandbox.mango.calls import (
     OUTBOUND,
     CallRecord,
     HungUp,
+    Leg,
     Player,
     party,
 )
+from sandbox.mango.live import LiveCall
 
 if TYPE_CHECKING:
+    from sandbox.mango.directory import Group
     from sandbox.mango.simulator import MangoSimulator
 
 RING_SECONDS = 5
@@ -156,6 +160,79 @@ async def play_group_callback(
     return await run(player, script)
 
 
+def _ringing(
+    sim: MangoSimulator, group_id: int | None, ring: list[str] | None, answered_by: str | None
+) -> tuple[Group | None, list[str]]:
+    """The group (if any) and the extensions that ring on an incoming call."""
+    directory = sim.directory
+    group = None
+    if group_id is not None:
+        group = directory.groups.get(group_id)
+        if group is None:
+            raise ValueError(f"no group {group_id}")
+    if ring is not None:
+        ringing = list(ring)
+    elif group is not None:
+        ringing = directory.members(group)
+    else:
+        ringing = [answered_by] if answered_by else []
+    if answered_by is not None and answered_by not in ringing:
+        raise ValueError(f"{answered_by} is not among the ringing extensions {ringing}")
+    return group, ringing
+
+
+def _inbound_player(sim: MangoSimulator, line_number: str, caller: dict[str, str]) -> Player:
+    player = Player(sim)
+    player.direction = INBOUND
+    player.line_number = line_number
+    player.summary_from = caller
+    return player
+
+
+async def _ivr(p: Player, caller: dict[str, str], line_number: str, dtmf: str | None) -> Leg:
+    """The call appears in the IVR (with the caller's DTMF, if any) and plays it."""
+    ivr = p.leg("ivr", from_=caller, to=party(number=line_number, line_number=line_number))
+    await p.call(ivr, APPEARED)
+    if dtmf:
+        p.wait(3)
+        await p.dtmf(ivr, dtmf, "ivr")
+    p.wait(IVR_SECONDS)
+    return ivr
+
+
+async def _distribute(
+    p: Player,
+    ivr: Leg,
+    caller: dict[str, str],
+    group: Group | None,
+    ringing: list[str],
+) -> tuple[Leg | None, list[Leg]]:
+    """The IVR ends (1100), the group's queue leg appears, then a leg per extension."""
+    line_number = p.line_number or ""
+    p.forward_time = p.clock
+    await p.call(ivr, DISCONNECTED, codes.NORMAL_END)
+    source, queue = ivr, None
+    acd = group.extension if group is not None else None
+    if group is not None:
+        to_queue = party(number=line_number, line_number=line_number, acd_group=acd)
+        queue = p.leg("queue", from_={**caller, "taken_from_call_id": ivr.call_id}, to=to_queue)
+        await p.call(queue, APPEARED)
+        source = queue
+    legs = []
+    for extension in ringing:
+        employee = p.sim.directory.employees.get(extension)
+        number = employee.main_number if employee else None
+        to = party(extension, number, line_number=line_number, acd_group=acd)
+        leg = p.leg("abonent", from_={**caller, "taken_from_call_id": source.call_id}, to=to)
+        await p.call(leg, APPEARED)
+        legs.append(leg)
+    first = legs[0].to
+    p.summary_to = (
+        party(acd) if group is not None else party(first.get("extension"), first.get("number"))
+    )
+    return queue, legs
+
+
 async def play_inbound(
     sim: MangoSimulator,
     line_number: str,
@@ -174,57 +251,16 @@ async def play_inbound(
     The answering leg connects and the others end with 1182 (taken by another operator);
     when nobody answers every leg ends with 1111 and the queue with 1160.
     """
-    directory = sim.directory
-    group = None
-    if group_id is not None:
-        group = directory.groups.get(group_id)
-        if group is None:
-            raise ValueError(f"no group {group_id}")
-    if ring is not None:
-        ringing = list(ring)
-    elif group is not None:
-        ringing = directory.members(group)
-    else:
-        ringing = [answered_by] if answered_by else []
-    if answered_by is not None and answered_by not in ringing:
-        raise ValueError(f"{answered_by} is not among the ringing extensions {ringing}")
+    group, ringing = _ringing(sim, group_id, ring, answered_by)
     caller = party(number=from_number)
-    acd = group.extension if group is not None else None
-    player = Player(sim)
-    player.direction = INBOUND
-    player.line_number = line_number
-    player.summary_from = caller
+    player = _inbound_player(sim, line_number, caller)
 
     async def script(p: Player) -> int:
-        ivr = p.leg("ivr", from_=caller, to=party(number=line_number, line_number=line_number))
-        await p.call(ivr, APPEARED)
-        if dtmf:
-            p.wait(3)
-            await p.dtmf(ivr, dtmf, "ivr")
-        p.wait(IVR_SECONDS)
+        ivr = await _ivr(p, caller, line_number, dtmf)
         if abandon_in_ivr or not ringing:
             await p.call(ivr, DISCONNECTED, codes.CALLER_HUNG_UP)
             return codes.CALLER_HUNG_UP
-        p.forward_time = p.clock
-        await p.call(ivr, DISCONNECTED, codes.NORMAL_END)
-        source, queue = ivr, None
-        if group is not None:
-            to_queue = party(number=line_number, line_number=line_number, acd_group=acd)
-            queue = p.leg("queue", from_={**caller, "taken_from_call_id": ivr.call_id}, to=to_queue)
-            await p.call(queue, APPEARED)
-            source = queue
-        legs = []
-        for extension in ringing:
-            employee = directory.employees.get(extension)
-            number = employee.main_number if employee else None
-            to = party(extension, number, line_number=line_number, acd_group=acd)
-            leg = p.leg("abonent", from_={**caller, "taken_from_call_id": source.call_id}, to=to)
-            await p.call(leg, APPEARED)
-            legs.append(leg)
-        first = legs[0].to
-        p.summary_to = (
-            party(acd) if group is not None else party(first.get("extension"), first.get("number"))
-        )
+        queue, legs = await _distribute(p, ivr, caller, group, ringing)
         if answered_by is None:
             p.wait(NO_ANSWER_SECONDS)
             for leg in legs:
@@ -251,6 +287,49 @@ async def play_inbound(
         return codes.CALLER_HUNG_UP
 
     return await run(player, script)
+
+
+async def play_live_inbound(
+    sim: MangoSimulator,
+    line_number: str,
+    from_number: str,
+    *,
+    ring: list[str],
+    answered_by: str | None,
+    group_id: int | None,
+    ring_timeout: float,
+    talk_timeout: float,
+) -> CallRecord:
+    """IVR, queue (with a group) and ringing legs as :func:`play_inbound`, then the call
+    stays up in real time carrying out commands (see :mod:`sandbox.mango.live`).
+
+    ``answered_by`` picks up at once; without it the legs ring until routed, the client
+    hangs up or ``ring_timeout`` seconds pass (missed). A connected call lasts until a
+    command or the client ends it, at most ``talk_timeout`` seconds.
+    """
+    if not ring:
+        raise ValueError("a live call rings at least one extension")
+    group, ringing = _ringing(sim, group_id, ring, answered_by)
+    caller = party(number=from_number)
+    player = _inbound_player(sim, line_number, caller)
+    live = LiveCall(player, caller, ring_timeout=ring_timeout, talk_timeout=talk_timeout)
+    sim.live_calls[live.entry_id] = live
+
+    async def script(p: Player) -> int:
+        ivr = await _ivr(p, caller, line_number, None)
+        queue, legs = await _distribute(p, ivr, caller, group, ringing)
+        live.ring(queue, legs)
+        if answered_by is not None:
+            await live.answer(legs[ringing.index(answered_by)])
+        reason = await live.run()
+        sim.live_calls.pop(live.entry_id, None)
+        await live.refuse_waiting()
+        return reason
+
+    try:
+        return await run(player, script)
+    finally:
+        sim.live_calls.pop(live.entry_id, None)
 
 
 async def play_sms(sim: MangoSimulator, command_id: str, *, delivered: bool) -> None:

@@ -24,6 +24,7 @@ from sandbox.mango.delivery import POST_TIMEOUT, Failures, post_signed
 from sandbox.mango.directory import Directory, Employee, Group, Line
 from sandbox.mango.handlers import Reply, failure
 from sandbox.mango.limits import MangoLimits, RateLimiter
+from sandbox.mango.live import END, LiveCall, Order
 from sandbox.mango.recordings import Recordings
 from sandbox.mango.server import ReceivedRequest, build_app
 from sandbox.mango.signing import encode
@@ -82,6 +83,12 @@ class MangoSimulator(SimulatorServer):
         self.ids = Ids()
         self.live_legs: set[str] = set()
         self.hangups: set[str] = set()
+        # Calls of play_live_inbound still up, by entry_id; they carry out commands.
+        self.live_calls: dict[str, LiveCall] = {}
+        # Extensions or numbers that do not answer when a command sends a call to them.
+        self.unanswering: set[str] = set()
+        # Real seconds from a consultation answering until the initiator hangs up.
+        self.consult_handover_delay = 0.05
         self._failures = Failures()
         self._stalls: dict[str, list[tuple[float, bool]]] = {}
         self._errors: list[BaseException] = []
@@ -221,6 +228,51 @@ class MangoSimulator(SimulatorServer):
             talk_seconds=talk_seconds,
             dtmf=dtmf,
         )
+
+    async def play_live_inbound(
+        self,
+        line_number: str,
+        from_number: str,
+        *,
+        ring: list[str],
+        answered_by: str | None = None,
+        group_id: int | None = None,
+        ring_timeout: float = 10.0,
+        talk_timeout: float = 20.0,
+    ) -> CallRecord:
+        """Play an incoming call that stays up in real time and carries out
+        ``call/hangup``, ``route``, ``transfer`` and ``recording/start`` on its legs.
+
+        With ``answered_by`` that extension picks up at once and the talk lasts until a
+        command or :meth:`end_live_call` ends it, at most ``talk_timeout`` seconds; without
+        it the legs ring until routed, ended, or missed after ``ring_timeout`` seconds.
+        """
+        return await scenarios.play_live_inbound(
+            self,
+            line_number,
+            from_number,
+            ring=ring,
+            answered_by=answered_by,
+            group_id=group_id,
+            ring_timeout=ring_timeout,
+            talk_timeout=talk_timeout,
+        )
+
+    def live_call_of(self, call_id: str) -> LiveCall | None:
+        """The live call one of whose legs is ``call_id``."""
+        for live in self.live_calls.values():
+            if call_id in live.player.record.call_ids:
+                return live
+        return None
+
+    def end_live_call(self, entry_id: str | None = None) -> int:
+        """The client hangs up the live call ``entry_id`` (None: every live call): its
+        open legs end with 1110 and the summary follows. How many calls were told.
+        """
+        calls = [c for e, c in self.live_calls.items() if entry_id in (None, e)]
+        for live in calls:
+            live.give(Order(END))
+        return len(calls)
 
     async def play_sms(self, command_id: str, *, delivered: bool = True) -> None:
         """Post result/sms and then events/sms (delivered: 1000, else 4300)."""
