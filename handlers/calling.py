@@ -14,7 +14,13 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
 
 from bot.domain import Link
 from bot.pbx.base import Capability
@@ -47,6 +53,10 @@ def build_router() -> Router:
     router.message.register(number_offer, private, F.text.regexp(BARE_NUMBER), StateFilter(None))
     router.callback_query.register(dial_call, DialCallback.filter(F.action == DialAction.CALL))
     router.callback_query.register(dial_sms, DialCallback.filter(F.action == DialAction.SMS))
+    router.callback_query.register(
+        dial_last,
+        DialCallback.filter(F.action.in_({DialAction.CALL_RETURN, DialAction.REDIAL})),
+    )
     return router
 
 
@@ -118,7 +128,7 @@ async def call_command(
             await message.answer(t("call_no_number"))
             return
     else:
-        await message.answer(t("call_usage"))
+        await message.answer(t("call_usage"), reply_markup=call_last_keyboard(t, link, dialer))
         return
     try:
         await dialer.call(t, link, number, message.chat.id, reply_to=message.message_id)
@@ -267,6 +277,48 @@ async def dial_call(
         reply_to=pressed.message_id if in_private and pressed is not None else None,
     )
     await query.answer(answer.text, show_alert=answer.alert)
+
+
+def call_last_keyboard(t: Translator, link: Link, dialer: Dialer) -> InlineKeyboardMarkup | None:
+    """ "Call back the last caller" and "Redial", where the PBX keeps them (MTS)."""
+    try:
+        dialer.provider(t, link, Capability.CALL_RETURN)
+    except Refusal:
+        return None
+    buttons = [
+        InlineKeyboardButton(
+            text=t.label(f"calling.buttons.{action.name.lower()}"),
+            callback_data=DialCallback(action=action, account=link.account, number="").pack(),
+        )
+        for action in (DialAction.CALL_RETURN, DialAction.REDIAL)
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[[button] for button in buttons])
+
+
+async def dial_last(
+    query: CallbackQuery,
+    callback_data: DialCallback,
+    identity: Identity,
+    t: Translator,
+    dialer: Dialer,
+) -> None:
+    """Call back the last caller, or redial: announced in the presser's private chat."""
+    link = _link_for(identity, callback_data.account)
+    if link is None:
+        await query.answer(t.label("calls.not_linked_here"), show_alert=True)
+        return
+    try:
+        await dialer.call_last(
+            t,
+            link,
+            identity.telegram_id,
+            redial=callback_data.action is DialAction.REDIAL,
+            reply_to=query.message.message_id if query.message is not None else None,
+        )
+    except Refusal as refusal:
+        await query.answer(refusal.text, show_alert=True)
+        return
+    await query.answer()
 
 
 async def dial_sms(

@@ -111,6 +111,7 @@ class Capability(StrEnum):
     ADDRESS_BOOK = "address_book"
     BLACKLIST = "blacklist"
     TRANSCRIPTS = "transcripts"
+    CALL_RETURN = "call_return"  # call back the last caller, redial the last number
     OUTGOING_LINE = "outgoing_line"  # calls placed from a chosen line (``list_lines``)
 
 
@@ -242,6 +243,14 @@ class Provider:
     ) -> CommandTicket:
         """Ring ``extension`` first, then connect it to ``number``."""
         raise self._unsupported("click-to-call")
+
+    async def call_return(self, extension: str) -> CommandTicket:
+        """Ring ``extension``, then whoever last called it."""
+        raise self._unsupported("calling back the last caller")
+
+    async def redial(self, extension: str) -> CommandTicket:
+        """Ring ``extension``, then the number it last dialled."""
+        raise self._unsupported("redial")
 
     async def callback_group(
         self, group: str, number: str, *, line_number: str | None = None

@@ -37,12 +37,16 @@ class CommandKind(StrEnum):
     CALL = "call"
     SMS = "sms"
     GROUP_CALL = "group_call"  # a group calls a number (``extension``: the group's name)
+    CALL_RETURN = "call_return"  # the last caller (``number`` unknown)
+    REDIAL = "redial"  # the last number dialled (``number`` unknown)
 
 
 TEMPLATES = {
     CommandKind.CALL: "call_status",
     CommandKind.SMS: "sms_status",
     CommandKind.GROUP_CALL: "group_call_status",
+    CommandKind.CALL_RETURN: "call_return_status",
+    CommandKind.REDIAL: "call_return_status",
 }
 
 
@@ -108,6 +112,7 @@ def _state(report: CommandReport, progress: Progress) -> tuple[str, Outcome | No
 def _text(t: Translator, report: CommandReport, state: str, why: str | None) -> str:
     return t(
         TEMPLATES[report.kind],
+        kind=report.kind.value,
         state=state,
         reason=why,
         extension=report.extension,

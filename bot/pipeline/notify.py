@@ -58,6 +58,7 @@ class Notifier(MissedAlerts):
         for extension, chat_id in session.cards.items():
             t = await self.translator(chat_id)
             state = self._card_state(session, extension)
+            acting, acting_state = await self._acting_side(session, extension, state, chat_id)
             text = t(
                 "card",
                 state=state,
@@ -70,13 +71,13 @@ class Notifier(MissedAlerts):
                 colleague=await self.name_of(session.account, session.answered_by),
                 talk=duration(session.talk_seconds or self._talk_of(session, extension)),
                 action=await action_line(
-                    t, session, extension, self._names(session.account), self._person
+                    t, session, acting, self._names(session.account), self._person
                 ),
                 **await self._about_caller(t, session),
             )
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
-            buttons += control_rows(t, session, extension, state, self._provider(session))
+            buttons += control_rows(t, session, acting, acting_state, self._provider(session))
             if session.finished and state in ("missed", "ended"):
                 buttons += self._tag_buttons(t, session)
                 if not session.spam and await self._shows_manager_buttons(chat_id):
@@ -124,6 +125,18 @@ class Notifier(MissedAlerts):
         if session.direction is Direction.INBOUND and session.answered is False:
             await self.alert_missed(session)
         await self.post_summary(session)
+
+    async def _acting_side(
+        self, session: CallSession, extension: str, state: str, chat_id: int
+    ) -> tuple[str, str]:
+        """Whose side of the call a card acts on, and that side's state: the card's own,
+        but a manager's card of a call a colleague answered acts on the colleague's."""
+        other = session.answered_by
+        if state != "colleague" or other is None or session.finished:
+            return extension, state
+        if chat_id < 0 or not await self._shows_manager_buttons(chat_id):
+            return extension, state
+        return other, self._card_state(session, other)
 
     def _provider(self, session: CallSession) -> Provider | None:
         return self.providers.get(session.account) if self.providers is not None else None

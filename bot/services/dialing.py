@@ -106,6 +106,8 @@ class Dialer:
             CommandKind.CALL: parse(settings.call_limit),
             CommandKind.SMS: parse(settings.sms_limit),
             CommandKind.GROUP_CALL: parse(settings.call_limit),
+            CommandKind.CALL_RETURN: parse(settings.call_limit),
+            CommandKind.REDIAL: parse(settings.call_limit),
         }
 
     def region(self, link: Link) -> str:
@@ -146,6 +148,19 @@ class Dialer:
             report,
             lambda: provider.callback(link.extension, number.lstrip("+"), line_number=line),
         )
+
+    async def call_last(
+        self, t: Translator, link: Link, chat_id: int, *, redial: bool, reply_to: int | None = None
+    ) -> None:
+        """Ring ``link``'s extension, then its last caller (``redial``: the number it last
+        dialled), where the PBX keeps them; announce it in ``chat_id``."""
+        provider = self.provider(t, link, Capability.CALL_RETURN)
+        kind = CommandKind.REDIAL if redial else CommandKind.CALL_RETURN
+        report = await self._start(
+            t, link, kind, chat_id, reply_to, extension=link.extension, number=""
+        )
+        ask = provider.redial if redial else provider.call_return
+        await self._carry_out(t, report, lambda: ask(link.extension))
 
     async def call_group(
         self,

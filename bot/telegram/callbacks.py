@@ -89,6 +89,8 @@ class RecordingCallback(CallbackData, prefix="rec"):
 class DialAction(StrEnum):
     CALL = "c"
     SMS = "s"
+    CALL_RETURN = "r"  # the last caller (no number)
+    REDIAL = "d"  # the last number dialled (no number)
 
 
 class DialCallback(CallbackData, prefix="dl"):

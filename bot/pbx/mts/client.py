@@ -7,7 +7,7 @@ errors with bare HTTP statuses (the doc gives no error body), so each status is 
     400 → InvalidRequest   mts.errors.bad_request
     401 → PbxRejected      mts.errors.token        (the API token is wrong or revoked)
     403 → PbxRejected      mts.errors.forbidden    (the service is not enabled for the abonent)
-    404 → PbxRejected      mts.errors.not_found    (no such abonent, call or subscription)
+    404 → PbxRejected      mts.errors.not_found    (no such abonent, call, subscription or rule)
     429 → PbxRateLimited   after a few retries
     5xx, network errors → PbxUnavailable
 """
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from bot.pbx.base import (
     InvalidRequest,
@@ -31,6 +32,15 @@ from bot.pbx.base import (
     transport_error,
 )
 from bot.pbx.mts.account import MtsAccount
+from bot.pbx.mts.find_me import (
+    DEFAULT_RINGS,
+    MAX_NUMBERS,
+    FindMe,
+    FindMeMode,
+    FindMeRules,
+    find_me_number,
+    rule_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +227,55 @@ class MtsClient:
         data = await self.json("POST", f"api/user/{user_id}/calls/LastNumberRedial")
         return data if isinstance(data, dict) else {}
 
+    # "Найди меня" (4.11) -------------------------------------------------------------
+    async def find_me_rules(self, user_id: int) -> FindMeRules:
+        """Every forwarding rule of the abonent, as the PBX keeps them."""
+        data = await self.json("GET", f"api/findMe/{user_id}")
+        try:
+            return FindMeRules.model_validate(data)
+        except ValidationError:
+            raise PbxUnavailable("MTS findMe: unexpected answer") from None
+
+    async def find_me(self, user_id: int) -> FindMe:
+        """The abonent's "Найди меня" as one mode and its numbers."""
+        return FindMe.of(await self.find_me_rules(user_id))
+
+    async def set_find_me(
+        self,
+        user_id: int,
+        mode: FindMeMode,
+        numbers: Sequence[str] = (),
+        *,
+        rings: int = DEFAULT_RINGS,
+    ) -> FindMe:
+        """Put the abonent's calls through ``mode``: OFF deletes every rule; PARALLEL and
+        SEQUENTIAL ring ``numbers`` (up to ten; ``rings`` each, one after another, for
+        SEQUENTIAL) and REDIRECT sends calls to its one number. The rule of that mode is
+        updated (or added) and the rules of the other modes are deleted. Numbers may be
+        extensions or phone numbers in any common notation; InvalidRequest before any
+        request when they do not fit the mode. What the PBX keeps afterwards."""
+        wanted = list(dict.fromkeys(find_me_number(number) for number in numbers))
+        _check_find_me(mode, wanted, rings)
+        rules = await self.find_me_rules(user_id)
+        for other in FindMeMode:
+            if other is not mode:
+                for rule_id in rules.ids(other):
+                    await self.delete_find_me_rule(user_id, other, rule_id)
+        if mode is not FindMeMode.OFF:
+            ids = rules.ids(mode)
+            keep = ids[0] if ids else None
+            for rule_id in ids[1:]:
+                await self.delete_find_me_rule(user_id, mode, rule_id)
+            body = rule_body(mode, wanted, rings=rings, rule_id=keep)
+            if keep is None:
+                await self.request("POST", f"api/findMe/{user_id}/{mode.value}", json=body)
+            else:
+                await self.request("PUT", f"api/findMe/{user_id}/{mode.value}/{keep}", json=body)
+        return await self.find_me(user_id)
+
+    async def delete_find_me_rule(self, user_id: int, mode: FindMeMode, rule_id: int) -> None:
+        await self.request("DELETE", f"api/findMe/{user_id}/{mode.value}/{rule_id}")
+
     # recordings (4.9) ---------------------------------------------------------------
     async def recording(self, ext_tracking_id: str) -> httpx.Response:
         """The mp3 of a conversation, streaming (the caller closes it); NotReady while the
@@ -237,6 +296,24 @@ class MtsClient:
                 vendor_code=response.status_code,
             )
         raise error_for("GET api/callRecording/mp3", response.status_code)
+
+
+def _check_find_me(mode: FindMeMode, numbers: list[str], rings: int) -> None:
+    problem = None
+    if mode is FindMeMode.OFF and numbers:
+        problem = "OFF takes no numbers"
+    elif mode is not FindMeMode.OFF and not numbers:
+        problem = f"{mode.value} needs a number"
+    elif mode is FindMeMode.REDIRECT and len(numbers) > 1:
+        problem = "a redirect goes to one number"
+    elif len(numbers) > MAX_NUMBERS:
+        problem = f"at most {MAX_NUMBERS} numbers"
+    elif mode is FindMeMode.SEQUENTIAL and rings < 1:
+        problem = "rings must be at least 1"
+    if problem is not None:
+        raise InvalidRequest(
+            f"MTS findMe: {problem}", message_key="mts.errors.bad_request", params={"code": 400}
+        )
 
 
 def _subscription(data: Any) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class MtsProvider(Provider):
             Capability.CALLBACK,
             Capability.HANGUP,
             Capability.TRANSFER,
+            Capability.CALL_RETURN,
             Capability.RECORDINGS,
             Capability.EMPLOYEE_DIRECTORY,
             Capability.CALL_HISTORY,
@@ -247,13 +248,15 @@ class MtsProvider(Provider):
         """Call back whoever last called (or was missed by) the abonent (4.8.7)."""
         abonent = await self.abonent(extension)
         answer = await self.client.call_return(abonent.user_id)
-        return self._ticket("callback", f"{abonent.user_id}:{answer.get('callId', '')}")
+        raw = {"user_id": abonent.user_id, "callId": answer.get("callId", "")}
+        return await self._accepted("callback", raw)
 
     async def redial(self, extension: str) -> CommandTicket:
         """Dial the abonent's last dialled number again (4.8.8)."""
         abonent = await self.abonent(extension)
         answer = await self.client.last_number_redial(abonent.user_id)
-        return self._ticket("callback", f"{abonent.user_id}:{answer.get('callId', '')}")
+        raw = {"user_id": abonent.user_id, "callId": answer.get("callId", "")}
+        return await self._accepted("callback", raw)
 
     # recordings ------------------------------------------------------------------
     async def recording(self, recording_id: str) -> AudioStream:
