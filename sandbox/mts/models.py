@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+ENDED = ("Released", "Detached")  # leg states with no way back
 
 
 def now_ms() -> int:
@@ -64,6 +67,17 @@ class Leg:
     start_time: int = field(default_factory=now_ms)
     answer_time: int = 0
     end_time: int = 0
+    redirecting_number: str = ""  # who transferred the call to this abonent, if anybody
+    in_history: bool = False
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED
+
+    @property
+    def base(self) -> str:
+        """The ``extTrackingId`` part every half of this call shares."""
+        return self.ext_tracking_id.split("callhalf-", 1)[0]
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -77,6 +91,45 @@ class Leg:
             "answerTime": self.answer_time,
             "endTime": self.end_time,
         }
+
+
+@dataclass(eq=False)
+class LiveCall:
+    """A call that stays up in real time between ``caller`` (the client, or an abonent's
+    leg) and ``called`` (the legs or the number it rings; one once answered).
+
+    It ends on hang-up, when nobody answers within ``ring_timeout`` seconds, after
+    ``talk_timeout`` seconds of talk (the far side hangs up) or on
+    :meth:`MtsSimulator.end_live_call`. Transfers keep the object: read :attr:`legs`
+    again to find the abonent who took the call over.
+    """
+
+    base: str
+    caller: Leg | str
+    called: list[Leg | str]
+    ring_timeout: float
+    talk_timeout: float
+    talking: bool = False
+    timer: asyncio.TimerHandle | None = None
+
+    @property
+    def ends(self) -> list[Leg | str]:
+        return [self.caller, *self.called]
+
+    @property
+    def legs(self) -> list[Leg]:
+        """The abonents' legs still on the call."""
+        return [end for end in self.ends if isinstance(end, Leg) and not end.ended]
+
+    def has(self, leg: Leg) -> bool:
+        return any(end is leg for end in self.ends)
+
+    def other(self, leg: Leg) -> Leg | str:
+        """The party ``leg`` talks (or would talk) to."""
+        if leg is not self.caller:
+            return self.caller
+        answered = (e for e in self.called if isinstance(e, str) or e.state != "Alerting")
+        return next(answered, self.called[0])
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The MTS VPBX REST API as the doc describes it (sections 4.1-4.10), over the simulator's
+"""The MTS VPBX REST API as the doc describes it (sections 4.1-4.11), over the simulator's
 state. Every ``/api/`` request must carry the account's ``X-AUTH-TOKEN``, else 401.
 """
 
@@ -39,6 +39,10 @@ def build_app(sim: MtsSimulator) -> web.Application:
     r.add_put("/api/user/{id}/calls/{call}/ConsultTransfer/{call2}", _consult)
     r.add_get("/api/callRecording/mp3/{track}", _recording)
     r.add_get("/api/callRecording/{track}", _recording)
+    r.add_get("/api/findMe/{id}", _find_me)
+    r.add_post("/api/findMe/{id}/{mode:parallel|sequential|redirect}", _find_me_add)
+    r.add_put("/api/findMe/{id}/{mode:parallel|sequential|redirect}/{rule}", _find_me_update)
+    r.add_delete("/api/findMe/{id}/{mode:parallel|sequential|redirect}/{rule}", _find_me_remove)
     return app
 
 
@@ -208,8 +212,7 @@ async def _call_info(request: web.Request) -> web.Response:
 
 async def _hangup(request: web.Request) -> web.Response:
     sim = _sim(request)
-    leg = sim.leg(_user(request), request.match_info["call"])
-    sim.release(leg)
+    sim.hang_up(sim.leg(_user(request), request.match_info["call"]))
     return web.Response(status=200)
 
 
@@ -222,8 +225,7 @@ async def _blind(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(reason="address must be 8 and ten digits, or an extension")
     if leg.state not in ("Alerting", "Held", "Remote Held", "Active"):
         raise web.HTTPBadRequest(reason="call cannot be transferred now")
-    sim.transfers.append((leg.abonent_id, leg.call_id, address))
-    sim.release(leg)
+    sim.blind_transfer(leg, address)
     return web.Response(status=200)
 
 
@@ -232,9 +234,7 @@ async def _consult(request: web.Request) -> web.Response:
     user_id = _user(request)
     first = sim.leg(user_id, request.match_info["call"])
     second = sim.leg(user_id, request.match_info["call2"])
-    sim.transfers.append((user_id, first.call_id, second.call_id))
-    sim.release(first)
-    sim.release(second)
+    sim.consult_transfer(first, second)
     return web.Response(status=200)
 
 
@@ -246,3 +246,32 @@ async def _recording(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "recording not found"}, status=status)
     data = sim.recordings[track]
     return web.Response(body=data, content_type="audio/mpeg")
+
+
+def _rule_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["rule"])
+    except ValueError:
+        raise web.HTTPNotFound(reason="rule not found") from None
+
+
+async def _find_me(request: web.Request) -> web.Response:
+    return web.json_response(_sim(request).find_me.of(_user(request)))
+
+
+async def _find_me_add(request: web.Request) -> web.Response:
+    book = _sim(request).find_me
+    rule = book.add(_user(request), request.match_info["mode"], request.get(BODY))
+    return web.json_response(rule)
+
+
+async def _find_me_update(request: web.Request) -> web.Response:
+    book = _sim(request).find_me
+    user_id, mode = _user(request), request.match_info["mode"]
+    return web.json_response(book.update(user_id, mode, _rule_id(request), request.get(BODY)))
+
+
+async def _find_me_remove(request: web.Request) -> web.Response:
+    user_id, mode = _user(request), request.match_info["mode"]
+    _sim(request).find_me.remove(user_id, mode, _rule_id(request))
+    return web.Response(status=200)

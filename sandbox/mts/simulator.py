@@ -6,6 +6,12 @@ callback URL enabled through ``/api/service/apicrm`` (for abonents with a live s
 and ``/api/service/webhook`` (for every abonent), with the callback key as ``X-AUTH-TOKEN``.
 Subscriptions expire after :attr:`lifetime` seconds (an hour at MTS; tests shorten it), with
 a ``SUBSCRIPTION_TERMINATION`` notification.
+
+Scripted calls (:meth:`MtsSimulator.ring_group`, click-to-call) play out on their own. Live
+calls (:meth:`MtsSimulator.play_live_inbound`, :meth:`MtsSimulator.play_live_outbound`, and
+click-to-call with :attr:`MtsSimulator.live_click_to_call`) stay connected until hang-up, a
+transfer, :meth:`MtsSimulator.end_live_call` or their timeout; hang-up and transfers work on
+scripted calls too.
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from sandbox.mts.models import Abonent, Leg, Posted, ReceivedRequest, Subscription, now_ms
+from sandbox.mts.find_me import FindMeBook
+from sandbox.mts.models import (
+    Abonent,
+    Leg,
+    LiveCall,
+    Posted,
+    ReceivedRequest,
+    Subscription,
+    now_ms,
+)
 from sandbox.mts.server import build_app
 from sandbox.server import SimulatorServer
 
@@ -59,6 +74,15 @@ class MtsSimulator(SimulatorServer):
         # Names the PBX knows numbers by: sent as ``remotePartyName`` with their calls.
         self.caller_names: dict[str, str] = {}
         self.transfers: list[tuple[int, str, str]] = []
+        # Live calls: up until a command, end_live_call() or their timeouts (these, by
+        # default: seconds ringing unanswered, seconds of talk until the far side hangs up).
+        self.live_calls: list[LiveCall] = []
+        self.ring_timeout = 10.0
+        self.talk_timeout = 20.0
+        self.live_click_to_call = False  # True: a click-to-call stays up as a live call
+        self.unanswering: set[str] = set()  # extensions that let transferred calls ring
+        self.bridged: list[tuple[str, str]] = []  # outside numbers left talking to each other
+        self.find_me = FindMeBook()
         self.requests: list[ReceivedRequest] = []
         self.posted: list[Posted] = []
         self.delivery_errors = 0
@@ -80,6 +104,10 @@ class MtsSimulator(SimulatorServer):
         self._expiry = asyncio.create_task(self._expire_loop())
 
     async def stop(self) -> None:
+        for call in self.live_calls:
+            if call.timer is not None:
+                call.timer.cancel()
+        self.live_calls.clear()
         if self._expiry is not None:
             self._expiry.cancel()
             await asyncio.wait({self._expiry})
@@ -214,23 +242,13 @@ class MtsSimulator(SimulatorServer):
         return leg
 
     def live_legs(self, user_id: int) -> list[Leg]:
-        return [
-            leg
-            for (uid, _), leg in self.legs.items()
-            if uid == user_id and leg.state not in ("Released", "Detached")
-        ]
+        return [leg for (uid, _), leg in self.legs.items() if uid == user_id and not leg.ended]
 
     def leg(self, user_id: int, call_id: str) -> Leg:
         found = self.legs.get((user_id, call_id))
-        if found is None or found.state in ("Released", "Detached"):
+        if found is None or found.ended:
             raise web.HTTPNotFound(reason="call not found")
         return found
-
-    def release(self, leg: Leg) -> None:
-        """End a leg now (hang-up, transfer) and tell the bot."""
-        leg.state = "Released"
-        leg.end_time = now_ms()
-        self._spawn(self.notify("CALL_RELEASED", leg))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
@@ -257,7 +275,8 @@ class MtsSimulator(SimulatorServer):
         not_ready: int = 0,
     ) -> str:
         """An outside call from ``client`` (``+7…``) ringing ``extensions`` at once,
-        answered by ``answered_by`` (None: nobody). The call's ``extTrackingId`` base."""
+        answered by ``answered_by`` (None: nobody). The call's ``extTrackingId`` base.
+        A leg hung up or transferred meanwhile is left as the command left it."""
         base = self._tracking()
         legs = {
             ext: self._leg(self.by_extension(ext), base, client, "Terminator") for ext in extensions
@@ -267,51 +286,355 @@ class MtsSimulator(SimulatorServer):
             await self.notify("CALL_RECEIVED", leg)
             await self._step()
         answered = legs.get(answered_by) if answered_by else None
-        if answered is not None:
+        if answered is not None and answered.state == "Alerting":
             answered.state, answered.answer_time = "Active", now_ms()
             await self.notify("CALL_ANSWERED", answered)
         else:
+            answered = None
             await asyncio.sleep(talk)
         for leg in legs.values():
-            if leg is not answered:
-                leg.state, leg.end_time = "Released", now_ms()
+            if leg is not answered and self._end(leg):
                 await self.notify("CALL_RELEASED", leg)
                 await self._step()
         if answered is not None:
             await asyncio.sleep(talk)
-            answered.state, answered.end_time = "Released", now_ms()
-            if self.record_calls if record is None else record:
-                self.recordings[answered.ext_tracking_id] = RECORDING
-                self.recording_misses[answered.ext_tracking_id] = not_ready
-            await self.notify("CALL_RELEASED", answered)
+            if self._end(answered):
+                if self.record_calls if record is None else record:
+                    self.recordings[answered.ext_tracking_id] = RECORDING
+                    self.recording_misses[answered.ext_tracking_id] = not_ready
+                await self.notify("CALL_RELEASED", answered)
         for leg in legs.values():
-            abonent = self.abonents[leg.abonent_id]
-            self._remember(leg, client, abonent.phone_number or abonent.extension, "TERMINATING")
+            self._remember(leg)
         return base
 
     def dialled(self, user_id: int, number: str) -> Leg:
         """Click-to-call: ring the abonent, then the client (played in the background)."""
         self.last_dialled[user_id] = number
         leg = self._leg(self.abonents[user_id], self._tracking(), number, "Click-to-Dial")
+        if self.live_click_to_call:
+            self._keep(LiveCall(leg.base, leg, [number], self.ring_timeout, self.talk_timeout))
         self._spawn(self._click_to_call(leg))
         return leg
 
     async def _click_to_call(self, leg: Leg) -> None:
         await self.notify("CALL_ORIGINATED", leg)  # the abonent's phone rings
         await self._step()
-        if not self.auto_answer:
+        if not self.auto_answer or leg.state != "Alerting":
+            return
+        live = self._live_call(leg)
+        if live is not None:
+            await self._connect(live)  # the client answered; the call stays up
             return
         leg.state, leg.answer_time = "Active", now_ms()  # the client answered
         await self.notify("CALL_ANSWERED", leg)
         await asyncio.sleep(self.step_delay * 3)
-        leg.state, leg.end_time = "Released", now_ms()
+        if not self._end(leg):
+            return  # hung up or transferred meanwhile
         if self.record_calls:
             self.recordings[leg.ext_tracking_id] = RECORDING
         await self.notify("CALL_RELEASED", leg)
-        abonent = self.abonents[leg.abonent_id]
-        self._remember(leg, abonent.phone_number or abonent.extension, leg.remote, "ORIGINATING")
+        self._remember(leg)
 
-    def _remember(self, leg: Leg, calling: str, called: str, direction: str) -> None:
+    # live calls ------------------------------------------------------------------
+    async def play_live_inbound(
+        self,
+        client: str,
+        *,
+        ring: Sequence[str],
+        answered_by: str | None = None,
+        ring_timeout: float | None = None,
+        talk_timeout: float | None = None,
+    ) -> LiveCall:
+        """An outside call from ``client`` (``+7…``) ringing the extensions in ``ring``
+        that stays up in real time (see :class:`LiveCall`). ``answered_by`` picks up at
+        once (the others stop ringing); without it the legs ring until a command or
+        ``ring_timeout``. Returns once the call is ringing or answered; the legs' ``call_id``
+        is what hang-up and transfers take. Timeouts default to :attr:`ring_timeout` and
+        :attr:`talk_timeout`."""
+        if answered_by is not None and answered_by not in ring:
+            raise ValueError(f"{answered_by} is not among the extensions rung")
+        base = self._tracking()
+        legs = [self._leg(self.by_extension(ext), base, client, "Terminator") for ext in ring]
+        call = LiveCall(
+            base,
+            client,
+            list(legs),
+            self.ring_timeout if ring_timeout is None else ring_timeout,
+            self.talk_timeout if talk_timeout is None else talk_timeout,
+        )
+        self._keep(call)
+        for leg in legs:
+            self.last_caller[leg.abonent_id] = client
+            await self.notify("CALL_RECEIVED", leg)
+            await self._step()
+        if answered_by is not None:
+            await self._connect(call, legs[list(ring).index(answered_by)])
+        return call
+
+    async def play_live_outbound(
+        self,
+        extension: str,
+        number: str,
+        *,
+        ring_timeout: float | None = None,
+        talk_timeout: float | None = None,
+    ) -> LiveCall:
+        """The abonent at ``extension`` dials ``number`` (``+7…``, or a colleague's
+        extension) on the phone; the other side answers (a colleague in
+        :attr:`unanswering` lets it ring) and the call stays up as a
+        :meth:`play_live_inbound` one. The abonent's connected calls go on hold first, as
+        a phone does before a consultation (no event: the doc has none for hold)."""
+        abonent = self.by_extension(extension)
+        for other in self.live_legs(abonent.user_id):
+            if other.state == "Active":
+                other.state = "Held"
+        base = self._tracking()
+        leg = self._leg(abonent, base, number, "Originator")
+        self.last_dialled[abonent.user_id] = number
+        callee = next((a for a in self.abonents.values() if a.extension == number), None)
+        far: Leg | str = number
+        if callee is not None:
+            far = self._leg(callee, base, abonent.extension, "Terminator")
+            self.last_caller[callee.user_id] = abonent.extension
+        call = LiveCall(
+            base,
+            leg,
+            [far],
+            self.ring_timeout if ring_timeout is None else ring_timeout,
+            self.talk_timeout if talk_timeout is None else talk_timeout,
+        )
+        self._keep(call)
+        await self.notify("CALL_ORIGINATED", leg)
+        await self._step()
+        if isinstance(far, str):
+            await self._connect(call)
+            return call
+        await self.notify("CALL_RECEIVED", far)
+        await self._step()
+        if number not in self.unanswering:
+            await self._connect(call, far)
+        return call
+
+    def end_live_call(self, call: LiveCall | Leg | None = None) -> int:
+        """The far side hangs up ``call`` (or the call of a leg; None: every live call):
+        its abonents' legs are released with ``CALL_RELEASED`` in the background (see
+        :meth:`wait_idle`). How many calls ended."""
+        calls = [
+            live
+            for live in self.live_calls
+            if call is None or live is call or (isinstance(call, Leg) and live.has(call))
+        ]
+        for live in calls:
+            self._spawn(self._released(*self._close(live)))
+        return len(calls)
+
+    async def _connect(self, call: LiveCall, picked: Leg | None = None) -> None:
+        """``picked`` (one of the called legs; None: the outside number) answers: the other
+        legs stop ringing, the caller's leg is connected and the talk timeout starts."""
+        if call not in self.live_calls:
+            return  # ended or merged meanwhile
+        rest: list[Leg] = []
+        if picked is not None:
+            if picked.state != "Alerting" or not call.has(picked):
+                return
+            picked.state, picked.answer_time = "Active", now_ms()
+            rest = [end for end in call.called if isinstance(end, Leg) and end is not picked]
+            call.called = [picked]
+        call.talking = True
+        self._keep(call)
+        if picked is not None:
+            await self.notify("CALL_ANSWERED", picked)
+        caller = call.caller
+        if isinstance(caller, Leg) and caller.state == "Alerting":
+            caller.state, caller.answer_time = "Active", now_ms()
+            await self.notify("CALL_ANSWERED", caller)
+        await self._released(*[leg for leg in rest if self._end(leg)])
+
+    def _live_call(self, leg: Leg) -> LiveCall | None:
+        return next((call for call in self.live_calls if call.has(leg)), None)
+
+    def _call_of(self, leg: Leg) -> LiveCall:
+        """The live call of ``leg``; for a scripted call's leg, one with its remote party
+        (not kept unless a command keeps it)."""
+        live = self._live_call(leg)
+        if live is not None:
+            return live
+        inbound = leg.direction == "Terminator"
+        caller, called = (leg.remote, leg) if inbound else (leg, leg.remote)
+        talking = leg.state != "Alerting"
+        return LiveCall(
+            leg.base, caller, [called], self.ring_timeout, self.talk_timeout, talking=talking
+        )
+
+    def _keep(self, call: LiveCall) -> None:
+        """Keep ``call`` up (again) for its ring or talk timeout."""
+        if call not in self.live_calls:
+            self.live_calls.append(call)
+        if call.timer is not None:
+            call.timer.cancel()
+        seconds = call.talk_timeout if call.talking else call.ring_timeout
+        call.timer = asyncio.get_running_loop().call_later(seconds, self._time_up, call)
+
+    def _drop(self, call: LiveCall) -> None:
+        if call.timer is not None:
+            call.timer.cancel()
+            call.timer = None
+        if call in self.live_calls:
+            self.live_calls.remove(call)
+
+    def _time_up(self, call: LiveCall) -> None:
+        self._spawn(self._released(*self._close(call)))
+
+    def _close(self, call: LiveCall, first: Leg | None = None) -> list[Leg]:
+        """Take ``call`` down now; the legs this released (``first`` first), for
+        :meth:`_released` to announce."""
+        self._drop(call)
+        return self._end_all([first] if first is not None else [], call.ends)
+
+    def _end_all(self, first: list[Leg], *groups: list[Leg | str]) -> list[Leg]:
+        """Release ``first`` and every leg in ``groups``, in that order; those released."""
+        legs = list(first)
+        for group in groups:
+            legs += [end for end in group if isinstance(end, Leg) and end not in legs]
+        return [leg for leg in legs if self._end(leg)]
+
+    def _end(self, leg: Leg) -> bool:
+        """Release ``leg`` now; False when it had ended already."""
+        if leg.ended:
+            return False
+        leg.state, leg.end_time = "Released", now_ms()
+        return True
+
+    async def _released(self, *legs: Leg) -> None:
+        """Announce released legs one after another and write them to the call history."""
+        for leg in legs:
+            if leg.answer_time and self.record_calls:
+                self.recordings[leg.ext_tracking_id] = RECORDING
+            await self.notify("CALL_RELEASED", leg)
+            self._remember(leg)
+            await self._step()
+
+    def _address(self, end: Leg | str) -> str:
+        """How the PBX shows ``end`` as a remote party: a colleague by extension."""
+        return end if isinstance(end, str) else self.abonents[end.abonent_id].extension
+
+    def _face(self, leg: Leg, end: Leg | str) -> None:
+        """``leg`` talks to ``end`` from now on (a held call resumes). No event: the doc
+        has none for a new remote party; ``GET …/calls/{callId}`` shows it."""
+        leg.remote = self._address(end)
+        leg.remote_name = self.caller_names.get(leg.remote, "")
+        if leg.state == "Held":
+            leg.state = "Active"
+
+    def _own_number(self, user_id: int) -> str:
+        abonent = self.abonents[user_id]
+        return abonent.phone_number or abonent.extension
+
+    def _destination(self, address: str) -> tuple[Abonent | None, str]:
+        """Whom a transfer ``address`` reaches: an abonent (by extension, or a mobile
+        abonent by 8 and ten digits) or an outside number (as ``+7…``); 404 for an
+        extension nobody has."""
+        if len(address) == 11:
+            number = "+7" + address[1:]
+            mobile = next((a for a in self.abonents.values() if a.phone_number == number), None)
+            return mobile, number
+        found = next((a for a in self.abonents.values() if a.extension == address), None)
+        if found is None:
+            raise web.HTTPNotFound(reason="no abonent with this extension")
+        return found, address
+
+    # commands (4.8.4-4.8.6) ------------------------------------------------------
+    def hang_up(self, leg: Leg) -> None:
+        """The abonent of ``leg`` hangs up. A ringing leg among several declines alone;
+        otherwise the call ends, a colleague on the other end released too."""
+        call = self._call_of(leg)
+        if leg is not call.caller and not call.talking and len(call.called) > 1:
+            call.called = [end for end in call.called if end is not leg]
+            self._spawn(self._released(*self._end_all([leg])))
+            return
+        self._spawn(self._released(*self._close(call, leg)))
+
+    def blind_transfer(self, leg: Leg, address: str) -> None:
+        """The abonent of ``leg`` drops out (with any leg still ringing beside it) and the
+        party it talked to is put through to ``address`` (an extension, or 8 and ten
+        digits). An abonent there gets a new leg of the same call that rings and is
+        answered (unless in :attr:`unanswering`: then it rings until the ring timeout and
+        the call ends); an outside number takes over at once (:attr:`bridged` when the
+        party is outside too)."""
+        target, number = self._destination(address)
+        call = self._call_of(leg)
+        other = call.other(leg)
+        released = self._end_all([leg], [end for end in call.ends if end is not other])
+        self.transfers.append((leg.abonent_id, leg.call_id, address))
+        if target is None:
+            if isinstance(other, str):
+                self._drop(call)
+                self.bridged.append((other, number))
+            else:
+                self._face(other, number)
+                call.caller, call.called, call.talking = other, [number], True
+                self._keep(call)
+            self._spawn(self._released(*released))
+            return
+        new = self._leg(target, call.base, self._address(other), "Terminator")
+        new.redirecting_number = self._own_number(leg.abonent_id)
+        self.last_caller[target.user_id] = new.remote
+        if isinstance(other, Leg):
+            self._face(other, new)
+        call.caller, call.called, call.talking = other, [new], False
+        self._keep(call)
+        self._spawn(self._ring_transferred(released, call, new))
+
+    async def _ring_transferred(self, released: list[Leg], call: LiveCall, new: Leg) -> None:
+        await self._released(*released)
+        await self.notify("CALL_RECEIVED", new)
+        await self._step()
+        if self.abonents[new.abonent_id].extension not in self.unanswering:
+            await self._connect(call, new)
+
+    def consult_transfer(self, first: Leg, second: Leg) -> None:
+        """The abonent's two calls become one: the party of ``first`` (usually on hold)
+        talks to the party of ``second``; the abonent's legs are released. Colleagues on
+        either end stay on with the new remote party (no event for that)."""
+        one, two = self._call_of(first), self._call_of(second)
+        if first is second or one is two:
+            raise web.HTTPBadRequest(reason="two different calls of the abonent expected")
+        near, far = one.other(first), two.other(second)
+        released = self._end_all(
+            [first, second],
+            [end for end in one.ends if end is not near],
+            [end for end in two.ends if end is not far],
+        )
+        self.transfers.append((first.abonent_id, first.call_id, second.call_id))
+        self._drop(two)
+        if isinstance(near, Leg):
+            self._face(near, far)
+        if isinstance(far, Leg):
+            self._face(far, near)
+        ringing = far if isinstance(far, Leg) and far.state == "Alerting" else None
+        if isinstance(near, str) and isinstance(far, str):
+            self._drop(one)
+            self.bridged.append((near, far))
+        else:
+            one.caller, one.called, one.talking = near, [far], ringing is None
+            self._keep(one)
+        if ringing is not None and self._address(ringing) in self.unanswering:
+            ringing = None  # rings on until the ring timeout
+        self._spawn(self._joined(released, one, ringing))
+
+    async def _joined(self, released: list[Leg], call: LiveCall, answers: Leg | None) -> None:
+        await self._released(*released)
+        if answers is not None:  # the consulted colleague had not picked up yet
+            await self._connect(call, answers)
+
+    def _remember(self, leg: Leg) -> None:
+        """Write an ended leg to the call history (once)."""
+        if leg.in_history:
+            return
+        leg.in_history = True
+        own = self._own_number(leg.abonent_id)
+        inbound = leg.direction == "Terminator"
+        calling, called = (leg.remote, own) if inbound else (own, leg.remote)
         answered = bool(leg.answer_time)
         self.history.append(
             {
@@ -323,12 +646,12 @@ class MtsSimulator(SimulatorServer):
                 "callingNumber": calling,
                 "calledNumber": called,
                 "duration": max(0, (leg.end_time - leg.answer_time) // 1000) if answered else 0,
-                "direction": direction,
+                "direction": "TERMINATING" if inbound else "ORIGINATING",
                 "status": "PLACED" if answered else "MISSED",
                 "answerDuration": max(0, (leg.answer_time - leg.start_time) // 1000),
                 "terminationCause": "NORMAL" if answered else "USER_ALERTED_NO_ANSWER",
-                "redirectingNumber": "",
-                "redirectingReason": None,
+                "redirectingNumber": leg.redirecting_number,
+                "redirectingReason": "DEFLECTION" if leg.redirecting_number else None,
                 "callGroupId": leg.ext_tracking_id.rsplit("-", 1)[-1].split(":")[0],
                 "recordAbonentId": None,
                 "abonentName": None,

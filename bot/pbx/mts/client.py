@@ -250,27 +250,26 @@ class MtsClient:
     ) -> FindMe:
         """Put the abonent's calls through ``mode``: OFF deletes every rule; PARALLEL and
         SEQUENTIAL ring ``numbers`` (up to ten; ``rings`` each, one after another, for
-        SEQUENTIAL) and REDIRECT sends calls to its one number. The rule of that mode is
-        updated (or added) and the rules of the other modes are deleted. Numbers may be
-        extensions or phone numbers in any common notation; InvalidRequest before any
-        request when they do not fit the mode. What the PBX keeps afterwards."""
+        SEQUENTIAL) and REDIRECT sends calls to its one number. The first rule of that
+        mode is updated (or one added) before any other rule is deleted, so a refusal
+        leaves the old settings. Numbers may be extensions or phone numbers in any
+        common notation; InvalidRequest before any request when they do not fit the
+        mode. What the PBX keeps afterwards."""
         wanted = list(dict.fromkeys(find_me_number(number) for number in numbers))
         _check_find_me(mode, wanted, rings)
         rules = await self.find_me_rules(user_id)
-        for other in FindMeMode:
-            if other is not mode:
-                for rule_id in rules.ids(other):
-                    await self.delete_find_me_rule(user_id, other, rule_id)
+        keep = None
         if mode is not FindMeMode.OFF:
-            ids = rules.ids(mode)
-            keep = ids[0] if ids else None
-            for rule_id in ids[1:]:
-                await self.delete_find_me_rule(user_id, mode, rule_id)
+            keep = next(iter(rules.ids(mode)), None)
             body = rule_body(mode, wanted, rings=rings, rule_id=keep)
             if keep is None:
                 await self.request("POST", f"api/findMe/{user_id}/{mode.value}", json=body)
             else:
                 await self.request("PUT", f"api/findMe/{user_id}/{mode.value}/{keep}", json=body)
+        for each in FindMeMode:
+            for rule_id in rules.ids(each):
+                if rule_id != keep or each is not mode:
+                    await self.delete_find_me_rule(user_id, each, rule_id)
         return await self.find_me(user_id)
 
     async def delete_find_me_rule(self, user_id: int, mode: FindMeMode, rule_id: int) -> None:

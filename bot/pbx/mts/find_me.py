@@ -9,6 +9,7 @@ another, ``timeout`` rings each) and redirect (calls go to another number). Use
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -122,10 +123,10 @@ class FindMe(BaseModel):
         """The mode in force: a redirect wins over sequential, sequential over parallel
         (the doc does not say which wins; this order is ours), and a rule with every
         number switched off does not count."""
-        kinds: list[tuple[FindMeMode, list[Any]]] = [
-            (FindMeMode.REDIRECT, list(rules.redirect_rules)),
-            (FindMeMode.SEQUENTIAL, list(rules.sequential_rules)),
-            (FindMeMode.PARALLEL, list(rules.parallel_rules)),
+        kinds: list[tuple[FindMeMode, Sequence[ParallelRule | RedirectRule]]] = [
+            (FindMeMode.REDIRECT, rules.redirect_rules),
+            (FindMeMode.SEQUENTIAL, rules.sequential_rules),
+            (FindMeMode.PARALLEL, rules.parallel_rules),
         ]
         for mode, found in kinds:
             numbers = [number for rule in found for number in rule.active()]
