@@ -17,6 +17,7 @@ from bot.telegram.outbox import Button
 from bot.texts import Translator
 
 Rows = tuple[tuple[Button, ...], ...]
+PASSING = frozenset({ActionKind.TRANSFER, ActionKind.CONSULT, ActionKind.ROUTE})
 
 
 def control_rows(
@@ -64,7 +65,7 @@ async def action_line(
     it was not the card's own employee (a manager acting for them)."""
     action = session.actions.get(extension)
     if action is None:
-        return None
+        return await _passed_on_by(t, session, extension, names)
     target = action.target
     if target.startswith("+"):
         target = display(target)
@@ -78,3 +79,14 @@ async def action_line(
         if name:
             line += t.label("control.by.someone", name=name)
     return line
+
+
+async def _passed_on_by(
+    t: Translator, session: CallSession, extension: str, names: NameOf
+) -> str | None:
+    """ "Passed on by Anna" on the card of the colleague a call was transferred or sent to."""
+    for other, action in session.actions.items():
+        passing = action.kind in PASSING and action.state is not ActionState.FAILED
+        if passing and other != extension and action.target == extension:
+            return t.label("control.passed_on_by", name=await names(other) or other)
+    return None

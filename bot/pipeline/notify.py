@@ -69,7 +69,7 @@ class Notifier(MissedAlerts):
                     session.group or "", session.group
                 ),
                 colleague=await self.name_of(session.account, session.answered_by),
-                talk=duration(session.talk_seconds or self._talk_of(session, extension)),
+                talk=duration(self._talk_shown(session, extension)),
                 action=await action_line(
                     t, session, acting, self._names(session.account), self._person
                 ),
@@ -155,12 +155,24 @@ class Notifier(MissedAlerts):
                 return "ended"
             return "talking"
         if session.answered_by is not None:
-            return "colleague"
+            handed_over = (
+                leg is not None
+                and leg.state is LegState.RINGING
+                and session.answered_at is not None
+                and leg.started_at > session.answered_at
+            )
+            return "ringing" if handed_over and not session.finished else "colleague"
         if session.finished:
             return "missed"
         if leg is not None and leg.state is LegState.DISCONNECTED:
             return "stopped"
         return "ringing"
+
+    def _talk_shown(self, session: CallSession, extension: str) -> int:
+        """The call's talk time; the employee's own part when it was passed between them."""
+        if len(session.talkers) > 1:
+            return self._talk_of(session, extension)
+        return session.talk_seconds or self._talk_of(session, extension)
 
     def _talk_of(self, session: CallSession, extension: str) -> int:
         leg = session.leg_of(extension)
@@ -194,6 +206,10 @@ class Notifier(MissedAlerts):
             employee = await self.name_of(
                 session.account, session.answered_by or (session.rang[0] if session.rang else None)
             )
+            if len(session.talkers) > 1:  # passed on: everyone who talked, in turn
+                employee = " → ".join(
+                    [await self.name_of(session.account, ext) or ext for ext in session.talkers]
+                )
         for chat_id in chats:
             t = await self.translator(chat_id)
             text = t(

@@ -227,6 +227,19 @@ class CallSession(BaseModel):
                 seen.append(leg.extension)
         return seen
 
+    @property
+    def talkers(self) -> list[str]:
+        """Extensions that talked on this call, in the order they first did."""
+        connected = sorted(
+            (leg for leg in self.legs.values() if leg.connected_at and leg.extension),
+            key=lambda leg: leg.connected_at or leg.started_at,
+        )
+        seen: list[str] = []
+        for leg in connected:
+            if leg.location not in IVR_LOCATIONS and leg.extension not in seen:
+                seen.append(leg.extension or "")
+        return seen
+
     def leg_of(self, extension: str) -> Leg | None:
         """The latest leg of ``extension``."""
         legs = [leg for leg in self.legs.values() if leg.extension == extension]

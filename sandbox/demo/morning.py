@@ -16,8 +16,12 @@ from aiogram.filters.callback_data import CallbackData
 from bot.telegram.callbacks import (
     CampaignAction,
     CampaignCallback,
+    CardAct,
+    CardCallback,
     MissedAction,
     MissedCallback,
+    PickCallback,
+    PickMode,
 )
 from sandbox.demo import cast
 from sandbox.demo.stage import DIGEST_TIME, DemoFailed, Stage
@@ -142,6 +146,49 @@ async def regular_client(stage: Stage) -> None:
             m.message_id == card.message_id
             and "📝 Boris: Wants a quote for 20 office chairs" in m.text
         ),
+    )
+
+
+async def transfer(stage: Stage) -> None:
+    client = cast.CLIENT_TRANSFERRED
+    call = asyncio.create_task(
+        stage.mango.play_live_inbound(cast.LINE, client.number, ring=["101"], answered_by="101")
+    )
+    anna, boris = cast.ANNA.telegram_id, cast.BORIS.telegram_id
+    card = await stage.expect(
+        anna,
+        "Anna's card of the call she is on, with a Transfer button",
+        lambda m: client.shown in m.text and "You are talking" in m.text,
+    )
+    wanted = unpacks_to(CardCallback, lambda c: c.act is CardAct.TRANSFER)
+    await stage.answered(stage.press(cast.ANNA, card, button(card, wanted) or ""), "Transfer")
+    picker = await stage.expect(
+        anna, "the colleague picker", lambda m: m.text.startswith("Transfer the call with")
+    )
+    wanted = unpacks_to(PickCallback, lambda c: c.to == "102")
+    await stage.answered(stage.press(cast.ANNA, picker, button(picker, wanted) or ""), "Boris")
+    modes = await stage.expect(
+        anna, "transfer now or consult first", lambda m: m.text.endswith("to Boris Ivanov:")
+    )
+    wanted = unpacks_to(PickCallback, lambda c: c.mode is PickMode.BLIND)
+    await stage.answered(stage.press(cast.ANNA, modes, button(modes, wanted) or ""), "Now")
+    await stage.expect(
+        boris,
+        "Boris's card: he is talking to the client",
+        lambda m: client.shown in m.text and "You are talking" in m.text,
+    )
+    await stage.expect(
+        anna,
+        "Anna's card: transferred to Boris",
+        lambda m: client.shown in m.text and "Transferred to Boris Ivanov." in m.text,
+    )
+    stage.mango.end_live_call()
+    await call
+    await stage.settled()
+    await stage.expect(
+        boris,
+        "Boris's card of the call, ended",
+        lambda m: client.shown in m.text and "Call ended" in m.text,
     )
 
 
@@ -354,6 +401,7 @@ MORNING = (
     Step(
         "The first client calls again: her name and last call on the card; a note", regular_client
     ),
+    Step("A client asks for Boris: Anna transfers the call, both cards follow", transfer),
     Step("A missed call: Boris takes it and calls the client back", missed_call),
     Step("A missed call nobody takes: a reminder, then Anna calls back", missed_call_reminded),
     Step("Anna calls a client from Telegram: /call", click_to_call),

@@ -60,9 +60,9 @@ def test_demo_exits_0_quietly_within_a_minute(demo: tuple[int, str, str, float])
     assert seconds < 60
     progress = stdout.split("\n── ", 1)[0]
     steps = [line for line in progress.splitlines() if line.startswith("  ")]
-    assert len(steps) == 12, steps
+    assert len(steps) == 13, steps
     assert all(re.search(r"… ✓ \d+\.\d s$", line) for line in steps), steps
-    assert "All 11 steps showed what they should" in stdout
+    assert "All 12 steps showed what they should" in stdout
 
 
 def test_setup_went_through_invites_and_group_subscriptions(
@@ -179,7 +179,7 @@ def test_call_sms_balance_and_campaigns(demo: tuple[int, str, str, float]) -> No
 def test_the_digest_with_its_chart(demo: tuple[int, str, str, float]) -> None:
     group = chat(chats_of(demo[1]), None)
     [digest] = with_text(group, "📊 Day summary")
-    assert "⬇️ Inbound: 5 · answered 3 · missed 2" in digest
+    assert "⬇️ Inbound: 6 · answered 4 · missed 2" in digest
     assert "↩️ Missed and not called back yet: 0" in digest
     assert "⬆️ Outbound: 3 · answered 3" in digest
     assert re.search(r"🖼 photo: \S+\.png \(\d+\.\d KB, image/png\)", digest), digest
