@@ -113,6 +113,23 @@ class CallerId(_Model):
     source: CallerSource
 
 
+class ForwardMode(StrEnum):
+    """Where an employee's calls also go ("find me"): nowhere, to their numbers at the
+    same time, one after another, or only there."""
+
+    OFF = "off"
+    PARALLEL = "parallel"
+    SEQUENTIAL = "sequential"
+    REDIRECT = "redirect"
+
+
+class Forwarding(_Model):
+    """An employee's "find me" forwarding as the PBX keeps it."""
+
+    mode: ForwardMode = ForwardMode.OFF
+    numbers: tuple[str, ...] = ()
+
+
 class Transcript(_Model):
     """What was said on a recording: phrases in turn with the speaker's side as the PBX
     names it (empty when it does not say), and the topics found in it."""

@@ -31,6 +31,8 @@ from bot.domain import (
     CommandTicket,
     Contact,
     Employee,
+    Forwarding,
+    ForwardMode,
     PbxGroup,
     PbxLine,
     Transcript,
@@ -111,6 +113,7 @@ class Capability(StrEnum):
     ADDRESS_BOOK = "address_book"
     BLACKLIST = "blacklist"
     TRANSCRIPTS = "transcripts"
+    FORWARDING = "forwarding"  # "find me": calls also ring the employee's mobile
     CALL_RETURN = "call_return"  # call back the last caller, redial the last number
     OUTGOING_LINE = "outgoing_line"  # calls placed from a chosen line (``list_lines``)
 
@@ -251,6 +254,16 @@ class Provider:
     async def redial(self, extension: str) -> CommandTicket:
         """Ring ``extension``, then the number it last dialled."""
         raise self._unsupported("redial")
+
+    async def forwarding(self, extension: str) -> Forwarding:
+        """Where ``extension``'s calls also go ("find me")."""
+        raise self._unsupported('"find me" forwarding')
+
+    async def set_forwarding(
+        self, extension: str, mode: ForwardMode, number: str | None = None
+    ) -> Forwarding:
+        """Forward ``extension``'s calls to ``number`` (E.164) in ``mode``; OFF: nowhere."""
+        raise self._unsupported('"find me" forwarding')
 
     async def callback_group(
         self, group: str, number: str, *, line_number: str | None = None

@@ -15,7 +15,7 @@ from bot.domain import Language, Role
 from bot.texts import Texts
 
 EVERYONE = ("start", "help", "whoami", "lang")
-TELEPHONY = ("call", "sms", "line", "mobile", "recordings", "history", "missed")
+TELEPHONY = ("call", "sms", "line", "mobile", "forward", "recordings", "history", "missed")
 MANAGER = ("balance", "campaigns", "report", "blocked")
 ADMIN = ("invite", "users", "role", "unlink", "status")
 GROUP = ("help", "subscriptions")

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import StreamReader
 
-from bot.domain import CallRecord, CommandTicket, Employee, PbxGroup
+from bot.domain import (
+    CallRecord,
+    CommandTicket,
+    Employee,
+    Forwarding,
+    ForwardMode,
+    PbxGroup,
+)
 from bot.events import PbxEvent
 from bot.pbx.accepted import report_accepted
 from bot.pbx.base import (
@@ -37,6 +44,7 @@ from bot.pbx.base import (
 from bot.pbx.mts.abonents import Abonent, AbonentDirectory, Abonents
 from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.client import MtsClient
+from bot.pbx.mts.find_me import FindMe, FindMeMode
 from bot.pbx.mts.history import call_record
 from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import SubscriptionStore
@@ -68,6 +76,7 @@ class MtsProvider(Provider):
             Capability.HANGUP,
             Capability.TRANSFER,
             Capability.CALL_RETURN,
+            Capability.FORWARDING,
             Capability.RECORDINGS,
             Capability.EMPLOYEE_DIRECTORY,
             Capability.CALL_HISTORY,
@@ -258,6 +267,20 @@ class MtsProvider(Provider):
         raw = {"user_id": abonent.user_id, "callId": answer.get("callId", "")}
         return await self._accepted("callback", raw)
 
+    async def forwarding(self, extension: str) -> Forwarding:
+        """The abonent's "Найди меня" (4.11), as one mode and its numbers."""
+        abonent = await self.abonent(extension)
+        found = await self.client.find_me(abonent.user_id)
+        return _forwarding(found, self.account.region)
+
+    async def set_forwarding(
+        self, extension: str, mode: ForwardMode, number: str | None = None
+    ) -> Forwarding:
+        abonent = await self.abonent(extension)
+        numbers = [number] if number and mode is not ForwardMode.OFF else []
+        found = await self.client.set_find_me(abonent.user_id, FindMeMode(mode.value), numbers)
+        return _forwarding(found, self.account.region)
+
     # recordings ------------------------------------------------------------------
     async def recording(self, recording_id: str) -> AudioStream:
         response = await self.client.recording(recording_id)
@@ -280,6 +303,12 @@ class MtsProvider(Provider):
         # by, and call_record already took it: the same id matches, leg rows of one call
         # share it.
         return record.call_id
+
+
+def _forwarding(found: FindMe, region: str) -> Forwarding:
+    """What people see of a "Найди меня": numbers in E.164 where they are phone numbers."""
+    numbers = tuple(normalise(n, region) or n for n in found.numbers)
+    return Forwarding(mode=ForwardMode(found.mode.value), numbers=numbers)
 
 
 def transfer_address(to: str) -> str:
