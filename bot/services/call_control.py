@@ -90,10 +90,8 @@ class CallControl:
     def link_for(self, t: Translator, identity: Identity, side: CallSide) -> Link:
         """The presser's link to the call's account if they may act on this side of the
         call: it is theirs, or they manage the account; else a Refusal."""
-        link = next((x for x in identity.links if x.account == side.account), None)
-        if link is None or (
-            link.extension != side.extension and not identity.has_role(Role.MANAGER)
-        ):
+        link = acting_link(identity, side)
+        if link is None:
             raise Refusal(t.label("control.not_yours"))
         return link
 
@@ -244,6 +242,17 @@ class CallControl:
                 }
             )
             await self._notifier.refresh_cards(session)
+
+
+def acting_link(identity: Identity, side: CallSide) -> Link | None:
+    """The person's link through which they may act on ``side``: their own side of a call,
+    or any side of a call of an account they manage."""
+    link = next((x for x in identity.links if x.account == side.account), None)
+    if link is None:
+        return None
+    if link.extension == side.extension or identity.has_role(Role.MANAGER):
+        return link
+    return None
 
 
 def _side(direction: Direction) -> Side:

@@ -285,3 +285,15 @@ async def test_a_pbx_answering_too_late_is_followed_to_its_result(
     await card_saying(emulator, BORIS, "the PBX has not answered yet")
     await card_saying(emulator, BORIS, "⏺ Recording.", patience=10.0)
     await finished(impatient, mango, call)
+
+
+async def test_what_only_mts_keeps_is_neither_offered_nor_done_on_mango(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    emulator.send_text(BORIS, "/forward")
+    refusal = await emulator.wait_for_message(BORIS, lambda m: m.text.startswith("/forward"))
+    assert refusal.text == "/forward is not available: your PBX (MANGO OFFICE) does not offer it."
+    assert refusal.buttons == []
+    emulator.send_text(BORIS, "/call")
+    usage = await emulator.wait_for_message(BORIS, lambda m: m.text.startswith("📞 /call"))
+    assert usage.buttons == []  # no "call back the last caller", no "redial"

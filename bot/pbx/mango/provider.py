@@ -1,4 +1,5 @@
-"""MANGO OFFICE as a :class:`~bot.pbx.base.Provider`: every capability the seam knows."""
+"""MANGO OFFICE as a :class:`~bot.pbx.base.Provider`: nearly every capability the seam
+knows."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ class MangoProvider(Provider):
     account_model = MangoAccount
     history_window = MAX_STATS_PERIOD
     name = MangoAccount.pbx_name
-    capabilities = frozenset(Capability)
+    # Everything but what only MTS keeps: the last caller and redial, "find me".
+    capabilities = frozenset(Capability) - {Capability.CALL_RETURN, Capability.FORWARDING}
     routes = tuple(
         Route("POST", f"/events/{name}", f"events/{name}") for name in EVENT_ROUTES
     ) + tuple(Route("POST", f"/result/{name}", f"result/{name}") for name in RESULT_ROUTES)
@@ -143,11 +145,18 @@ class MangoProvider(Provider):
 
     async def send_sms(self, extension: str, number: str, text: str) -> CommandTicket:
         """Send from ``extension`` (billed to it); under the account's ``sms_sender`` name
-        when one is configured, else the sender name chosen in the PBX settings."""
+        when one is configured, else the sender name chosen in the PBX settings.
+
+        ``sms_sender`` always goes out, empty when unset: 3.2.4 calls it optional, the
+        FAQ's example calls it mandatory and sends "".
+        """
         validate_sms(text)
-        payload = {"text": text, "from_extension": extension, "to_number": number}
-        if self.mango.sms_sender:
-            payload["sms_sender"] = self.mango.sms_sender
+        payload = {
+            "text": text,
+            "from_extension": extension,
+            "to_number": number,
+            "sms_sender": self.mango.sms_sender or "",
+        }
         return await self._command("sms", payload)
 
     async def start_recording(self, leg_id: str, extension: str) -> CommandTicket:

@@ -1,0 +1,42 @@
+"""Who is on a call right now: talking or holding counts, ringing and ended do not, and a
+call's end never frees someone already on their next call."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.events import LegState
+from bot.services.presence import Presence
+from bot.storage import Keys
+from tests.pipeline.test_sessions import RING_GROUP, _state, leg
+
+
+async def test_talking_and_holding_are_busy_ringing_and_ended_are_not(redis: Redis) -> None:
+    presence = Presence(redis, Keys())
+    ringing = _state(RING_GROUP[:4])
+    await presence.follow(ringing)
+    assert await presence.busy("main") == set()
+
+    talking = _state(RING_GROUP[:6])
+    await presence.follow(talking)
+    assert await presence.busy("main") == {"102"}
+
+    talking.apply_leg(leg("b", 4, LegState.ON_HOLD, "102", at=20))
+    await presence.follow(talking)
+    assert await presence.busy("main") == {"102"}
+
+    ended = _state(RING_GROUP)
+    await presence.follow(ended)
+    assert await presence.busy("main") == set()
+
+
+async def test_the_end_of_an_old_call_leaves_the_next_one_busy(redis: Redis) -> None:
+    presence = Presence(redis, Keys())
+    first = _state(RING_GROUP[:6])
+    await presence.follow(first)
+    second = _state(RING_GROUP[:6])
+    second.call_id = "E2"
+    await presence.follow(second)  # 102 moved on to another call
+    first.apply_leg(RING_GROUP[6])
+    await presence.follow(first)
+    assert await presence.busy("main") == {"102"}
