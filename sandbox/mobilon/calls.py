@@ -1,15 +1,15 @@
-"""Calls as the Mobilon simulator keeps them, and their records in the doc's fields."""
+"""Calls as the Mobilon simulator keeps them (their answers are :mod:`.answers`)."""
 
 from __future__ import annotations
 
 import itertools
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Literal
 
 MSK = timezone(timedelta(hours=3))
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+DAY_FORMAT = "%Y-%m-%d"
 
 
 @dataclass
@@ -45,23 +45,9 @@ class SimCall:
     def finished(self) -> bool:
         return self.status is not None
 
-    @property
-    def day(self) -> str:
-        return self.started.astimezone(MSK).strftime("%Y-%m-%d")
-
-    def record(self, token: str) -> dict[str, Any]:
-        """The call as ``/api/call/info`` and ``/api/call/journal`` show it."""
-        data: dict[str, Any] = {
-            "callid": self.callid,
-            "status": self.status,
-            "duration": self.duration,
-            "from": self.caller,
-            "to": self.callee,
-            "time": self.started.astimezone(MSK).strftime(TIME_FORMAT),
-        }
-        if self.recorded:
-            data["record_url"] = f"/api/call/record?token={token}&callid={self.callid}"
-        return data
+    def day_in(self, zone: tzinfo) -> str:
+        """The journal ``date`` the call is filed under, in the PBX's ``zone``."""
+        return self.started.astimezone(zone).strftime(DAY_FORMAT)
 
 
 class CallIds:

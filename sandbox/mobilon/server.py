@@ -1,5 +1,6 @@
-"""The simulator's HTTP side: ``/api/call/CallToSubscriber``, ``/api/call/info``,
-``/api/call/journal`` (``format=json``) and ``/api/call/record``, every request logged."""
+"""The simulator's HTTP side: ``/api/call/CallToSubscriber`` (JSON), ``/api/call/info`` and
+``/api/call/journal`` (the doc's XML, :mod:`.answers`, whatever ``format`` asks: the doc
+shows no other) and ``/api/call/record``, every request logged."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from sandbox.mobilon.answers import CONTENT_TYPE, NOT_FOUND, info_xml, journal_xml
 
 if TYPE_CHECKING:
     from sandbox.mobilon.simulator import MobilonSimulator
@@ -58,6 +61,8 @@ async def _answer(sim: MobilonSimulator, path: str, request: web.Request) -> web
     injected = sim.failures.pop(path, None)
     if injected is not None:
         status, body = injected
+        if isinstance(body, str):
+            return _xml(body, status)
         return web.json_response(body, status=status)
     if path == "/api/call/CallToSubscriber":
         return web.json_response(sim.call_to_subscriber(query.get("key", ""), query))
@@ -66,15 +71,19 @@ async def _answer(sim: MobilonSimulator, path: str, request: web.Request) -> web
     if path == "/api/call/info":
         call = sim.calls.get(query.get("callid", ""))
         if call is None or not call.finished:
-            return web.json_response({"result": "FAIL", "description": "Call not found"})
-        return web.json_response(call.record(sim.token))
+            return web.json_response(NOT_FOUND)
+        return _xml(info_xml(call, sim.token, sim.zone))
     if path == "/api/call/journal":
         day = query.get("date", "")
-        found = [c.record(sim.token) for c in sim.calls.values() if c.finished and c.day == day]
-        return web.json_response({"calls": found})
+        found = [c for c in sim.calls.values() if c.finished and c.day_in(sim.zone) == day]
+        return _xml(journal_xml(found, sim.token, sim.zone))
     if path == "/api/call/record":
         return await _record(sim, request)
     return web.json_response({"result": "FAIL", "description": "Not found"}, status=404)
+
+
+def _xml(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type=CONTENT_TYPE, charset="utf-8")
 
 
 async def _record(sim: MobilonSimulator, request: web.Request) -> web.StreamResponse:

@@ -5,7 +5,8 @@ Point the account's ``api_url`` at :attr:`MobilonSimulator.base_url` and set
 :attr:`MobilonSimulator.webhook_url` to the address an admin would enter in Mobilon,
 ``…/incoming?number={NUMBER}&key={KEY}``: each ring of an employee requests it with the
 caller's number and that employee's key substituted. A call appears in call info and the
-journal once it is over, with ``record_url`` when it was recorded.
+journal once it is over, with ``record_url`` when it was recorded, in the doc's XML with
+``time`` in :attr:`MobilonSimulator.zone` (Moscow unless ``zone`` names another).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -42,8 +44,10 @@ class MobilonSimulator(SimulatorServer):
         webhook_url: str | None = None,
         webhook_method: Literal["GET", "POST"] = "GET",
         step_delay: float = 0.01,
+        zone: str = "Europe/Moscow",
     ) -> None:
         self.token = token
+        self.zone = ZoneInfo(zone)  # the PBX's clock: ``time`` and the journal's days
         super().__init__(host, port)
         self.webhook_url = webhook_url
         self.webhook_method = webhook_method
@@ -54,7 +58,7 @@ class MobilonSimulator(SimulatorServer):
         self.requests: list[ReceivedRequest] = []
         self.webhooks: list[tuple[str, str, int]] = []  # (number, extension, HTTP status)
         self.drop_webhooks = False  # True: rings call no webhook (the journal has the call)
-        self.failures: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.failures: dict[str, tuple[int, dict[str, Any] | str]] = {}
         self.recording_ready_after = 0  # record_url answers 404 this many times first
         # How calls placed with CallToSubscriber end, a moment after they start (unless
         # ``outbound_ends`` is False: then the test ends them with :meth:`finish`).
@@ -88,6 +92,10 @@ class MobilonSimulator(SimulatorServer):
         body = fail(code) if code is not None else {"result": "FAIL"}
         self.failures[path] = (http_status, body)
 
+    def answer_next(self, path: str, body: str, *, http_status: int = 200) -> None:
+        """Answer the next request to ``path`` with ``body`` as XML (e.g. a malformed one)."""
+        self.failures[path] = (http_status, body)
+
     # what the bot sent ------------------------------------------------------------
     def received(self, path: str) -> list[dict[str, str]]:
         """Query parameters of every request to ``path``, in order."""
@@ -95,6 +103,10 @@ class MobilonSimulator(SimulatorServer):
 
     def calls_to_subscriber(self) -> list[dict[str, str]]:
         return self.received("/api/call/CallToSubscriber")
+
+    def day_of(self, call: SimCall) -> str:
+        """The journal ``date`` ``call`` is filed under."""
+        return call.day_in(self.zone)
 
     # the API ----------------------------------------------------------------------
     def call_to_subscriber(self, key: str, query: Mapping[str, str]) -> dict[str, Any]:

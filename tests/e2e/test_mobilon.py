@@ -167,7 +167,7 @@ async def test_ring_group_answered_elsewhere_is_missed_for_nobody(
     for chat in (REP_ANNA, BORIS, GROUP):
         assert missed_alerts(emulator, chat) == [], chat
     journal_requests = mobilon.received("/api/call/journal")
-    assert journal_requests and all(q["format"] == "json" for q in journal_requests)
+    assert journal_requests and all(q["format"] == "xml" for q in journal_requests)
     assert all(q["token"] == TOKEN for q in journal_requests)
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
 from bot.accounts import AccountBase
 from bot.pbx.mobilon.cli import SET_KEY
 
 if TYPE_CHECKING:
     from bot.pbx.base import Provider
+
+DEFAULT_JOURNAL_ZONE = "Europe/Moscow"
 
 
 class MobilonAccount(AccountBase):
@@ -20,6 +23,22 @@ class MobilonAccount(AccountBase):
 
     provider: Literal["mobilon"]
     api_token: SecretStr  # the account token for call info and the journal
+    # The IANA zone of ``time`` in call info and the journal (the doc names none).
+    journal_zone: str = DEFAULT_JOURNAL_ZONE
+
+    @field_validator("journal_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", too long
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow)") from None
+        return value
+
+    @property
+    def journal_tz(self) -> ZoneInfo:
+        """The zone to read and ask journal times in."""
+        return ZoneInfo(self.journal_zone)
 
     @classmethod
     def provider_class(cls) -> type[Provider]:

@@ -1,5 +1,6 @@
-"""The Mobilon HTTP client: ``CallToSubscriber`` with an employee's key, call info and the
-journal with the account token, and recording downloads.
+"""The Mobilon HTTP client: ``CallToSubscriber`` with an employee's key (JSON), call info
+and the journal with the account token (``format=xml``, the answers the doc shows), and
+recording downloads.
 
 Every secret travels in the query string, as the doc wants, so the URLs never reach a log
 line or an error text: the ``httpx`` request log is filtered (:class:`RedactQuerySecrets`)
@@ -8,19 +9,21 @@ and errors name only the endpoint. Use :class:`MobilonClient` for every request.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
 from urllib.parse import urljoin
+from xml.etree.ElementTree import Element
 
 import httpx
 from limits import RateLimitItem, parse
 from pydantic import SecretStr
 
 from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable, transport_error
-from bot.pbx.mobilon import codes
+from bot.pbx.mobilon import codes, safe_xml
 from bot.pbx.mobilon.account import MobilonAccount
-from bot.pbx.mobilon.journal import JournalEntry, call_info, journal
+from bot.pbx.mobilon.journal import JournalEntry, UnexpectedAnswer, call_info, journal
 from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 CALL_PATH = "api/call/CallToSubscriber"
 INFO_PATH = "api/call/info"
 JOURNAL_PATH = "api/call/journal"
+XML = "xml"  # the doc's ``format={json|xml}``: its examples are XML
 # Mobilon publishes no limits; the bot keeps its polling of one account gentle.
 READ_LIMIT: RateLimitItem = parse("3/second")
 SECRET_QUERY = re.compile(r"(?i)\b(key|token)=[^&\s\"']+")
@@ -90,16 +94,29 @@ class MobilonClient:
         )
 
     async def call_info(self, callid: str) -> JournalEntry | None:
-        """The finished call ``callid``; None while the PBX has no record of it."""
-        data = await self._get_json(
-            INFO_PATH, {**self._token(), "callid": callid, "format": "json"}
-        )
-        return call_info(data)
+        """The finished call ``callid``; None while the PBX has no record of it (an empty
+        ``<call/>``, or the doc's ``"result": "FAIL"`` answer)."""
+        params = {**self._token(), "callid": callid, "format": XML}
+        response = await self._get(INFO_PATH, params)
+        if _is_fail(response.content):
+            return None
+        root = self._xml(INFO_PATH, response)
+        try:
+            return call_info(root, self.account.journal_tz)
+        except UnexpectedAnswer as exc:
+            raise PbxUnavailable(f"Mobilon {INFO_PATH}: {exc}") from None
 
     async def journal(self, day: str) -> list[JournalEntry]:
-        """Every call of one day (``YYYY-MM-DD``)."""
-        data = await self._get_json(JOURNAL_PATH, {**self._token(), "date": day, "format": "json"})
-        return journal(data)
+        """Every call of one day (``YYYY-MM-DD`` in the account's ``journal_zone``)."""
+        params = {**self._token(), "date": day, "format": XML}
+        response = await self._get(JOURNAL_PATH, params)
+        if _is_fail(response.content):
+            raise PbxUnavailable(f"Mobilon {JOURNAL_PATH}: the PBX answered FAIL")
+        root = self._xml(JOURNAL_PATH, response)
+        try:
+            return journal(root, self.account.journal_tz)
+        except UnexpectedAnswer as exc:
+            raise PbxUnavailable(f"Mobilon {JOURNAL_PATH}: {exc}") from None
 
     async def open_record(self, record_url: str) -> httpx.Response | None:
         """The recording behind ``record_url``, streaming; None while it is not there."""
@@ -123,9 +140,9 @@ class MobilonClient:
     def _token(self) -> dict[str, str]:
         return {"token": self.account.api_token.get_secret_value()}
 
-    async def _get_json(
+    async def _get(
         self, path: str, params: dict[str, str], *, limited: bool = True
-    ) -> dict[str, Any]:
+    ) -> httpx.Response:
         if limited:
             await self._wait_for_slot()
         try:
@@ -141,15 +158,26 @@ class MobilonClient:
             )
         if status >= 400:
             raise PbxUnavailable(f"Mobilon {path}: HTTP {status}", vendor_code=status)
+        return response
+
+    async def _get_json(
+        self, path: str, params: dict[str, str], *, limited: bool = True
+    ) -> dict[str, Any]:
+        response = await self._get(path, params, limited=limited)
         try:
             data = response.json()
         except ValueError:
             raise PbxUnavailable(f"Mobilon {path}: answer is not JSON") from None
-        if isinstance(data, list):
-            return {"calls": data}
         if not isinstance(data, dict):
             raise PbxUnavailable(f"Mobilon {path}: unexpected answer")
         return data
+
+    @staticmethod
+    def _xml(path: str, response: httpx.Response) -> Element:
+        try:
+            return safe_xml.parse(response.content)
+        except safe_xml.MalformedXml as exc:
+            raise PbxUnavailable(f"Mobilon {path}: {exc}") from None
 
     async def _wait_for_slot(self) -> None:
         if self._limiter is None:
@@ -158,3 +186,15 @@ class MobilonClient:
             await self._limiter.acquire(READ_LIMIT, "mobilon", self.account.id)
         except RateLimitTimeout:
             raise PbxRateLimited("Mobilon: local rate limit wait too long") from None
+
+
+def _is_fail(body: bytes) -> bool:
+    """True for the doc's failure answer, ``{"result": "FAIL", ...}`` (JSON whatever the
+    ``format``: it is the only failure the doc shows)."""
+    if not body.lstrip().startswith(b"{"):
+        return False
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and str(data.get("result") or "").upper() == "FAIL"

@@ -1,19 +1,28 @@
-"""Call records as ``/api/call/info`` and ``/api/call/journal`` give them (``format=json``).
+"""Call records as ``/api/call/info`` and ``/api/call/journal`` give them, in the doc's XML.
 
-The doc shows the XML: ``<call>`` with ``callid``, ``status``, ``record_url`` (optional),
-``duration``, ``from``, ``to`` and ``time`` (``ГГГГ-ММ-ДД ЧЧ:ММ:СС``, Moscow time), and
-``<calls>`` holding several. The JSON is read leniently in the same shape: one object, an
-object under ``call``, or a list (bare, or under ``calls`` / ``calls.call``).
+Info answers one ``<call>``; the journal a ``<calls>`` holding a ``<call>`` per call. Each
+``<call>`` has ``callid``, ``status``, ``duration``, ``from``, ``to``, ``time``
+(``ГГГГ-ММ-ДД ЧЧ:ММ:СС``) and, when the call was recorded, ``record_url``. The doc names no
+time zone for ``time``: it is read in the account's ``journal_zone``. Use :func:`call_info`
+and :func:`journal` on parsed answers; a shape the doc does not show raises
+:class:`UnexpectedAnswer`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, tzinfo
+from xml.etree.ElementTree import Element
 
-MSK = timezone(timedelta(hours=3))
+log = logging.getLogger(__name__)
+
 ANSWERED = "ANSWERED"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class UnexpectedAnswer(ValueError):
+    """An answer in a shape the doc does not show; the message names no value from it."""
 
 
 @dataclass(frozen=True)
@@ -33,64 +42,67 @@ class JournalEntry:
         return self.status.strip().upper() == ANSWERED
 
 
-def parse_time(value: Any) -> datetime | None:
-    """``2015-04-28 12:00:00`` (Moscow time) as an aware datetime."""
+def parse_time(value: str, zone: tzinfo) -> datetime | None:
+    """``2015-04-28 12:00:00`` read in ``zone``, as an aware datetime; None if unreadable."""
     try:
-        return datetime.strptime(str(value).strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=MSK)
+        return datetime.strptime(value.strip(), TIME_FORMAT).replace(tzinfo=zone)
     except ValueError:
         return None
 
 
-def entry(data: Any) -> JournalEntry | None:
-    """The record in one ``call`` object; None when it lacks a callid, status or time."""
-    if not isinstance(data, dict):
-        return None
-    callid = str(data.get("callid") or "").strip()
-    status = str(data.get("status") or "").strip()
-    moment = parse_time(data.get("time"))
-    if not callid or not status or moment is None:
-        return None
-    try:
-        duration = max(0, int(str(data.get("duration") or 0).strip() or 0))
-    except ValueError:
-        duration = 0
-    record_url = str(data.get("record_url") or "").strip() or None
+def _text(call: Element, name: str) -> str:
+    found = call.find(name)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def entry(call: Element, zone: tzinfo) -> JournalEntry:
+    """The record in one ``<call>`` element."""
+    if call.tag != "call":
+        raise UnexpectedAnswer("an element other than <call> where a call was expected")
+    callid, status = _text(call, "callid"), _text(call, "status")
+    if not callid or not status:
+        raise UnexpectedAnswer("a <call> without callid or status")
+    moment = parse_time(_text(call, "time"), zone)
+    if moment is None:
+        raise UnexpectedAnswer("a <call> whose time is not YYYY-MM-DD HH:MM:SS")
+    duration = _text(call, "duration") or "0"
+    if not (duration.isascii() and duration.isdigit()):
+        raise UnexpectedAnswer("a <call> whose duration is not a number of seconds")
     return JournalEntry(
         callid=callid,
         status=status,
-        duration=duration,
-        caller=str(data.get("from") or "").strip(),
-        callee=str(data.get("to") or "").strip(),
+        duration=int(duration),
+        caller=_text(call, "from"),
+        callee=_text(call, "to"),
         time=moment,
-        record_url=record_url,
+        record_url=_text(call, "record_url") or None,
     )
 
 
-def call_info(data: Any) -> JournalEntry | None:
-    """The record in a call info answer, None when it holds no call (not finished yet)."""
-    if isinstance(data, dict) and "calls" in data:
-        found = journal(data)
-        return found[0] if len(found) == 1 else None
-    if isinstance(data, dict) and isinstance(data.get("call"), dict):
-        data = data["call"]
-    if isinstance(data, list) and len(data) == 1:
-        data = data[0]
-    return entry(data)
+def call_info(root: Element, zone: tzinfo) -> JournalEntry | None:
+    """The record in a call info answer; None for an empty ``<call/>`` (no record yet)."""
+    if root.tag != "call":
+        raise UnexpectedAnswer("the answer is not a <call>")
+    if len(root) == 0:
+        return None
+    return entry(root, zone)
 
 
-def journal(data: Any) -> list[JournalEntry]:
-    """Every readable record in a journal answer."""
-    if isinstance(data, dict):
-        data = data.get("calls", data.get("call", []))
-    if isinstance(data, dict):
-        data = data.get("call", [data])
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        return []
-    return [found for found in (entry(item) for item in data) if found is not None]
+def journal(root: Element, zone: tzinfo) -> list[JournalEntry]:
+    """Every readable record in a journal answer (``<calls>`` with no ``<call>``: a day
+    without calls). One record in a shape the doc does not show is left out, with a log
+    line, so that it does not hold up the day's other calls."""
+    if root.tag != "calls":
+        raise UnexpectedAnswer("the answer is not <calls>")
+    entries: list[JournalEntry] = []
+    for call in root:
+        try:
+            entries.append(entry(call, zone))
+        except UnexpectedAnswer as exc:
+            log.warning("Mobilon journal: a record left out: %s", exc)
+    return entries
 
 
-def day_of(moment: datetime) -> str:
-    """The journal ``date`` (Moscow day) ``moment`` falls on."""
-    return moment.astimezone(MSK).strftime("%Y-%m-%d")
+def day_of(moment: datetime, zone: tzinfo) -> str:
+    """The journal ``date`` (a day in ``zone``) ``moment`` falls on."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d")

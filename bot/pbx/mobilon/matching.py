@@ -9,7 +9,7 @@ the PBX's clock. Of several, the one that began closest to the first ring comes 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 
 from bot.domain import CallRecord
 from bot.pbx.mobilon.followed_calls import CallBook, FollowedCall
@@ -27,9 +27,10 @@ def client_key(number: str, region: str) -> str:
     return normalise(number, region) or digits or number.strip().lower()
 
 
-def journal_days(call: FollowedCall) -> list[str]:
-    """The journal days a record of ``call`` may be filed under."""
-    return sorted({day_of(call.first_ring - LOOKBACK), day_of(call.last_ring + SKEW)})
+def journal_days(call: FollowedCall, zone: tzinfo) -> list[str]:
+    """The journal days (in the account's ``journal_zone``) a record of ``call`` may be
+    filed under."""
+    return sorted({day_of(call.first_ring - LOOKBACK, zone), day_of(call.last_ring + SKEW, zone)})
 
 
 def candidates(call: FollowedCall, records: list[JournalEntry], region: str) -> list[JournalEntry]:

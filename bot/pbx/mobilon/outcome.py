@@ -1,11 +1,11 @@
 """From a followed call and its journal record to the pipeline's events.
 
 Taken literally, a record tells ``from`` (the caller), ``to`` (whom the call reached),
-``time`` (when it began, Moscow time), ``duration`` (seconds from then to its end) and
-``status`` (``ANSWERED`` or how else it ended). Who answered a call that rang several
-people is the record's ``to`` when that is an extension; when it is not and one person
-rang, that person. Every employee the call rang gets a leg; the summary is emitted once,
-here, because Mobilon sends nothing when a call ends.
+``time`` (when it began, read in the account's ``journal_zone``), ``duration`` (seconds
+from then to its end) and ``status`` (``ANSWERED`` or how else it ended). Who answered a
+call that rang several people is the record's ``to`` when that is an extension; when it is
+not and one person rang, that person. Every employee the call rang gets a leg; the summary
+is emitted once, here, because Mobilon sends nothing when a call ends.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class Follower:
             assert call.callid is not None
             return await self.provider.client.call_info(call.callid)
         records: list[JournalEntry] = []
-        for day in journal_days(call):
+        for day in journal_days(call, self.provider.mobilon.journal_tz):
             if day not in self._journals:
                 self._journals[day] = await self.provider.client.journal(day)
             records.extend(self._journals[day])

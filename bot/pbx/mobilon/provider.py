@@ -33,7 +33,7 @@ from bot.pbx.mobilon import codes, matching, webhooks
 from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.client import MobilonClient
 from bot.pbx.mobilon.followed_calls import CallBook, FollowedCall
-from bot.pbx.mobilon.journal import MSK, JournalEntry
+from bot.pbx.mobilon.journal import JournalEntry
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import EXTENSION
@@ -183,17 +183,20 @@ class MobilonProvider(Provider):
     # history ---------------------------------------------------------------------
     async def call_history(self, start: datetime, end: datetime) -> list[CallRecord]:
         """Every call the journal holds between ``start`` and ``end`` (one request per
-        day, the last :data:`MAX_HISTORY_DAYS` days at most)."""
+        day of the account's ``journal_zone``, the last :data:`MAX_HISTORY_DAYS` days at
+        most)."""
         start = max(start, end - timedelta(days=MAX_HISTORY_DAYS))
-        day = start.astimezone(MSK).date()
-        last = end.astimezone(MSK).date()
+        zone = self.mobilon.journal_tz
+        day = start.astimezone(zone).date()
+        last = end.astimezone(zone).date()
         records: list[CallRecord] = []
         while day <= last:
             for entry in await self.client.journal(day.isoformat()):
                 if start <= entry.time < end:
                     records.append(history_record(entry))
             day += timedelta(days=1)
-        return records
+        # Oldest first, whatever the journal's order (the doc's lists the later call first).
+        return sorted(records, key=lambda r: (r.started_at, r.call_id))
 
     async def log_call_id(self, record: CallRecord) -> str:
         # The incoming-call webhook carries no call id: a call it told of is keyed by an id

@@ -1,6 +1,6 @@
 """The Mobilon client and provider against the Mobilon simulator over real HTTP:
-click-to-call with each employee's key, its error codes as sentences, call info, the
-journal, recordings and history."""
+click-to-call with each employee's key, its error codes as sentences, call info and the
+journal in the doc's XML (and the answers refused), recordings and history."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ from redis.asyncio import Redis
 from bot.domain import Language
 from bot.events import CommandResultEvent
 from bot.formatting import reason
-from bot.pbx.base import InvalidRequest, NotReady, PbxError, PbxRejected, ProviderDeps
+from bot.pbx.base import (
+    InvalidRequest,
+    NotReady,
+    PbxError,
+    PbxRejected,
+    PbxUnavailable,
+    ProviderDeps,
+)
 from bot.pbx.mobilon.account import MobilonAccount
 from bot.pbx.mobilon.provider import MobilonProvider
 from bot.pipeline.stream import decode_event
@@ -24,6 +31,8 @@ from bot.ratelimit import SharedRateLimiter
 from bot.storage import Keys
 from bot.texts import Texts
 from sandbox.mobilon import MobilonSimulator, Subscriber
+from tests.pbx.mobilon.doc_examples import INFO, JOURNAL
+from tests.pbx.mobilon.test_journal_xml import BILLION_LAUGHS
 
 TOKEN = "account-token-1234"
 ANNA_KEY = "anna-key-0001"
@@ -202,9 +211,79 @@ async def test_call_info_and_journal_show_finished_calls(
     assert info is not None and info.answered and info.caller == "101"
     assert info.callee == CLIENT and info.duration >= 42
     assert info.record_url == f"/api/call/record?token={TOKEN}&callid={callid}"
-    day = sim.calls[callid].day
+    assert info.time == sim.calls[callid].started
+    day = sim.day_of(sim.calls[callid])
     assert [e.callid for e in await provider.client.journal(day)] == [callid]
     assert await provider.client.journal("2015-04-28") == []
+    asked = sim.received("/api/call/info") + sim.received("/api/call/journal")
+    assert {q["format"] for q in asked} == {"xml"}
+
+
+async def test_the_docs_examples_are_read_over_http(
+    sim: MobilonSimulator, provider: MobilonProvider
+) -> None:
+    """mobilon-api.md lines 118-127 (info) and 151-170 (journal), answered verbatim."""
+    sim.answer_next("/api/call/info", INFO)
+    sim.answer_next("/api/call/journal", JOURNAL)
+
+    info = await provider.client.call_info("1324324.8997834")
+    records = await provider.client.journal("2015-04-28")
+
+    assert info is not None and (info.callid, info.duration) == ("1324324.8997834", 203)
+    assert info.record_url == "/api/call/record?token={token}&callid={callid}"
+    assert [(r.callid, r.record_url is None) for r in records] == [
+        ("32423423.324324", True),
+        ("32423423.323242", False),
+    ]
+    assert records[0].time == datetime(2015, 4, 28, 10, 12, tzinfo=UTC)  # 13:12 Moscow
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "detail"),
+    [
+        (
+            "/api/call/journal",
+            BILLION_LAUGHS.decode(),
+            "document type declarations are not accepted",
+        ),
+        ("/api/call/info", "<call><callid>1</callid>", "not well-formed XML (no element found)"),
+        ("/api/call/journal", f"<result>{TOKEN}</result>", "the answer is not <calls>"),
+        (
+            "/api/call/info",
+            "<call><callid>1</callid><time>x</time></call>",
+            "a <call> without callid or status",
+        ),
+    ],
+    ids=["entity-bomb", "malformed", "other-root", "no-status"],
+)
+async def test_answers_the_doc_does_not_show_are_refused_in_plain_words(
+    sim: MobilonSimulator,
+    provider: MobilonProvider,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    body: str,
+    detail: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sim.answer_next(path, body)
+
+    client = provider.client
+    ask = client.call_info("1") if path == "/api/call/info" else client.journal("2015-04-28")
+
+    with pytest.raises(PbxUnavailable) as caught:
+        await ask
+
+    assert str(caught.value) == f"Mobilon {path.lstrip('/')}: {detail}"
+    assert TOKEN not in str(caught.value) and TOKEN not in caplog.text
+
+
+async def test_a_journal_that_fails_is_an_error_and_info_that_fails_is_no_record(
+    sim: MobilonSimulator, provider: MobilonProvider
+) -> None:
+    sim.fail_next("/api/call/journal")
+    with pytest.raises(PbxUnavailable, match="the PBX answered FAIL"):
+        await provider.client.journal("2015-04-28")
+    assert await provider.client.call_info("no-such-call") is None
 
 
 async def test_recording_is_streamed_once_ready(
@@ -239,3 +318,29 @@ async def test_history_from_the_journal(sim: MobilonSimulator, provider: Mobilon
     assert record.recording_ids == (callid,)
     journal_days = [q["date"] for q in sim.received("/api/call/journal")]
     assert len(journal_days) == 3 and journal_days == sorted(journal_days)
+
+
+async def test_history_reads_times_and_asks_days_in_the_journal_zone(redis: Redis) -> None:
+    async with MobilonSimulator(TOKEN, step_delay=0, zone="Asia/Vladivostok") as sim:
+        sim.outbound_ends = False
+        sim.add_subscriber(Subscriber(extension="101", key=ANNA_KEY))
+        account = MobilonAccount(
+            id="mob",
+            provider="mobilon",
+            api_token=TOKEN,
+            api_url=sim.base_url,
+            journal_zone="Asia/Vladivostok",
+        )
+        async with httpx.AsyncClient() as http:
+            provider = MobilonProvider(account, ProviderDeps(http=http, redis=redis))
+            await provider.employee_keys.set("mob", "101", ANNA_KEY)
+            await provider.callback("101", CLIENT)
+            [call] = sim.calls.values()
+            sim.finish(call, answered_by="101", talk=5)
+            now = datetime.now(UTC)
+            [record] = await provider.call_history(
+                now - timedelta(hours=1), now + timedelta(hours=1)
+            )
+
+    assert record.started_at == call.started
+    assert sim.day_of(call) in [q["date"] for q in sim.received("/api/call/journal")]
