@@ -40,6 +40,13 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 30),
             registry=self.registry,
         )
+        self.pbx_events_ignored = Counter(
+            "pbxgram_pbx_events_ignored",
+            "PBX notifications of a type pbxgram does not know, answered 200 and dropped, "
+            "by provider and type",
+            ["provider", "type"],
+            registry=self.registry,
+        )
         self.events_processed = Counter(
             "pbxgram_events_processed",
             "PBX events processed by the workers, by kind",

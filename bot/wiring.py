@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.pbx.base import Capability, JobDeps
+from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.providers import Providers
 from bot.pipeline.closing import CallCloser, closing_jobs
 from bot.pipeline.command_results import CommandResults
@@ -143,6 +144,8 @@ def build_app(
     telegram = TelegramState(metrics.telegram_up)
     limiter = SharedRateLimiter(redis)
     providers = Providers.from_settings(settings, http, limiter, redis=redis, keys=keys)
+    for mts in providers.of_class(MtsProvider):  # event types MTS may add, counted
+        mts.ignored.bind(metrics.pbx_events_ignored)
     access = Access(repos=repos, settings=settings, providers=providers)
     bot = create_bot(settings)
     outbox = Outbox(redis, keys)

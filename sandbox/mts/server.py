@@ -5,6 +5,7 @@ state. Every ``/api/`` request must carry the account's ``X-AUTH-TOKEN``, else 4
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 SIMULATOR: web.AppKey[MtsSimulator] = web.AppKey("simulator")
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)
+RECORDING_ID = re.compile(r"\d+:\d+")
 
 
 def build_app(sim: MtsSimulator) -> web.Application:
@@ -239,8 +241,13 @@ async def _consult(request: web.Request) -> web.Response:
 
 
 async def _recording(request: web.Request) -> web.StreamResponse:
+    """A conversation's file by its id in the documented form, ``11122233:1`` (section
+    4.9, lines 935 and 958): digits, a colon, digits; 400 for anything else, such as a
+    call half's ``…callhalf-3659097569:0``."""
     sim = _sim(request)
     track = request.match_info["track"]
+    if RECORDING_ID.fullmatch(track) is None:
+        raise web.HTTPBadRequest(reason="extTrackingId of the conversation expected")
     status = sim.recording_status(track)
     if status != 200:
         return web.json_response({"error": "recording not found"}, status=status)

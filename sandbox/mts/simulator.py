@@ -7,11 +7,12 @@ and ``/api/service/webhook`` (for every abonent), with the callback key as ``X-A
 Subscriptions expire after :attr:`lifetime` seconds (an hour at MTS; tests shorten it), with
 a ``SUBSCRIPTION_TERMINATION`` notification.
 
-Scripted calls (:meth:`MtsSimulator.ring_group`, click-to-call) play out on their own. Live
-calls (:meth:`MtsSimulator.play_live_inbound`, :meth:`MtsSimulator.play_live_outbound`, and
-click-to-call with :attr:`MtsSimulator.live_click_to_call`) stay connected until hang-up, a
-transfer, :meth:`MtsSimulator.end_live_call` or their timeout; hang-up and transfers work on
-scripted calls too.
+Scripted calls (:meth:`MtsSimulator.ring_group`, :meth:`MtsSimulator.menu_queue_call`,
+click-to-call) play out on their own. Live calls (:meth:`MtsSimulator.play_live_inbound`,
+:meth:`MtsSimulator.play_live_outbound`, and click-to-call with
+:attr:`MtsSimulator.live_click_to_call`) stay connected until hang-up, a transfer,
+:meth:`MtsSimulator.end_live_call` or their timeout; hang-up and transfers work on scripted
+calls too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from sandbox.mts.find_me import FindMeBook
+from sandbox.mts.history import MENU_USER, QUEUE_USER, leg_row, service_row
 from sandbox.mts.models import (
     Abonent,
     Leg,
@@ -65,6 +67,8 @@ class MtsSimulator(SimulatorServer):
         self.services: dict[str, tuple[str, str | None]] = {}  # apicrm|webhook -> url, key
         self.subscriptions: dict[str, Subscription] = {}
         self.history: list[dict[str, Any]] = []
+        self.enterprise_number = "+79165817777"  # the voice menu's number (section 4.5.1)
+        self.queue_extension = "718"  # the queue's number
         self.drop_webhooks = False  # True: call events are not posted (the history has them)
         self.recordings: dict[str, bytes] = {}
         self.recording_misses: dict[str, int] = {}  # answers 404 this many times first
@@ -300,11 +304,85 @@ class MtsSimulator(SimulatorServer):
             await asyncio.sleep(talk)
             if self._end(answered):
                 if self.record_calls if record is None else record:
-                    self.recordings[answered.ext_tracking_id] = RECORDING
-                    self.recording_misses[answered.ext_tracking_id] = not_ready
+                    self.recordings[answered.base] = RECORDING
+                    self.recording_misses[answered.base] = not_ready
                 await self.notify("CALL_RELEASED", answered)
         for leg in legs.values():
             self._remember(leg)
+        return base
+
+    async def menu_queue_call(
+        self,
+        client: str,
+        agents: Sequence[str],
+        *,
+        answered_by: str | None = None,
+        talk: float = 0.05,
+    ) -> str:
+        """The call of section 4.5.1: ``client`` (``+7…``) calls :attr:`enterprise_number`,
+        the voice menu takes it, the client presses 2 and the queue
+        (:attr:`queue_extension`) rings ``agents`` one after another, each declining
+        (``USER_BUSY``) until ``answered_by`` picks up (None: nobody does, and the client
+        hangs up in the queue). The agents' legs bring their events; the menu and the queue
+        are services, seen only in the call history as ``PLACED`` with ``answerDuration`` 0.
+        The call's ``extTrackingId`` base."""
+        base, menu, start = self._tracking(), str(next(self._halves)), now_ms()
+        await self._step()  # the menu plays; the client presses 2
+        queue, queued = str(next(self._halves)), now_ms()
+        rows: list[dict[str, Any]] = []
+        previous = self.enterprise_number  # who put the call to the agent (lines 445, 473)
+        for extension in agents:
+            leg = self._leg(self.by_extension(extension), base, client, "Terminator")
+            leg.redirecting_number, leg.in_history = previous, True  # its row is below
+            self.last_caller[leg.abonent_id] = client
+            await self.notify("CALL_RECEIVED", leg)
+            await self._step()
+            picks_up = extension == answered_by and leg.state == "Alerting"
+            if picks_up:
+                leg.state, leg.answer_time = "Active", now_ms()
+                await self.notify("CALL_ANSWERED", leg)
+                await asyncio.sleep(talk)
+            if self._end(leg):
+                if picks_up and self.record_calls:
+                    self.recordings[leg.base] = RECORDING
+                await self.notify("CALL_RELEASED", leg)
+            own = self._own_number(leg.abonent_id)
+            # The doc's answered agent row names the queue as the caller (line 466).
+            calling = self.queue_extension if picks_up else None
+            rows.append(
+                leg_row(
+                    leg, own, calling=calling, reason="CALL_CENTER", group=queue, cause="USER_BUSY"
+                )
+            )
+            if picks_up:
+                break
+            previous = own
+        else:
+            await asyncio.sleep(talk)  # the client waits in the queue, then hangs up
+        end = now_ms()
+        self.history += [
+            service_row(
+                MENU_USER,
+                f"{base}callhalf-{menu}:0",
+                start=start,
+                end=end,
+                calling=client,
+                called=self.enterprise_number,
+                group=menu,
+            ),
+            service_row(
+                QUEUE_USER,
+                f"{base}callhalf-{queue}:0",
+                start=queued,
+                end=end,
+                calling=client,
+                called=self.queue_extension,
+                group=menu,
+                redirecting=self.enterprise_number,
+                reason="DEFLECTION",
+            ),
+            *rows,
+        ]
         return base
 
     def dialled(self, user_id: int, number: str) -> Leg:
@@ -331,7 +409,7 @@ class MtsSimulator(SimulatorServer):
         if not self._end(leg):
             return  # hung up or transferred meanwhile
         if self.record_calls:
-            self.recordings[leg.ext_tracking_id] = RECORDING
+            self.recordings[leg.base] = RECORDING
         await self.notify("CALL_RELEASED", leg)
         self._remember(leg)
 
@@ -509,7 +587,7 @@ class MtsSimulator(SimulatorServer):
         """Announce released legs one after another and write them to the call history."""
         for leg in legs:
             if leg.answer_time and self.record_calls:
-                self.recordings[leg.ext_tracking_id] = RECORDING
+                self.recordings[leg.base] = RECORDING
             await self.notify("CALL_RELEASED", leg)
             self._remember(leg)
             await self._step()
@@ -632,36 +710,12 @@ class MtsSimulator(SimulatorServer):
         if leg.in_history:
             return
         leg.in_history = True
-        own = self._own_number(leg.abonent_id)
-        inbound = leg.direction == "Terminator"
-        calling, called = (leg.remote, own) if inbound else (own, leg.remote)
-        answered = bool(leg.answer_time)
-        self.history.append(
-            {
-                "enterpriseBwksId": "X214",
-                "groupBwksId": "X214G1",
-                "departmentBwksId": "",
-                "userId": f"{self.abonents[leg.abonent_id].phone_number}@vpbx.mts.ru",
-                "callTime": leg.start_time,
-                "callingNumber": calling,
-                "calledNumber": called,
-                "duration": max(0, (leg.end_time - leg.answer_time) // 1000) if answered else 0,
-                "direction": "TERMINATING" if inbound else "ORIGINATING",
-                "status": "PLACED" if answered else "MISSED",
-                "answerDuration": max(0, (leg.answer_time - leg.start_time) // 1000),
-                "terminationCause": "NORMAL" if answered else "USER_ALERTED_NO_ANSWER",
-                "redirectingNumber": leg.redirecting_number,
-                "redirectingReason": "DEFLECTION" if leg.redirecting_number else None,
-                "callGroupId": leg.ext_tracking_id.rsplit("-", 1)[-1].split(":")[0],
-                "recordAbonentId": None,
-                "abonentName": None,
-                "timeZone": "GMT+03:00",
-                "extTrackingId": leg.ext_tracking_id,
-            }
-        )
+        self.history.append(leg_row(leg, self._own_number(leg.abonent_id)))
 
     def recording_status(self, track: str) -> int:
-        """200 when the file is there; 404 while it is not (yet)."""
+        """200 when the file is there; 404 while it is not (yet). Files are kept under the
+        conversation's id, the ``extTrackingId`` up to ``callhalf-`` (section 4.9's
+        example is ``11122233:1``)."""
         if track not in self.recordings:
             return 404
         misses = self.recording_misses.get(track, 0)

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from bot.app import App, Tuning, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
+from bot.pbx.mts.provider import MtsProvider
 from sandbox.mts import Abonent, MtsSimulator
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
@@ -153,6 +154,23 @@ async def test_the_bot_enables_api_crm_and_subscribes_linked_abonents(
     await company.repos.links.unlink(MARIA, "mts")
     await until(lambda: not pbx.live_subscriptions(1737))
     assert pbx.calls_to("DELETE", "/api/subscription")[0].json["abonentId"] == 1737
+
+
+async def test_an_event_type_the_doc_does_not_list_is_no_failed_delivery(
+    pbx: MtsSimulator, company: App
+) -> None:
+    """Section 3 (lines 68-70): the PBX counts failed deliveries and switches
+    notifications off at the limit. A type beyond the six of section 4.7 (lines 695-704) is
+    answered 200, so it adds nothing to that count, and is counted as ignored."""
+    [(url, key)] = pbx.services.values()
+    unknown = {"eventType": "CALL_PARKED", "abonentId": 1735, "payload": {"callId": "c1"}}
+
+    assert await pbx.post(url, key, unknown) == 200
+    assert await pbx.post(url, key, unknown) == 200
+    assert pbx.delivery_errors == 0
+    provider = company.providers.get("mts")
+    assert isinstance(provider, MtsProvider)
+    assert provider.ignored.counts == {"CALL_PARKED": 2}
 
 
 async def test_webhook_mode_makes_no_subscriptions(

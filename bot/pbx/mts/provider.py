@@ -45,10 +45,20 @@ from bot.pbx.mts.abonents import Abonent, AbonentDirectory, Abonents
 from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.client import MtsClient
 from bot.pbx.mts.find_me import FindMe, FindMeMode
-from bot.pbx.mts.history import call_record
+from bot.pbx.mts.history import call_records
+from bot.pbx.mts.ignored import IgnoredEvents
 from bot.pbx.mts.redis_keys import MtsKeys
 from bot.pbx.mts.state import SubscriptionStore
-from bot.pbx.mts.webhooks import CALL_EVENTS, EventType, read, to_events, verify_token
+from bot.pbx.mts.webhooks import (
+    CALL_EVENTS,
+    EventType,
+    Ignored,
+    Notification,
+    call_id_of,
+    read,
+    to_events,
+    verify_token,
+)
 from bot.phones import normalise
 
 if TYPE_CHECKING:
@@ -119,6 +129,8 @@ class MtsProvider(Provider):
         self.subscriptions = (
             SubscriptionStore(redis, keys, account.id) if redis is not None else None
         )
+        # Notifications of unknown types; bind() it to Metrics.pbx_events_ignored to export.
+        self.ignored = IgnoredEvents(account.id, self.id)
 
     # inbound ---------------------------------------------------------------------
     def verify(self, inbound: Inbound) -> None:
@@ -128,6 +140,9 @@ class MtsProvider(Provider):
         """Events of a notification, naming the abonents known right now (the web tier calls
         :meth:`receive`, which looks unknown ones up)."""
         note, raw = read(inbound)
+        if isinstance(note, Ignored):
+            self.ignored.note(note.event_type)
+            return []
         return self._events(note, raw, self.directory.snapshot)
 
     async def receive(self, inbound: Inbound, body: StreamReader) -> list[PbxEvent]:
@@ -142,6 +157,9 @@ class MtsProvider(Provider):
             raise WebhookMalformed("body too large for a notification")
         inbound = replace(inbound, body=data)
         note, raw = read(inbound)
+        if isinstance(note, Ignored):  # answered 200: failed deliveries switch events off
+            self.ignored.note(note.event_type)
+            return []
         if note.event_type is EventType.SUBSCRIPTION_TERMINATION:
             assert note.abonent_id is not None
             if self.subscriptions is not None:
@@ -156,7 +174,9 @@ class MtsProvider(Provider):
             raise ConnectionError(f"MTS directory unavailable: {exc}") from None
         return self._events(note, raw, abonents)
 
-    def _events(self, note: Any, raw: dict[str, Any], abonents: Abonents) -> list[PbxEvent]:
+    def _events(
+        self, note: Notification, raw: dict[str, Any], abonents: Abonents
+    ) -> list[PbxEvent]:
         return to_events(
             note,
             raw,
@@ -283,7 +303,9 @@ class MtsProvider(Provider):
 
     # recordings ------------------------------------------------------------------
     async def recording(self, recording_id: str) -> AudioStream:
-        response = await self.client.recording(recording_id)
+        """The conversation's mp3 by its id as section 4.9 shows it (``11122233:1``; see
+        :func:`~bot.pbx.mts.webhooks.to_events`), also for a call half's id kept earlier."""
+        response = await self.client.recording(call_id_of(recording_id))
         return AudioStream.from_response(response, recording_id)
 
     # history ---------------------------------------------------------------------
@@ -293,9 +315,7 @@ class MtsProvider(Provider):
             dateFrom=int(start.timestamp() * 1000),
             dateTo=int(end.timestamp() * 1000),
         )
-        abonents = await self.directory.get()
-        records = (call_record(row, abonents, self.mts.recordings) for row in rows)
-        return [record for record in records if record is not None]
+        return call_records(rows, await self.directory.get(), self.mts.recordings)
 
     async def log_call_id(self, record: CallRecord) -> str:
         # callHistory rows carry extTrackingId, the id every CALL_* event of the same call

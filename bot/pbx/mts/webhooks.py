@@ -6,17 +6,22 @@ Each abonent's view of a call is one leg: ``leg_id`` is ``"{abonentId}:{callId}"
 callId is the abonent's own, what hang-up and transfer take). Legs are grouped into calls by
 ``extTrackingId`` up to its ``callhalf-`` part: ``"20105616:1callhalf-3659100355:0"`` and
 ``"20105616:1callhalf-3659110915:0"`` are two halves of call ``"20105616:1"`` (section 4.5.1).
+
+A notification whose ``eventType`` is none of the six section 4.7 lists (lines 695-704) is
+read as :class:`Ignored`: the web tier answers 200, since failed deliveries count toward the
+PBX switching notifications off (section 3, lines 68-70).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from bot.events import CallLegEvent, LegState, Party, PbxEvent, RecordingEvent, RecordingState
 from bot.pbx.base import Inbound, WebhookForbidden, WebhookMalformed
@@ -39,6 +44,7 @@ class EventType(StrEnum):
     SUBSCRIPTION_TERMINATION = "SUBSCRIPTION_TERMINATION"
 
 
+EVENT_TYPES = frozenset(kind.value for kind in EventType)
 CALL_EVENTS = {
     EventType.CALL_ORIGINATED,
     EventType.CALL_RECEIVED,
@@ -56,7 +62,10 @@ class CallPayload(BaseModel):
     ext_tracking_id: str = Field("", alias="extTrackingId")
     state: str = ""
     remote_party_name: str | None = Field(None, alias="remotePartyName")
-    remote_party_address: str | None = Field(None, alias="remotePartyAddress")
+    # The sample spells it remotePartyAddress, the field list remotePartyAdress (4.7).
+    remote_party_address: str | None = Field(
+        None, validation_alias=AliasChoices("remotePartyAddress", "remotePartyAdress")
+    )
     call_direction: str = Field("", alias="callDirection")
     start_time: int | None = Field(None, alias="startTime")
     answer_time: int | None = Field(None, alias="answerTime")
@@ -73,6 +82,13 @@ class Notification(BaseModel):
     payload: CallPayload | None = None
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """A notification of a type section 4.7 does not list: answered 200 and dropped."""
+
+    event_type: str
+
+
 def verify_token(inbound: Inbound, callback_key: str) -> None:
     """WebhookForbidden unless the ``X-AUTH-TOKEN`` header is the account's callback key."""
     sent = inbound.header(TOKEN_HEADER)
@@ -80,14 +96,20 @@ def verify_token(inbound: Inbound, callback_key: str) -> None:
         raise WebhookForbidden("X-AUTH-TOKEN does not match")
 
 
-def read(inbound: Inbound) -> tuple[Notification, dict[str, Any]]:
-    """The notification and its raw JSON; WebhookMalformed when it is not one."""
+def read(inbound: Inbound) -> tuple[Notification | Ignored, dict[str, Any]]:
+    """The notification (:class:`Ignored` for a type the doc does not list) and its raw
+    JSON; WebhookMalformed when the body is not a notification at all."""
     try:
         raw = json.loads(inbound.body)
     except (ValueError, UnicodeDecodeError):
         raise WebhookMalformed("body is not JSON") from None
     if not isinstance(raw, dict):
         raise WebhookMalformed("body is not a JSON object")
+    event_type = raw.get("eventType")
+    if not isinstance(event_type, str) or not event_type.strip():
+        raise WebhookMalformed("not an MTS notification: no eventType")
+    if event_type not in EVENT_TYPES:
+        return Ignored(event_type), raw
     try:
         note = Notification.model_validate(raw)
     except ValidationError as exc:
@@ -105,7 +127,7 @@ def call_id_of(ext_tracking_id: str) -> str:
 
 
 def to_events(
-    note: Notification,
+    note: Notification | Ignored,
     raw: dict[str, Any],
     account: str,
     abonents: Abonents,
@@ -113,8 +135,17 @@ def to_events(
     received_at: datetime,
     recordings: bool = False,
 ) -> list[PbxEvent]:
-    """The domain events of a call notification (none for CHECK_ALIVE or terminations)."""
-    if note.event_type not in CALL_EVENTS:
+    """The domain events of a call notification (none for CHECK_ALIVE, terminations or
+    ignored types).
+
+    An answered leg that ends brings the recording of its conversation, named by the
+    ``extTrackingId`` up to ``callhalf-``. Section 4.9 asks for "extTrackingId -
+    идентификатор разговора" (lines 929, 952) and its example is ``11122233:1`` (lines 935,
+    958): the form of the call history's plain ids (line 254), not a call half's
+    (``…callhalf-3659097569:0``, line 393), whose tail is a callId's form. A plain id is
+    kept as it is. Each abonent who talked gets it (``seq`` is the abonent id).
+    """
+    if isinstance(note, Ignored) or note.event_type not in CALL_EVENTS:
         return []
     payload = note.payload
     assert payload is not None and note.abonent_id is not None
@@ -155,9 +186,9 @@ def to_events(
                 provider=PROVIDER_ID,
                 raw=raw,
                 received_at=received_at,
-                recording_id=payload.ext_tracking_id,
+                recording_id=call_id_of(payload.ext_tracking_id),
                 state=RecordingState.COMPLETED,
-                seq=0,
+                seq=note.abonent_id,
                 call_id=call_id,
                 leg_id=leg_id,
                 extension=mine.extension,

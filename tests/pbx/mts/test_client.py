@@ -265,3 +265,18 @@ def test_transfer_addresses_are_eight_and_ten_digits() -> None:
     assert transfer_address("+79007654321") == "89007654321"
     assert transfer_address("9007654321") == "89007654321"
     assert transfer_address("102") == "102"
+
+
+async def test_a_call_half_s_recording_id_is_fetched_in_the_documented_form(
+    provider: MtsProvider, pbx: MtsSimulator
+) -> None:
+    """Section 4.9's example is ``callRecording/mp3/11122233:1`` (line 958): an id kept
+    with its ``callhalf-`` part is asked for without it."""
+    base = await pbx.ring_group("+79121112233", ["101"], answered_by="101", record=True)
+    [half] = [leg.ext_tracking_id for leg in pbx.legs.values() if leg.base == base]
+
+    audio = await provider.recording(half)
+    await audio.aclose()
+
+    assert pbx.requests[-1].path == f"/api/callRecording/mp3/{base}"
+    assert pbx.requests[-1].status == 200

@@ -1,9 +1,11 @@
 """MTS notifications (section 4.7): the token check, the doc's sample payload, and the
-answers of the real web tier (403 wrong token, 400 malformed, 200 CHECK_ALIVE at once)."""
+answers of the real web tier (403 wrong token, 400 malformed, 200 CHECK_ALIVE at once, 200
+and a count for a type the doc does not list)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +24,7 @@ from bot.pbx.mts.abonents import Abonent, Abonents
 from bot.pbx.mts.account import MtsAccount
 from bot.pbx.mts.provider import MtsProvider
 from bot.pbx.mts.state import Subscription
-from bot.pbx.mts.webhooks import call_id_of, read, to_events, verify_token
+from bot.pbx.mts.webhooks import Ignored, call_id_of, read, to_events, verify_token
 from bot.pbx.providers import Providers
 from bot.pipeline.ingest import add_ingest_routes
 from bot.pipeline.sessions import CallSession
@@ -164,7 +166,7 @@ def test_an_answered_leg_that_ends_brings_its_recording_when_the_pbx_records() -
     leg, recording = events_of(body, recordings=True)
     assert isinstance(leg, CallLegEvent)
     assert isinstance(recording, RecordingEvent)
-    assert recording.recording_id == "20105616:1callhalf-3659100355:0"
+    assert recording.recording_id == "20105616:1"  # the conversation's (see below)
     assert recording.call_id == "20105616:1"
     assert recording.extension == "101"
     assert len(events_of(body)) == 1  # recordings off
@@ -178,13 +180,81 @@ def test_call_ids_group_the_halves_of_one_call() -> None:
     assert call_id_of("21289855:1") == "21289855:1"
 
 
+def test_the_recording_is_named_as_section_4_9_names_it() -> None:
+    """Section 4.9 fetches ``callRecording/mp3/{extTrackingId}``, "идентификатор
+    разговора" (lines 949, 952), with the example ``11122233:1`` (line 958; line 935 for
+    the original file): the plain form of the call history's ``"21289855:1"`` (line 254),
+    not a call half's ``"20105616:1callhalf-3659097569:0"`` (line 393). A call whose
+    events carry the plain form keeps it; the two agents who talked on one call get the
+    same recording, one event each."""
+    plain = call("CALL_RELEASED", ANNA.user_id, state="Released", answerTime=1603880190000)
+    plain["payload"]["extTrackingId"] = "11122233:1"
+    [_, recording] = events_of(plain, recordings=True)
+    assert isinstance(recording, RecordingEvent)
+    assert recording.recording_id == "11122233:1"
+
+    halves = [
+        call("CALL_RELEASED", user, state="Released", answerTime=1603880190000, **ids)
+        for user, ids in (
+            (ANNA.user_id, {"extTrackingId": "20105616:1callhalf-3659100355:0"}),
+            (BORIS.user_id, {"extTrackingId": "20105616:1callhalf-3659110915:0"}),
+        )
+    ]
+    anna, boris = (events_of(body, recordings=True)[1] for body in halves)
+    assert anna.recording_id == boris.recording_id == "20105616:1"
+    assert anna.dedupe_key != boris.dedupe_key
+    assert (anna.extension, boris.extension) == ("101", "102")
+
+
+def test_the_remote_party_s_name_is_kept_from_the_doc_sample() -> None:
+    """Section 4.7's sample sends ``"remotePartyName": "string"`` beside
+    ``"remotePartyAddress": "string"`` (lines 683-684), "имя удаленной стороны вызова"
+    (line 717). Its ``callDirection`` is no documented value, so the remote party is the
+    one called; on a ``Terminator`` leg (line 721) it is the caller. The field list spells
+    the address ``remotePartyAdress`` (line 718): read as well."""
+    [event] = events_of(DOC_SAMPLE)
+    assert isinstance(event, CallLegEvent)
+    assert event.callee == Party(number="string", name="string")
+
+    named = call("CALL_RECEIVED", ANNA.user_id, remotePartyName="  Иван Кузнецов ")
+    [ringing] = events_of(named)
+    assert isinstance(ringing, CallLegEvent)
+    assert ringing.caller == Party(number="+79121112233", name="Иван Кузнецов")
+
+    misspelt = call("CALL_RECEIVED", ANNA.user_id, remotePartyName="Иван Кузнецов")
+    misspelt["payload"]["remotePartyAdress"] = misspelt["payload"].pop("remotePartyAddress")
+    [ringing] = events_of(misspelt)
+    assert isinstance(ringing, CallLegEvent)
+    assert ringing.caller == Party(number="+79121112233", name="Иван Кузнецов")
+
+    colleague = call("CALL_RECEIVED", ANNA.user_id, remotePartyAddress="102")
+    [internal] = events_of(
+        {**colleague, "payload": {**colleague["payload"], "remotePartyName": "Boris"}}
+    )
+    assert isinstance(internal, CallLegEvent)
+    assert internal.caller == Party(extension="102")  # a colleague is named by the directory
+
+
+@pytest.mark.parametrize("event_type", ["CALL_PARKED", "call_received", "CHECK_ALIVE_V2"])
+def test_a_type_the_doc_does_not_list_is_read_as_ignored(event_type: str) -> None:
+    """Section 4.7 lists six types (lines 695-704); anything else is no call event to
+    store, whatever its payload, and no malformed body either."""
+    body = {"eventType": event_type, "abonentId": "x", "payload": {"anything": [1, 2]}}
+    note, raw = read(inbound(body))
+    assert note == Ignored(event_type)
+    assert raw == body
+    assert to_events(note, raw, "mts", Abonents([ANNA]), received_at=RECEIVED) == []
+
+
 @pytest.mark.parametrize(
     "body",
     [
         b"not json",
         b"[]",
-        json.dumps({"eventType": "SOMETHING_ELSE"}).encode(),
         json.dumps({"abonentId": 1}).encode(),
+        json.dumps({"eventType": None, "abonentId": 1}).encode(),
+        json.dumps({"eventType": 7}).encode(),
+        json.dumps({"eventType": " "}).encode(),
         json.dumps({"eventType": "CALL_RECEIVED", "abonentId": 1}).encode(),
         json.dumps({"eventType": "CALL_RECEIVED", "abonentId": 1, "payload": {}}).encode(),
         json.dumps({"eventType": "SUBSCRIPTION_TERMINATION"}).encode(),
@@ -203,12 +273,20 @@ async def pbx() -> AsyncIterator[MtsSimulator]:
         yield sim
 
 
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics()
+
+
 @pytest_asyncio.fixture
-async def web_url(redis: Redis, redis_url: str, pbx: MtsSimulator) -> AsyncIterator[str]:
+async def web_url(
+    redis: Redis, redis_url: str, pbx: MtsSimulator, metrics: Metrics
+) -> AsyncIterator[str]:
     settings = Settings(redis_url=redis_url, accounts=[{**MTS, "api_url": pbx.base_url}])
-    metrics = Metrics()
     async with httpx.AsyncClient() as http:
         providers = Providers.from_settings(settings, http, redis=redis)
+        for provider in providers.of_class(MtsProvider):
+            provider.ignored.bind(metrics.pbx_events_ignored)
         app = build_web_app(settings, redis, metrics)
         add_ingest_routes(app, providers, EventStream(redis, Keys()), metrics)
         runner = web.AppRunner(app)
@@ -249,6 +327,42 @@ async def test_web_tier_answers(web_url: str, redis: Redis, pbx: MtsSimulator) -
     assert isinstance(event, CallLegEvent)
     assert event.callee == Party(extension="101")
     assert [r.path for r in pbx.requests] == ["/api/abonents"]
+
+
+async def test_an_unknown_type_is_answered_200_logged_once_and_counted(
+    web_url: str, redis: Redis, metrics: Metrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Section 3 (lines 68-70): every failed delivery adds to the PBX's error count, and
+    at its limit notifications are switched off; section 4.3 (line 126) takes any answer
+    but 200 as an unreachable address. So a type beyond the six of section 4.7 (lines
+    695-704) gets 200, not 400; a body that is no notification stays 400, a bad token 403.
+    """
+    headers = {"X-AUTH-TOKEN": KEY}
+    parked = {"eventType": "CALL_PARKED", "abonentId": 1735, "payload": {"callId": "c1"}}
+    caplog.set_level(logging.INFO)
+    async with httpx.AsyncClient() as client:
+        answers = [
+            await client.post(web_url, json=body, headers=headers)
+            for body in (parked, parked, {"eventType": "CALL_HELD"})
+        ]
+        forged = await client.post(web_url, json=parked, headers={"X-AUTH-TOKEN": "nope"})
+        no_type = await client.post(web_url, json={"abonentId": 1735}, headers=headers)
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert (forged.status_code, no_type.status_code) == (403, 400)
+    assert await stored(redis) == []
+
+    def ignored(kind: str) -> float | None:
+        labels = {"provider": "mts", "type": kind}
+        return metrics.registry.get_sample_value("pbxgram_pbx_events_ignored_total", labels)
+
+    assert (ignored("CALL_PARKED"), ignored("CALL_HELD")) == (2.0, 1.0)
+    logged = [r.getMessage() for r in caplog.records if "unknown type" in r.getMessage()]
+    assert logged == [
+        "MTS mts: ignoring notifications of unknown type CALL_PARKED (answered 200)",
+        "MTS mts: ignoring notifications of unknown type CALL_HELD (answered 200)",
+    ]
+    assert KEY not in caplog.text
 
 
 async def test_a_subscription_termination_is_noted_for_renewal(
