@@ -80,6 +80,7 @@ class CallLegEvent(_Event):
     task_id: str | None = None
     callback_initiator: str | None = None
     transferred_from: str | None = None
+    comment: str | None = None  # the PBX's own words about the call, as it last sent them
 
     @property
     def dedupe_key(self) -> str:
@@ -104,6 +105,7 @@ class CallSummaryEvent(_Event):
     recovered: bool = False  # built from the PBX's call log: no webhook told of this call
     rang: tuple[str, ...] = ()  # recovered calls: the extensions the log says it rang
     rang_unknown: bool = False  # recovered calls: the log cannot tell whom it rang
+    comment: str | None = None  # the PBX's own words about the call, as it last sent them
 
     @property
     def talk_seconds(self) -> int:
@@ -130,6 +132,7 @@ class RecordingEvent(_Event):
     completion_code: int | None = None  # the PBX's own, for the log
     succeeded: bool = True  # False: the PBX says the recording failed (nothing to fetch)
     command_id: str | None = None
+    emailed_only: bool = False  # the PBX sent it to e-mail and keeps no copy to fetch
 
     @property
     def dedupe_key(self) -> str:
@@ -161,6 +164,10 @@ class DtmfEvent(_Event):
     digits: str
     location: str | None = None
     at: datetime
+    initiator: str | None = None  # the number that pressed the keys
+    from_number: str | None = None  # the caller, when the PBX knows the number
+    to_number: str | None = None  # the number called
+    line_number: str | None = None  # the PBX line the call came in on
 
     @property
     def dedupe_key(self) -> str:

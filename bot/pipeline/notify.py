@@ -70,6 +70,7 @@ class Notifier(MissedAlerts):
                 ),
                 colleague=await self.name_of(session.account, session.answered_by),
                 talk=duration(self._talk_shown(session, extension)),
+                comment=session.comment,
                 action=await action_line(
                     t, session, acting, self._names(session.account), self._person
                 ),
@@ -221,6 +222,7 @@ class Notifier(MissedAlerts):
                 rang=rang,
                 answered=bool(session.answered),
                 talk=duration(session.talk_seconds),
+                comment=session.comment,
                 caller=await caller_view(session.caller, self._names(session.account)),
                 **notes_view(t, session.notes, session.tags),
             )
@@ -235,7 +237,7 @@ class Notifier(MissedAlerts):
         """Send the recording as a reply to the call's card, and in subscribed groups to
         its summary. Events of one call may be handled out of order: while that card or
         summary is still to come, the recording waits for it (see the sender). The chats
-        it went to."""
+        it went to. A recording the PBX sent to e-mail only is told of there, in words."""
         extension = event.extension or session.answered_by
         targets: dict[int, tuple[str, bool]] = {}  # chat -> (slot replied to, still coming)
         if extension:
@@ -259,16 +261,18 @@ class Notifier(MissedAlerts):
         for chat_id, (reply_to, coming) in targets.items():
             t = await self.translator(chat_id)
             caption = t(
-                "recording_caption",
+                "recording_emailed" if event.emailed_only else "recording_caption",
                 at=self.clock(session.started_at or event.at),
                 client=display(session.client_number) if session.client_number else None,
                 employee=employee,
             )
-            audio = AudioRef(
+            audio: AudioRef | None = AudioRef(
                 account=session.account,
                 recording_id=event.recording_id,
                 title=display(session.client_number) if session.client_number else "",
             )
+            if event.emailed_only:  # nothing to fetch: the caption says where it went
+                audio = None
             await self.outbox.put(
                 f"rec:{session.account}:{event.recording_id}:{chat_id}",
                 OutMessage(

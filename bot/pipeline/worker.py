@@ -124,6 +124,9 @@ class EventWorker:
             log.info("recording %s ended with code %s", event.recording_id, event.completion_code)
             return
         async with self.sessions.open(event.account, event.call_id) as session:
+            if event.emailed_only:  # no copy to fetch: no polling, no transcript
+                await self.notifier.on_recording(session, event)
+                return
             if event.recording_id not in session.recordings:
                 session.recordings.append(event.recording_id)
             chats = await self.notifier.on_recording(session, event)

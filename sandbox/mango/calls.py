@@ -105,6 +105,7 @@ class Player:
         self.talk_time = 0
         self.summary_from: dict[str, Any] = {}
         self.summary_to: dict[str, Any] = {}
+        self.summary_extra: dict[str, Any] = {}  # summary fields a script sets itself
         self._held: dict[str, dict[str, Any]] = {}
         self._recording: tuple[str, Leg, str] | None = None
         self._recording_seq = 0
@@ -198,11 +199,14 @@ class Player:
         return self._recording[1] if self._recording is not None else None
 
     async def stop_recording(self) -> None:
+        """Complete the recording; it reaches the cloud unless it goes to e-mail only."""
         if self._recording is None:
             return
         recording_id = self._recording[0]
         await self._post_recording("Completed")
         self._recording = None
+        if self.sim.recording_recipient == "Mail":
+            return
         seconds = max(1, self.clock - self.talk_time) if self.talk_time else 1
         self.sim.add_recording(
             recording_id, fake_mp3(seconds), ready_after=self.sim.recording_ready_after
@@ -224,7 +228,7 @@ class Player:
         }
         if state == "Completed":
             payload["completion_code"] = codes.SUCCESS
-            payload["recipient"] = "Cloud"
+            payload["recipient"] = self.sim.recording_recipient
         await self.post("events/recording", payload)
 
     async def dtmf(self, leg: Leg, digits: str, location: str) -> None:
@@ -276,6 +280,7 @@ class Player:
             "entry_result": 1 if answered else 0,
             "disconnect_reason": reason,
         }
+        summary |= self.summary_extra
         await self.pause()
         await self.post("events/summary", summary)
         self.sim.history.append(

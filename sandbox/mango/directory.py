@@ -13,7 +13,8 @@ DEFAULT_WAIT_SEC = 120
 
 @dataclass
 class Employee:
-    """A PBX employee; ``phones`` are PSTN numbers, ``sips`` SIP accounts ("user@domain")."""
+    """A PBX employee; ``phones`` are PSTN numbers, ``sips`` SIP accounts ("user@domain");
+    ``switched_off`` the ones among them whose ``status`` is "off" (3.6.1)."""
 
     extension: str
     name: str
@@ -32,19 +33,22 @@ class Employee:
     dial_alg: int = 1
     use_status: int = 0
     use_cc_numbers: int = 0
+    switched_off: list[str] = field(default_factory=list)
 
     @property
     def main_number(self) -> str | None:
-        """The first device number, as events and summaries show it."""
-        if self.phones:
-            return self.phones[0]
-        if self.sips:
-            return "sip:" + self.sips[0]
-        return None
+        """The first device number switched on, as events and summaries show it."""
+        on = [number for number, _ in self.numbers() if self.status(number) == "on"]
+        return on[0] if on else None
 
     def numbers(self) -> list[tuple[str, str]]:
         """(number, protocol) of every device in ring order."""
         return [(p, "tel") for p in self.phones] + [("sip:" + s, "sip") for s in self.sips]
+
+    def status(self, number: str) -> str:
+        """A device's ``status``: "on – активен, off – выключен"."""
+        off = number in self.switched_off or number.removeprefix("sip:") in self.switched_off
+        return "off" if off else "on"
 
 
 @dataclass
@@ -191,7 +195,7 @@ class Directory:
                 if protocol == "tel":
                     item["number_normalized"] = number
                 item |= {"protocol": protocol, "order": order, "wait_sec": DEFAULT_WAIT_SEC}
-                item["status"] = "on"
+                item["status"] = employee.status(number)
                 if "telephony.numbers.schedule" in wanted:
                     item["schedule"] = []
             else:
@@ -200,7 +204,7 @@ class Directory:
                     "protocol": protocol,
                     "order": str(order),
                     "wait_sec": str(DEFAULT_WAIT_SEC),
-                    "status": "on",
+                    "status": employee.status(number),
                 }
             numbers.append(item)
         telephony: dict[str, Any] = {

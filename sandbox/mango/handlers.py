@@ -207,6 +207,10 @@ async def sms(sim: MangoSimulator, payload: dict[str, Any]) -> Reply:
     extension = text(payload, "from_extension")
     to_number = text(payload, "to_number")
     command_id = text(payload, "command_id", required=False)
+    # 3.2.4: optional, a name not given (or not allowed) means the account's own; the FAQ
+    # sends "" as mandatory. Left out, empty or a name: all accepted; not a string: 3104.
+    if not isinstance(payload.get("sms_sender", ""), str):
+        raise Invalid(codes.BAD_FORMAT)
     if len(message) > sms_limit(message):
         raise Invalid(codes.BAD_PARAMETERS)
     if not sim.auto_play:

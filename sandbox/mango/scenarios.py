@@ -245,11 +245,13 @@ async def play_inbound(
     record: bool,
     talk_seconds: int,
     dtmf: str | None = None,
+    ends_in_ivr: bool = False,
 ) -> CallRecord:
     """IVR, then the group's queue (if any), then a leg per ringing extension.
 
     The answering leg connects and the others end with 1182 (taken by another operator);
-    when nobody answers every leg ends with 1111 and the queue with 1160.
+    when nobody answers every leg ends with 1111 and the queue with 1160. With
+    ``ends_in_ivr`` the voice menu ends the call (1170) as in 3.1.5 example 2.
     """
     group, ringing = _ringing(sim, group_id, ring, answered_by)
     caller = party(number=from_number)
@@ -257,6 +259,8 @@ async def play_inbound(
 
     async def script(p: Player) -> int:
         ivr = await _ivr(p, caller, line_number, dtmf)
+        if ends_in_ivr:
+            return await _ended_by_ivr(p, ivr)
         if abandon_in_ivr or not ringing:
             await p.call(ivr, DISCONNECTED, codes.CALLER_HUNG_UP)
             return codes.CALLER_HUNG_UP
@@ -287,6 +291,14 @@ async def play_inbound(
         return codes.CALLER_HUNG_UP
 
     return await run(player, script)
+
+
+async def _ended_by_ivr(p: Player, ivr: Leg) -> int:
+    """The voice menu ends the call itself; the summary is shaped like 3.1.5 example 2:
+    no callee, ``forward_time`` set, ``talk_time`` 0 and yet ``entry_result`` 1."""
+    await p.call(ivr, DISCONNECTED, codes.ENDED_BY_SCHEME)
+    p.summary_extra = {"forward_time": p.create_time + 2, "entry_result": 1}
+    return codes.ENDED_BY_SCHEME
 
 
 async def play_live_inbound(

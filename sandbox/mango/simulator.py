@@ -35,6 +35,9 @@ from sandbox.server import SimulatorServer
 log = logging.getLogger(__name__)
 
 Delivery = Literal["normal", "duplicate", "out_of_order"]
+# Where a completed recording goes (3.1.3 "Получатель записи recipient"): "Mail" alone
+# leaves nothing in the cloud, so queries/recording/post answers 3320 for it.
+Recipient = Literal["Cloud", "Mail", "CloudAndMail"]
 
 
 class MangoSimulator(SimulatorServer):
@@ -66,6 +69,7 @@ class MangoSimulator(SimulatorServer):
         self.drop_webhooks: set[str] = set()
         self.stats_ready_after = 1
         self.recording_ready_after = 0
+        self.recording_recipient: Recipient = "Cloud"
         self.balance: tuple[Decimal, str] = (Decimal("1234.50"), "RUB")
         self.directory = Directory()
         self.address_book = AddressBook()
@@ -214,8 +218,14 @@ class MangoSimulator(SimulatorServer):
         record: bool = True,
         talk_seconds: int = 30,
         dtmf: str | None = None,
+        ends_in_ivr: bool = False,
     ) -> CallRecord:
-        """Play an incoming call: IVR, queue, ringing operators, talk or miss, summary."""
+        """Play an incoming call: IVR, queue, ringing operators, talk or miss, summary.
+
+        ``abandon_in_ivr``: the caller hangs up in the voice menu. ``ends_in_ivr``: the
+        voice menu itself ends the call (1170), summarised as the spec's summary example 2
+        (``entry_result`` 1, ``talk_time`` 0).
+        """
         return await scenarios.play_inbound(
             self,
             line_number,
@@ -227,6 +237,7 @@ class MangoSimulator(SimulatorServer):
             record=record,
             talk_seconds=talk_seconds,
             dtmf=dtmf,
+            ends_in_ivr=ends_in_ivr,
         )
 
     async def play_live_inbound(

@@ -264,6 +264,7 @@ async def test_sms_in_one_message_is_sent_and_reported_delivered(
         "text": "Добрый день!\nЗаказ готов.",
         "from_extension": "101",
         "to_number": CLIENT,
+        "sms_sender": "",  # none configured: the name chosen in the PBX settings
     }
 
 

@@ -9,6 +9,9 @@ says: "Если внешняя система не распознает код �
 как код известного класса/подкласса" -- so 2219 reads as 2210 (class ``221x``) and 1090 as
 1000 (class ``1xxx``). Every class code in the table is its prefix padded with zeros, so
 :func:`lookup` zeroes the last one, two, then three digits until it finds a known code.
+
+A few codes appear only in the spec's text, not in the table (:data:`OTHER_CODES`): they are
+looked up before any class, so 5201 is not read as 5000 "Ошибка сервера".
 """
 
 from __future__ import annotations
@@ -23,21 +26,23 @@ class CodeKind(StrEnum):
     """What a result code means for the person who acted, derived from the spec's classes.
 
     The campaign codes 5101-5212 sit in the table under ``5xxx`` "Ошибка сервера" but are not
-    server faults, so they get the kind of what they say (a limit, a missing item, ...).
+    server faults, so they get the kind of what they say (a limit, a missing item, ...); so
+    do the codes of :data:`OTHER_CODES`.
     """
 
     SUCCESS = "success"  # 1000
     CALL_ENDED = "call_ended"  # 11xx: why a call ended (``disconnect_reason``)
     CONTACT_CENTER = "contact_center"  # 12xx: contact-centre sessions
     BILLING = "billing"  # 2xxx but the two below; 5101: account or service blocked or missing
-    LIMIT = "limit"  # 221x, 222x, 225x usage limits; 5102, 5103, 5107 campaign limits
+    LIMIT = "limit"  # 221x, 222x, 225x usage limits; 5102, 5103, 5107 campaign limits; 5008
     FUNDS = "funds"  # 224x: not enough money on the account
     BAD_REQUEST = "bad_request"  # 3xxx except 33xx; 5212
     NOT_FOUND = "not_found"  # 33xx; 5105
-    REJECTED = "rejected"  # 4xxx except 43xx: the PBX cannot do it now; 5106
+    REJECTED = "rejected"  # 4xxx except 43xx: the PBX cannot do it now; 5106; 5202-5204
     SMS_FAILED = "sms_failed"  # 43xx
     SERVER_ERROR = "server_error"  # 5000-5007: PBX trouble, worth retrying later
     FAX_FAILED = "fax_failed"  # 6xxx
+    SETTINGS = "settings"  # 5201: an option of the PBX account is off
     UNKNOWN = "unknown"  # not in the table and in no known class
 
 
@@ -213,6 +218,22 @@ RESULT_CODES: Mapping[int, tuple[str, CodeKind]] = MappingProxyType(
 )
 """Every row of the spec's table: code -> (the spec's Russian description, kind)."""
 
+OTHER_CODES: Mapping[int, tuple[str, CodeKind]] = MappingProxyType(
+    {
+        # 1.4.2 (and 4.1: "услуга не доступна"): the contact-centre API's request limit.
+        5008: ("Услуга не доступна: превышен лимит запросов к API КЦ либо он недоступен", _K.LIMIT),
+        # 2.3 and 3.6.5: the account's API connector is not switched on.
+        5201: (
+            'Опция "Разрешаю подключать услуги ВАТС средствами API конструктора" не активирована',
+            _K.SETTINGS,
+        ),
+        5202: ("Группа/сотрудник задействованы в схеме переадресации", _K.REJECTED),
+        5203: ("Группа/сотрудник задействованы в переадресации по номеру клиента", _K.REJECTED),
+        5204: ("Группа/сотрудник задействованы в виджете обратных звонков", _K.REJECTED),
+    }
+)
+"""Codes the spec names outside its table: code -> (its Russian wording, kind)."""
+
 _UNKNOWN_CODE = 0
 _MESSAGE_PREFIX = "pbx_codes.mango."
 
@@ -244,6 +265,9 @@ class ResultCode:
 def lookup(code: int | str) -> ResultCode:
     """The table row for ``code`` (an int or a numeric string), else its class, else UNKNOWN."""
     requested = _as_int(code)
+    if requested is not None and requested in OTHER_CODES:
+        description, kind = OTHER_CODES[requested]
+        return ResultCode(requested, requested, description, kind)
     if requested is not None and 1000 <= requested <= 9999:
         for step in (1, 10, 100, 1000):
             found = requested // step * step

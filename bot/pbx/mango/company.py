@@ -7,9 +7,15 @@ from typing import Any
 from bot.domain import Employee, PbxGroup, PbxLine
 from bot.phones import normalise
 
+SWITCHED_OFF = "off"  # a number's ``status`` (3.6.1): "on – активен, off – выключен"
+
 
 def employees(data: dict[str, Any], account: str, region: str) -> list[Employee]:
-    """Employees with an extension; phones are the ``tel`` numbers and the mobile, as E.164."""
+    """Employees with an extension; phones are the ``tel`` numbers and the mobile, as E.164.
+
+    A number the directory marks ``off`` matches nobody: it is left out, even as the mobile
+    (unless another entry lists it switched on).
+    """
     found: list[Employee] = []
     for user in data.get("users") or []:
         general = user.get("general") or {}
@@ -17,17 +23,21 @@ def employees(data: dict[str, Any], account: str, region: str) -> list[Employee]
         extension = str(telephony.get("extension") or "").strip()
         if not extension:
             continue
+        numbers = [n for n in telephony.get("numbers") or [] if isinstance(n, dict)]
         raw_numbers = [
             str(n.get("number") or "")
-            for n in telephony.get("numbers") or []
-            if str(n.get("protocol") or "tel") == "tel"
+            for n in numbers
+            if str(n.get("protocol") or "tel") == "tel" and not _switched_off(n)
         ]
         if general.get("mobile"):
             raw_numbers.append(str(general["mobile"]))
+        off = _numbers(numbers, region, switched_off=True) - _numbers(
+            numbers, region, switched_off=False
+        )
         phones: list[str] = []
         for raw in raw_numbers:
             phone = normalise(raw, region)
-            if phone is not None and phone not in phones:
+            if phone is not None and phone not in phones and phone not in off:
                 phones.append(phone)
         found.append(
             Employee(
@@ -39,6 +49,20 @@ def employees(data: dict[str, Any], account: str, region: str) -> list[Employee]
             )
         )
     return found
+
+
+def _switched_off(number: dict[str, Any]) -> bool:
+    return str(number.get("status") or "").strip().lower() == SWITCHED_OFF
+
+
+def _numbers(numbers: list[dict[str, Any]], region: str, *, switched_off: bool) -> set[str]:
+    """The E.164 form of the listed numbers that are (or are not) switched off."""
+    found = {
+        normalise(str(n.get("number") or ""), region)
+        for n in numbers
+        if _switched_off(n) is switched_off
+    }
+    return {phone for phone in found if phone is not None}
 
 
 def groups(data: dict[str, Any]) -> list[PbxGroup]:

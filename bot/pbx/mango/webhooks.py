@@ -31,6 +31,8 @@ from bot.pbx.mango.codes import message_key
 from bot.pbx.mango.signing import sign, signature_matches
 
 RECORDING_OK = 1000  # completion_code of a recording that completed ("Действие успешно выполнено")
+# recipient of a completed recording (3.1.3): only "Mail" leaves nothing in the cloud to fetch.
+RECIPIENT_MAIL_ONLY = "mail"
 
 EVENT_ROUTES = ("call", "summary", "recording", "sms", "dtmf")
 RESULT_ROUTES = (
@@ -193,9 +195,20 @@ def _summary(payload: dict[str, Any], account: str) -> CallSummaryEvent:
         forwarded_at=_opt_time(payload.get("forward_time")),
         answered_at=_opt_time(payload.get("talk_time")),
         ended_at=_time(payload.get("end_time") or payload["create_time"]),
-        answered=_int(payload["entry_result"]) == 1,
+        answered=_answered(payload),
         disconnect_reason=_opt_int(payload.get("disconnect_reason")),
     )
+
+
+def _answered(payload: dict[str, Any]) -> bool:
+    """Whether anyone talked: ``talk_time`` (zero when no conversation took place) decides;
+    ``entry_result`` only when it is missing. The spec's summary example 2 (a call ended
+    in the voice menu) carries ``entry_result`` 1 with ``talk_time`` 0."""
+    talk_time = _opt_int(payload.get("talk_time"))
+    entry_result = _int(payload["entry_result"])
+    if talk_time is None:
+        return entry_result == 1
+    return talk_time > 0
 
 
 def _recording(payload: dict[str, Any], account: str) -> RecordingEvent:
@@ -215,6 +228,7 @@ def _recording(payload: dict[str, Any], account: str) -> RecordingEvent:
         completion_code=completion,
         succeeded=completion in (None, RECORDING_OK),
         command_id=_opt_str(payload.get("command_id")),
+        emailed_only=str(payload.get("recipient") or "").lower() == RECIPIENT_MAIL_ONLY,
     )
 
 
@@ -239,6 +253,10 @@ def _dtmf(payload: dict[str, Any], account: str) -> DtmfEvent:
         digits=str(payload["dtmf"]),
         location=_opt_str(payload.get("location")),
         at=_time(payload["timestamp"]),
+        initiator=_opt_str(payload.get("initiator")),
+        from_number=_opt_str(payload.get("from_number")),
+        to_number=_opt_str(payload.get("to_number")),
+        line_number=_opt_str(payload.get("line_number")),
     )
 
 
