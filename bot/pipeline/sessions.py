@@ -112,6 +112,7 @@ class CallSession(BaseModel):
     # Numbers (E.164) a ringing call was sent to for an employee (their mobile): a leg
     # to one of them is that employee's.
     forwarded: dict[str, str] = {}
+    comment: str | None = None  # the PBX's own words about the call (relay ``comment``)
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -122,6 +123,8 @@ class CallSession(BaseModel):
         self._learn_call(event, region)
         current = self.legs.get(event.leg_id)
         before = self.model_dump_json()
+        if event.comment is not None and not self.finished:  # once over, the summary's
+            self.comment = event.comment
         if current is None or event.seq > current.seq:
             extension = (
                 event.callee.extension
@@ -176,6 +179,7 @@ class CallSession(BaseModel):
         self.direction = event.direction
         self.line_number = self.line_number or event.line_number
         self.started_at = event.created_at
+        self.comment = event.comment or self.comment
         if event.recovered:
             self.recovered = True
             self.rang_unknown = event.rang_unknown and not event.rang

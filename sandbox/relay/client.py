@@ -2,8 +2,9 @@
 
 Use :class:`RelayPbx` in tests and demos the way an Asterisk AGI script or a FreePBX hook
 would post: as a urlencoded form, or as ``multipart/form-data`` (``curl --form``), with
-an optional ``audio_record`` upload. :meth:`RelayPbx.play_inbound` plays a whole incoming
-call; :func:`silent_wav` makes a small valid recording to upload.
+an optional ``audio_record`` upload. :meth:`RelayPbx.play_inbound` and
+:meth:`RelayPbx.play_outbound` play a whole call; :meth:`RelayPbx.post_curl` sends a
+``curl`` command as written; :func:`silent_wav` makes a small valid recording to upload.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+
+from sandbox.relay.curl import parse_curl
 
 FieldValue = str | int | Sequence[str | int]
 
@@ -126,19 +129,45 @@ class RelayPbx:
         multipart: bool | None = None,
     ) -> RelayAnswer:
         """POST the fields (and file) once; the bot's answer."""
-        pairs = form_pairs(fields)
+        return await self.post_pairs(form_pairs(fields), audio=audio, multipart=multipart)
+
+    async def post_pairs(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        audio: Audio | None = None,
+        multipart: bool | None = None,
+    ) -> RelayAnswer:
+        """POST (name, value) pairs as written, names and order kept (``pbx_user_ids[]``)."""
         if audio is not None or (self.multipart if multipart is None else multipart):
             body, content_type = encode_multipart(pairs, audio)
             response = await self._http.post(
                 self.url, content=body, headers={"Content-Type": content_type}
             )
         else:
-            response = await self._http.post(self.url, data=dict(_grouped(pairs)))
+            response = await self._http.post(self.url, data=dict(_grouped(list(pairs))))
         try:
             payload = response.json()
         except ValueError:
             payload = response.text
         return RelayAnswer(response.status_code, payload)
+
+    async def post_curl(
+        self, command: str, files: Mapping[str, bytes] | None = None
+    ) -> RelayAnswer:
+        """Send a ``curl --form`` command as curl would; ``files`` holds the uploads' bytes
+        by the path the command names. The command must post to this PBX's URL."""
+        request = parse_curl(command)
+        if request.url != self.url or request.method != "POST":
+            raise ValueError(f"the command does not POST to {self.url}: {command!r}")
+        audio = None
+        if request.file is not None:
+            if request.file.name != "audio_record":
+                raise ValueError(f"the command uploads {request.file.name}, not audio_record")
+            data = (files or {})[request.file.path]
+            filename = request.file.path.rsplit("/", 1)[-1]
+            audio = Audio(filename, data, request.file.content_type)
+        return await self.post_pairs(request.fields, audio=audio, multipart=True)
 
     async def create_call(
         self,
@@ -152,7 +181,9 @@ class RelayPbx:
         group_ids: Sequence[int] = (),
         comment: str | None = None,
         audio: Audio | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
     ) -> RelayAnswer:
+        """``extra``: fields a script sends beyond the action's table (the bot ignores them)."""
         return await self.post(
             {
                 "action": "create_call",
@@ -164,6 +195,7 @@ class RelayPbx:
                 "user_ids": user_ids or None,
                 "group_ids": group_ids or None,
                 "comment": comment,
+                **(extra or {}),
             },
             audio=audio,
         )
@@ -178,7 +210,9 @@ class RelayPbx:
         pbx_user_id: str | None = None,
         comment: str | None = None,
         audio: Audio | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
     ) -> RelayAnswer:
+        """``extra``: fields a script sends beyond the action's table (the bot ignores them)."""
         return await self.post(
             {
                 "action": "update_call",
@@ -188,6 +222,7 @@ class RelayPbx:
                 "user_id": user_id,
                 "pbx_user_id": pbx_user_id,
                 "comment": comment,
+                **(extra or {}),
             },
             audio=audio,
         )
@@ -197,18 +232,26 @@ class RelayPbx:
         phone: str,
         *,
         ring: Sequence[str] = (),
+        groups: Sequence[int] = (),
         answered_by: str | None = None,
         final: str | None = None,
         recording: Audio | None = None,
         pbx_call_id: str | None = None,
+        comment: str | None = None,
     ) -> int:
-        """An incoming call: rings ``ring`` (everyone linked when empty), is answered by
-        ``answered_by`` or not, then ends with ``final`` (``answered`` or ``missed`` by
-        default) carrying ``recording``. Returns the bot's ``call_id``; every answer is 200.
+        """An incoming call: rings the extensions ``ring`` or the groups ``groups`` (everyone
+        linked when both are empty), is answered by ``answered_by`` or not, then ends with
+        ``final`` (``answered`` or ``missed`` by default) carrying ``recording``; ``comment``
+        goes with the create. Returns the bot's ``call_id``; every answer is 200.
         """
-        pbx_call_id = pbx_call_id or f"{secrets.randbelow(10**9)}.{secrets.randbelow(100)}"
+        pbx_call_id = pbx_call_id or _new_pbx_call_id()
         created = await self.create_call(
-            phone, pbx_call_id=pbx_call_id, pbx_user_ids=ring, call_status="ringing"
+            phone,
+            pbx_call_id=pbx_call_id,
+            pbx_user_ids=ring,
+            group_ids=groups,
+            call_status="ringing",
+            comment=comment,
         )
         call_id = int(created.data["call_id"])
         if answered_by is not None:
@@ -220,6 +263,40 @@ class RelayPbx:
         ended = await self.update_call(status, call_id=call_id, audio=recording)
         assert ended.status == 200, ended
         return call_id
+
+    async def play_outbound(
+        self,
+        phone: str,
+        *,
+        caller: str | None = None,
+        answered: bool = True,
+        comment: str | None = None,
+    ) -> int:
+        """An outgoing call to ``phone`` from the extension ``caller`` (no target when None:
+        the script does not know who dials), talked or not (``busy``), ``comment`` with the
+        create. Returns the bot's ``call_id``; every answer is 200."""
+        pbx_call_id = _new_pbx_call_id()
+        created = await self.create_call(
+            phone,
+            direction="outgoing",
+            pbx_call_id=pbx_call_id,
+            pbx_user_ids=[caller] if caller else (),
+            comment=comment,
+        )
+        call_id = int(created.data["call_id"])
+        if answered:
+            talking = await self.update_call(
+                "in-progress", pbx_call_id=pbx_call_id, pbx_user_id=caller
+            )
+            assert talking.status == 200, talking
+        ended = await self.update_call("answered" if answered else "busy", call_id=call_id)
+        assert ended.status == 200, ended
+        return call_id
+
+
+def _new_pbx_call_id() -> str:
+    """An id like Asterisk's ``${UNIQUEID}``."""
+    return f"{secrets.randbelow(10**9)}.{secrets.randbelow(100)}"
 
 
 def _grouped(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest_asyncio
 from redis.asyncio import Redis
@@ -11,12 +16,14 @@ from redis.asyncio import Redis
 from bot.app import App, running
 from bot.config import Settings
 from bot.domain import Role, SubscriptionKind
+from bot.pbx.relay.account import RelayAccount
 from sandbox.relay import Audio, RelayPbx, silent_wav
 from sandbox.telegram import ChatMessage, TelegramEmulator
 from tests.e2e.conftest import ADMIN, FAST, GROUP, REP_ANNA, drained
 
 SECRET = "asterisk-relay-secret-42"
-RELAY = {"id": "asterisk", "provider": "relay", "secret": SECRET}
+GROUPS = {"5": ["101", "102"], "7": ["103"]}  # as the README's configuration
+RELAY = {"id": "asterisk", "provider": "relay", "secret": SECRET, "groups": GROUPS}
 BORIS = 2002
 MARIA = 2003  # manager
 CLIENT = "79001234567"
@@ -220,4 +227,166 @@ async def test_the_readme_example_as_curl_sends_it(
     assert anna_card.text.startswith("✅ Звонок завершён\n+7 900 123-45-67")
     assert recording.file is not None and recording.file["size"] == len(wav)
     [boris_card] = _calls(emulator, BORIS)
-    assert boris_card.text == f"👥 Answered by Anna\n{CLIENT_SHOWN}"
+    assert boris_card.text == f"👥 Answered by Anna\n{CLIENT_SHOWN}\n💬 Comment: from Asterisk"
+
+
+async def test_group_ids_show_the_card_to_the_group_only(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    """Doc lines 32 and 76-78: ``group_ids[]`` chooses who is shown the card; group 5 is
+    Anna and Boris (101, 102) in the account's ``groups``, so Maria (103) sees nothing."""
+    await company.pbx.play_inbound(CLIENT, groups=[5], final="missed")
+    await drained(company.app)
+
+    anna = [m for m in _calls(emulator, REP_ANNA) if m not in _alerts(emulator, REP_ANNA)]
+    boris = [m for m in _calls(emulator, BORIS) if m not in _alerts(emulator, BORIS)]
+    assert [m.text for m in anna] == [f"❌ Пропущенный звонок\n{CLIENT_SHOWN}"]
+    assert [m.text for m in boris] == [f"❌ Missed call\n{CLIENT_SHOWN}"]
+    assert "It rang: Anna, Boris" in _alerts(emulator, BORIS)[0].text
+    assert [m for m in _calls(emulator, MARIA) if m not in _alerts(emulator, MARIA)] == []
+
+
+async def test_doc_outgoing_example_goes_to_everyone_linked(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    """Doc lines 53 and 95 (the outgoing create_call, then update_call with its comment) and
+    line 78: with no target, everyone with telephony access has the call."""
+    created = await company.pbx.post(
+        {
+            "action": "create_call",
+            "direction": "outgoing",
+            "phone": "777777777",
+            "call_status": "ringing",
+            "comment": "start",
+        }
+    )
+    assert created.data["user_id"] is None  # three people: nobody is assigned
+    ended = await company.pbx.post(
+        {
+            "action": "update_call",
+            "call_id": created.data["call_id"],
+            "call_status": "canceled",
+            "comment": "missed",
+        }
+    )
+    assert ended.data["call_status"] == "canceled"
+    await drained(company.app)
+
+    [summary] = _calls(emulator, GROUP)
+    assert summary.text.startswith("⬆️ Исходящий звонок")
+    assert summary.text.endswith("Не отвечен\n💬 Комментарий: missed")
+    for person in (REP_ANNA, BORIS, MARIA):
+        emulator.send_text(person, "/history")
+        history = await emulator.wait_for_message(person, lambda m: m.text.startswith("📒"))
+        assert "777777777" in history.text, emulator.describe(person)
+
+
+async def test_comment_on_cards_and_summary_is_escaped_and_follows_updates(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    """Doc lines 34, 48 and 90: ``comment`` comes with create_call and update_call. The
+    latest one is on every card (ru for Anna, en for Boris) and the summary, as text."""
+    created = await company.pbx.create_call(
+        CLIENT, pbx_call_id="c1", pbx_user_ids=["101", "102"], comment="<b>VIP</b> & co"
+    )
+    card = await emulator.wait_for_message(BORIS, lambda m: "Comment" in m.text)
+    assert card.text == f"📞 Incoming call\n{CLIENT_SHOWN}\n💬 Comment: <b>VIP</b> & co"
+    assert card.html is not None and "💬 Comment: &lt;b&gt;VIP&lt;/b&gt; &amp; co" in card.html
+
+    await company.pbx.update_call("in-progress", pbx_call_id="c1", pbx_user_id="101")
+    await company.pbx.update_call("answered", call_id=created.data["call_id"])
+    late = await company.pbx.update_call(
+        "answered", call_id=created.data["call_id"], comment="wants a <i>quote</i>"
+    )
+    assert late.status == 200
+    await drained(company.app)
+
+    [anna_card] = _calls(emulator, REP_ANNA)
+    assert anna_card.text.startswith(f"✅ Звонок завершён\n{CLIENT_SHOWN}\n")
+    assert "\n💬 Комментарий: wants a <i>quote</i>\nРазговор: 0:0" in anna_card.text
+    [boris_card] = _calls(emulator, BORIS)
+    assert boris_card.text == (
+        f"👥 Answered by Anna\n{CLIENT_SHOWN}\n💬 Comment: wants a <i>quote</i>"
+    )
+    [summary] = _calls(emulator, GROUP)
+    assert summary.text.endswith("\n💬 Комментарий: wants a <i>quote</i>")
+    assert summary.html is not None and "wants a &lt;i&gt;quote&lt;/i&gt;" in summary.html
+
+
+# the README's relay section -------------------------------------------------------------
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_URL = "https://bot.example.com/pbx/asterisk/calls/3f9c1e7a5b2d48c6a0e4"
+README_ANNA = 123456789  # her Telegram id in the README's examples
+
+
+def _relay_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("### Any other PBX (Asterisk, FreePBX, …): the relay format")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def _blocks(section: str, language: str) -> list[str]:
+    """The code blocks written in ``language`` ("" for plain ones)."""
+    found = re.findall(r"```(\w*)\n(.*?)```", section, flags=re.DOTALL)
+    return [text for lang, text in found if lang == language]
+
+
+def _readme_script() -> list[tuple[str, Any]]:
+    """The curl commands of the README's example, each with the answer it shows (or None)."""
+    [script] = [block for block in _blocks(_relay_section(), "sh") if "URL=" in block]
+    steps: list[tuple[str, Any]] = []
+    for line in script.replace("\\\n", " ").splitlines():
+        if line.startswith("curl "):
+            steps.append((line.replace('"$URL"', README_URL), None))
+        elif line.startswith("# {"):
+            steps[-1] = (steps[-1][0], json.loads(line[2:]))
+        elif line.startswith("URL="):
+            assert line == f"URL={README_URL}"
+    return steps
+
+
+def test_the_readme_configuration_prints_what_the_readme_shows() -> None:
+    """The README's account, its ``check-config --reveal`` lines and its curl URL agree."""
+    section = _relay_section()
+    toml_block = next(block for block in _blocks(section, "toml") if "relay" in block)
+    [settings] = tomllib.loads(toml_block)["accounts"]
+    account = RelayAccount.model_validate(settings)
+    assert account.groups == GROUPS
+    [shown] = [block for block in _blocks(section, "") if block.startswith("[asterisk]")]
+    lines = account.setup_lines("https://bot.example.com/pbx/asterisk", reveal=True)
+    assert shown.splitlines() == ["[asterisk] provider relay", *(f"  {x}" for x in lines)]
+    assert f"calls/{account.secret.get_secret_value()}" in README_URL
+    assert [command for command, _ in _readme_script()]  # the example has commands
+
+
+async def test_the_readme_curl_examples_answer_what_the_readme_shows(
+    emulator: TelegramEmulator, company: Company
+) -> None:
+    """Every curl command of the README's relay example, sent as curl sends it, to this
+    company (Anna 101, Boris 102, Maria 103; groups as the README configures them)."""
+    wav = silent_wav(seconds=2)
+    for command, shown in _readme_script():
+        answer = await company.pbx.post_curl(
+            command.replace(README_URL, company.pbx.url),
+            files={"/var/spool/asterisk/monitor/1714557600.42.wav": wav},
+        )
+        if shown is None:
+            assert answer.status == 200, (command, answer)
+            continue
+        if "error" in shown:
+            assert (answer.status, answer.json) == (400, shown), command
+            continue
+        expected = dict(shown["data"])
+        if expected["user_id"] == README_ANNA:
+            expected["user_id"] = REP_ANNA
+        if expected["audio_record"] is not None:  # the id ends with the file's own hash
+            assert re.fullmatch(rf"{expected['call_id']}-[0-9a-f]{{16}}", expected["audio_record"])
+            expected["audio_record"] = answer.data["audio_record"]
+            assert str(answer.data["audio_record"]).startswith(f"{expected['call_id']}-")
+        assert answer.json == {"data": expected}, command
+    await drained(company.app)
+    anna_card = _calls(emulator, REP_ANNA)[0]
+    assert "\n💬 Комментарий: wants a quote\nРазговор: 0:0" in anna_card.text
+    [recording] = [m for m in _calls(emulator, REP_ANNA) if m.file is not None]
+    assert (recording.file or {})["size"] == len(wav)
+    assert recording.reply_to == anna_card.message_id

@@ -144,6 +144,7 @@ def events_of(
                     CallLegEvent(
                         **common,
                         call_id=call.call_id,
+                        comment=call.comment,
                         leg_id=f"{call.call_id}:{leg.extension}",
                         seq=seq,
                         state=state,
@@ -161,6 +162,7 @@ def events_of(
             CallSummaryEvent(
                 **common,
                 call_id=call.call_id,
+                comment=call.comment,
                 direction=call.direction,
                 caller=caller,
                 callee=callee,

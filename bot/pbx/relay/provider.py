@@ -16,7 +16,7 @@ from aiohttp import StreamReader
 from redis.asyncio import Redis
 
 from bot.domain import utcnow
-from bot.events import Direction, PbxEvent
+from bot.events import PbxEvent
 from bot.pbx.base import (
     AudioStream,
     Capability,
@@ -31,6 +31,7 @@ from bot.pbx.base import (
 from bot.pbx.relay.account import RelayAccount
 from bot.pbx.relay.call_book import CallBook, RelayCall, UnknownCall, advance, events_of
 from bot.pbx.relay.recordings import RecordingStore, Upload
+from bot.pbx.relay.targets import extension_of, group_extensions, targets
 from bot.pbx.relay.webhooks import CREATE, RelayRequest, read_body, read_request
 from bot.storage.links import LinkRepository
 
@@ -68,7 +69,8 @@ class RelayProvider(Provider):
         fields, upload = await read_body(inbound, body, store)
         try:
             request = read_request(fields, has_audio=upload is not None)
-            call, recording_id, events = await self._apply(redis, request, upload)
+            grouped = group_extensions(self.relay_account, request.group_ids)
+            call, recording_id, events = await self._apply(redis, request, upload, grouped)
             answer = await self._answer(redis, call, recording_id)
         finally:
             if upload is not None:
@@ -80,7 +82,7 @@ class RelayProvider(Provider):
         return Reply(json={"data": inbound.state.get("relay.answer", {})})
 
     async def _apply(
-        self, redis: Redis, request: RelayRequest, upload: Upload | None
+        self, redis: Redis, request: RelayRequest, upload: Upload | None, grouped: list[str]
     ) -> tuple[RelayCall, str | None, list[PbxEvent]]:
         book = CallBook(redis, self._keys, self.account.id)
         now = utcnow()
@@ -104,10 +106,12 @@ class RelayProvider(Provider):
                     direction=request.direction,
                     phone=request.phone,
                     created_at=now,
-                    comment=request.comment,
                 )
+            if request.comment is not None:  # the latest comment sent is the call's
+                call.comment = request.comment
             if request.action == CREATE:
-                ring = await self._targets(redis, request)
+                links = LinkRepository(redis, self._keys)
+                ring = await targets(links, self.account.id, request, grouped)
             elif request.call_status == "ringing" and answerer is not None:
                 ring = [answerer]
             advance(
@@ -126,36 +130,13 @@ class RelayProvider(Provider):
         recordings = [(recording_id, now)] if recording_id else []
         return call, recording_id, events_of(call, self.account.id, request.raw, recordings)
 
-    async def _targets(self, redis: Redis, request: RelayRequest) -> list[str]:
-        """The extensions a created call rings: those named, else everyone linked (inbound)."""
-        links = LinkRepository(redis, self._keys)
-        if request.pbx_user_ids:
-            return list(request.pbx_user_ids)
-        if request.user_ids:
-            found = [await self._extension_of(links, user_id) for user_id in request.user_ids]
-            named = [extension for extension in found if extension is not None]
-            if named or request.direction is Direction.OUTBOUND:
-                return named
-        if request.direction is Direction.OUTBOUND:
-            return []  # who is calling out is unknown
-        return [link.extension for link in await links.of_account(self.account.id)]
-
     async def _answerer(self, redis: Redis, request: RelayRequest) -> str | None:
         if request.pbx_user_id is not None:
             return request.pbx_user_id
         if request.user_id is not None:
-            return await self._extension_of(LinkRepository(redis, self._keys), request.user_id)
+            links = LinkRepository(redis, self._keys)
+            return await extension_of(links, self.account.id, request.user_id)
         return None
-
-    async def _extension_of(self, links: LinkRepository, telegram_id: int) -> str | None:
-        return next(
-            (
-                link.extension
-                for link in await links.of_user(telegram_id)
-                if link.account == self.account.id
-            ),
-            None,
-        )
 
     async def _answer(
         self, redis: Redis, call: RelayCall, recording_id: str | None

@@ -29,6 +29,13 @@ STATUSES = ACTIVE_STATUSES + FINAL_STATUSES
 DIRECTIONS = {"incoming": Direction.INBOUND, "outgoing": Direction.OUTBOUND}
 TARGET_LISTS = ("user_ids", "group_ids", "pbx_user_ids")
 AUDIO_FIELD = "audio_record"
+# Every field either action reads; a multipart form's other parts are skipped unread.
+FIELDS = frozenset(
+    {
+        *("action", "direction", "phone", "call_status", "comment", AUDIO_FIELD),
+        *("call_id", "pbx_call_id", "user_id", "pbx_user_id", *TARGET_LISTS),
+    }
+)
 
 MAX_FORM_BYTES = 64 * 1024  # a request without a file
 MAX_FIELD_BYTES = 8 * 1024  # one text field of a multipart request
@@ -108,6 +115,9 @@ async def _read_multipart(
             if count > MAX_FIELDS or not isinstance(part, BodyPartReader) or part.name is None:
                 raise WebhookMalformed("the form has too many or unnamed parts")
             name = _field_name(part.name)
+            if name not in FIELDS:  # a file or a long value of the script's own: unread
+                await part.release()
+                continue
             if name == AUDIO_FIELD and part.filename is not None:
                 if upload is not None:
                     raise WebhookMalformed("only one audio_record file may be sent")
@@ -145,7 +155,11 @@ def _field_name(name: str) -> str:
 
 # the format's rules --------------------------------------------------------------------
 def read_request(fields: Mapping[str, list[str]], *, has_audio: bool = False) -> RelayRequest:
-    """Check the fields of one request; WebhookMalformed names the first broken rule."""
+    """Check the fields of one request; WebhookMalformed names the first broken rule.
+
+    Only the fields of the action's table are read; any other field (``direction`` on
+    ``update_call``, ``call_id`` on ``create_call``, a field the format has not) is ignored.
+    """
     if AUDIO_FIELD in fields and any(fields[AUDIO_FIELD]):
         raise WebhookMalformed("audio_record must be a file sent as multipart/form-data")
     action = _one(fields, "action")
@@ -172,9 +186,6 @@ def _create(fields: Mapping[str, list[str]], has_audio: bool) -> RelayRequest:
     given = [name for name in TARGET_LISTS if _many(fields, name)]
     if len(given) > 1:
         raise WebhookMalformed("send only one of user_ids, group_ids or pbx_user_ids")
-    for name in ("call_id", "user_id", "pbx_user_id"):
-        if _one(fields, name) is not None:
-            raise WebhookMalformed(f"{name} belongs to update_call, not create_call")
     return RelayRequest(
         action=CREATE,
         call_status=_status(fields, default="ringing"),
@@ -202,9 +213,6 @@ def _update(fields: Mapping[str, list[str]], has_audio: bool) -> RelayRequest:
         raise WebhookMalformed("send only one of user_id or pbx_user_id")
     if _one(fields, "call_status") is None:
         raise WebhookMalformed("call_status is required for update_call")
-    for name in ("direction", "phone", *TARGET_LISTS):
-        if _many(fields, name):
-            raise WebhookMalformed(f"{name} belongs to create_call, not update_call")
     return RelayRequest(
         action=UPDATE,
         call_status=_status(fields, default=None),

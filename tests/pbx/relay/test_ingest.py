@@ -25,7 +25,8 @@ from sandbox.relay import Audio, RelayPbx, silent_wav
 from tests.helpers import serving
 
 SECRET = "relay-secret-0123456789"
-ACCOUNT = {"id": "pbx", "provider": "relay", "secret": SECRET}
+GROUPS = {"5": ["101", "102"], "7": ["103"]}
+ACCOUNT = {"id": "pbx", "provider": "relay", "secret": SECRET, "groups": GROUPS}
 CLIENT = "79001234567"
 
 
@@ -84,7 +85,7 @@ async def test_doc_create_example_answers_the_doc_shape(relay: Relay, redis: Red
         }
     }
     assert isinstance(answer.data["call_id"], int)
-    assert await _stored(redis) == []  # an outgoing call from nobody known rings no one
+    assert await _stored(redis) == []  # nobody is linked: there is nobody to show it to
 
     update = await relay.pbx.post(
         {
@@ -170,10 +171,12 @@ async def test_user_ids_are_linked_telegram_users(relay: Relay, redis: Redis) ->
 
 
 async def test_no_target_rings_everyone_linked(relay: Relay, redis: Redis) -> None:
+    """Doc line 78: with none of the three lists, everyone with telephony access gets the
+    card; only one of them would be assigned, two are not."""
     links = LinkRepository(redis, Keys())
     await links.link("pbx", "101", 501)
     await links.link("pbx", "102", 502)
-    created = await relay.form.create_call(CLIENT, group_ids=[3])
+    created = await relay.form.create_call(CLIENT)
     assert created.data["user_id"] is None  # two people: nobody is assigned yet
     assert sorted(e.callee.extension for e in await _stored(redis)) == ["101", "102"]
 
@@ -181,6 +184,137 @@ async def test_no_target_rings_everyone_linked(relay: Relay, redis: Redis) -> No
         "in-progress", call_id=created.data["call_id"], user_id=502
     )
     assert (answered.data["user_id"], answered.data["pbx_user_id"]) == (502, "102")
+
+
+async def test_doc_outgoing_example_without_target_goes_to_everyone_linked(
+    relay: Relay, redis: Redis
+) -> None:
+    """Doc line 53 (an outgoing create_call with no target) and line 78: no target means
+    everyone with telephony access, whatever the direction."""
+    links = LinkRepository(redis, Keys())
+    await links.link("pbx", "101", 501)
+    await links.link("pbx", "103", 503)
+    created = await relay.pbx.post(
+        {
+            "action": "create_call",
+            "direction": "outgoing",
+            "phone": "777777777",
+            "call_status": "ringing",
+            "comment": "start",
+        }
+    )
+    assert created.status == 200
+    assert created.data["user_id"] is None  # two people: nobody is assigned
+    legs = [e for e in await _stored(redis) if isinstance(e, CallLegEvent)]
+    assert [(leg.caller.extension, leg.callee.number) for leg in legs] == [
+        ("101", "777777777"),
+        ("103", "777777777"),
+    ]
+
+
+async def test_outgoing_call_to_the_only_linked_person_is_theirs(
+    relay: Relay, redis: Redis
+) -> None:
+    """Doc line 78: when only one employee is found, the call is assigned to them."""
+    await LinkRepository(redis, Keys()).link("pbx", "101", 501)
+    created = await relay.pbx.create_call("777777777", direction="outgoing")
+    assert (created.data["user_id"], created.data["pbx_user_id"]) == (501, "101")
+
+
+async def test_group_ids_ring_the_configured_extensions(relay: Relay, redis: Redis) -> None:
+    """Doc lines 32, 46 and 76-78: ``group_ids[]`` chooses who gets the card; the account's
+    ``groups`` say which extensions each group id stands for."""
+    links = LinkRepository(redis, Keys())
+    for extension, telegram_id in (("101", 501), ("102", 502), ("103", 503)):
+        await links.link("pbx", extension, telegram_id)
+
+    ring_group = await relay.pbx.create_call(CLIENT, pbx_call_id="g5", group_ids=[5])
+    assert ring_group.data["user_id"] is None  # two people: nobody is assigned yet
+    rang = {e.callee.extension for e in await _stored(redis) if isinstance(e, CallLegEvent)}
+    assert rang == {"101", "102"}
+
+    both = await relay.form.create_call(CLIENT, pbx_call_id="g57", group_ids=[7, 5])
+    assert both.status == 200
+    one = await relay.pbx.create_call(CLIENT, pbx_call_id="g7", group_ids=[7])
+    assert (one.data["user_id"], one.data["pbx_user_id"]) == (503, "103")  # line 78
+    by_call: dict[str, list[str]] = {}
+    for event in await _stored(redis):
+        if isinstance(event, CallLegEvent):
+            by_call.setdefault(event.call_id, []).append(event.callee.extension or "")
+    assert by_call[str(both.data["call_id"])] == ["103", "101", "102"]
+    assert by_call[str(one.data["call_id"])] == ["103"]
+
+
+@pytest.mark.parametrize("multipart", [True, False])
+async def test_an_unknown_group_id_is_400_and_changes_nothing(
+    relay: Relay, redis: Redis, multipart: bool
+) -> None:
+    """Doc line 32: group ids name groups of employees; a group the account does not know
+    cannot be shown to anyone, so the request is refused and the script's author told."""
+    pbx = relay.pbx if multipart else relay.form
+    await LinkRepository(redis, Keys()).link("pbx", "101", 501)
+    answer = await pbx.create_call(CLIENT, pbx_call_id="u1", group_ids=[5, 9, 3])
+    assert (answer.status, answer.json) == (
+        400,
+        {
+            "error": "group_ids: no group 9, 3 on account pbx (its groups: 5, 7; "
+            "they are set in pbxgram.toml under [accounts.groups])"
+        },
+    )
+    assert await _stored(redis) == []
+    assert await redis.keys("pbxgram:relay:*") == []  # no call id used, no pbx_call_id kept
+
+
+async def test_fields_outside_the_action_table_are_ignored(relay: Relay, redis: Redis) -> None:
+    """Doc lines 38-48 and 82-90: each action's fields. A script that sends a little more
+    (``direction`` and ``phone`` on update_call, ``call_id`` on create_call, fields of its
+    own) still gets its events in: the doc's examples (lines 53 and 95) with extras."""
+    await LinkRepository(redis, Keys()).link("pbx", "101", 501)
+    created = await relay.pbx.create_call(
+        "777777777",
+        direction="outgoing",
+        call_status="ringing",
+        comment="start",
+        extra={
+            "call_id": 725,
+            "user_id": 1,
+            "pbx_user_id": "101",
+            "channel": "SIP/101-01",
+            "dialplan_dump": "x" * 20_000,  # more than any field of the format may be
+        },
+    )
+    assert created.status == 200, created.json
+    updated = await relay.form.update_call(
+        "canceled",
+        call_id=created.data["call_id"],
+        user_id=1,
+        comment="missed",
+        extra={"direction": "outgoing", "phone": "777777777", "pbx_user_ids": ["102"]},
+    )
+    assert updated.status == 200, updated.json
+    assert updated.data["call_status"] == "canceled"
+    [summary] = [e for e in await _stored(redis) if isinstance(e, CallSummaryEvent)]
+    assert (summary.caller.extension, summary.callee.number) == ("101", "777777777")
+    assert summary.comment == "missed"
+
+
+async def test_comment_on_create_and_update_travels_with_the_events(
+    relay: Relay, redis: Redis
+) -> None:
+    """Doc lines 34, 48 and 90: ``comment`` may come with create_call and update_call; the
+    latest one sent is the call's, on every event (doc examples: lines 53 and 95)."""
+    created = await relay.pbx.create_call(CLIENT, pbx_user_ids=["101"], comment="start")
+    [ringing] = await _stored(redis)
+    assert ringing.comment == "start"
+
+    await relay.pbx.update_call("in-progress", call_id=created.data["call_id"], user_id=1)
+    talking = (await _stored(redis))[1:]
+    assert {e.comment for e in talking} == {"start"}  # an update without one keeps it
+
+    await relay.pbx.update_call("canceled", call_id=created.data["call_id"], comment="missed")
+    ended = (await _stored(redis))[1 + len(talking) :]
+    assert {type(e).__name__ for e in ended} == {"CallLegEvent", "CallSummaryEvent"}
+    assert {e.comment for e in ended} == {"missed"}
 
 
 # refusals ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,10 +101,6 @@ def test_create_defaults_to_ringing_and_reads_lists() -> None:
             "group_ids must hold numbers",
         ),
         (
-            {"action": "create_call", "direction": "incoming", "phone": "1", "call_id": "5"},
-            "call_id belongs to update_call",
-        ),
-        (
             {"action": ["create_call", "update_call"]},
             "action is given more than once",
         ),
@@ -174,15 +171,6 @@ def test_update_by_pbx_call_id_with_extension() -> None:
             "user_id must be a number",
         ),
         (
-            {
-                "action": "update_call",
-                "call_id": "1",
-                "call_status": "busy",
-                "pbx_user_ids": ["101"],
-            },
-            "pbx_user_ids belongs to create_call",
-        ),
-        (
             {"action": "update_call", "call_id": "1", "call_status": "busy", "audio_record": "x"},
             "audio_record must be a file sent as multipart/form-data",
         ),
@@ -191,6 +179,68 @@ def test_update_by_pbx_call_id_with_extension() -> None:
 def test_update_rules(fields: dict[str, str | list[str]], message: str) -> None:
     with pytest.raises(WebhookMalformed, match=message):
         read_request(_fields(**fields))
+
+
+def test_only_one_target_list_per_create() -> None:
+    """Doc lines 74-76: only one of ``user_ids``, ``group_ids`` or ``pbx_user_ids`` at a time."""
+    for first, second in [
+        ("user_ids", "group_ids"),
+        ("user_ids", "pbx_user_ids"),
+        ("group_ids", "pbx_user_ids"),
+    ]:
+        fields = _fields(action="create_call", direction="incoming", phone="1")
+        fields |= {first: ["5"], second: ["101"]}
+        with pytest.raises(WebhookMalformed, match="send only one of user_ids, group_ids"):
+            read_request(fields)
+
+
+def test_only_one_of_each_pair_per_update() -> None:
+    """Doc lines 116-119: only one of ``call_id`` or ``pbx_call_id``, and of ``user_id`` or
+    ``pbx_user_id``, at a time."""
+    base = _fields(action="update_call", call_status="busy")
+    with pytest.raises(WebhookMalformed, match="send only one of call_id or pbx_call_id"):
+        read_request(base | _fields(call_id="725", pbx_call_id="1714557600.42"))
+    with pytest.raises(WebhookMalformed, match="send only one of user_id or pbx_user_id"):
+        read_request(base | _fields(call_id="725", user_id="1", pbx_user_id="101"))
+
+
+def test_create_ignores_fields_outside_its_table() -> None:
+    """Doc lines 38-48 list create_call's fields; a script that also sends update_call's
+    (lines 84-87), or a field of its own, loses nothing: the doc's example (line 53) reads
+    the same."""
+    example = _fields(
+        action="create_call",
+        direction="outgoing",
+        phone="777777777",
+        call_status="ringing",
+        comment="start",
+    )
+    more = example | _fields(
+        call_id="725", user_id="1", pbx_user_id="101", channel="SIP/101-0001", uniqueid="x"
+    )
+    request = read_request(more)
+    assert request == replace(read_request(example), raw=request.raw)
+    assert (request.call_id, request.user_id, request.pbx_user_id) == (None, None, None)
+    assert request.raw["channel"] == "SIP/101-0001"  # kept for the log, nothing else
+
+
+def test_update_ignores_fields_outside_its_table() -> None:
+    """Doc lines 82-90 list update_call's fields; ``direction``, ``phone`` and the target
+    lists of create_call (lines 39-46), even malformed, are ignored: the doc's example
+    (line 95) reads the same."""
+    example = _fields(
+        action="update_call", call_id="725", call_status="canceled", user_id="1", comment="missed"
+    )
+    more = example | _fields(
+        direction="inbound",
+        phone="777777777",
+        pbx_user_ids=["101"],
+        user_ids=["x"],
+        group_ids=["5"],
+    )
+    request = read_request(more)
+    assert request == replace(read_request(example), raw=request.raw)
+    assert (request.direction, request.phone, request.group_ids) == (None, None, ())
 
 
 @pytest.mark.parametrize("status", ["ringing", "in-progress"])
