@@ -204,9 +204,7 @@ class Notifier(MissedAlerts):
             employee = None  # nobody took it: say whom it rang instead
             rang = [await self.name_of(session.account, ext) or ext for ext in session.rang]
         else:
-            employee = await self.name_of(
-                session.account, session.answered_by or (session.rang[0] if session.rang else None)
-            )
+            employee = await self.name_of(session.account, session.employee)
             if len(session.talkers) > 1:  # passed on: everyone who talked, in turn
                 employee = " → ".join(
                     [await self.name_of(session.account, ext) or ext for ext in session.talkers]

@@ -232,6 +232,17 @@ class CallSession(BaseModel):
         return seen
 
     @property
+    def employee(self) -> str | None:
+        """Whose call it was: who answered, else the first extension an inbound call rang
+        (an outgoing call that rang several people at once belongs to none of them)."""
+        if self.answered_by is not None:
+            return self.answered_by
+        rang = self.rang
+        if rang and (self.direction is Direction.INBOUND or len(rang) == 1):
+            return rang[0]
+        return None
+
+    @property
     def talkers(self) -> list[str]:
         """Extensions that talked on this call, in the order they first did."""
         connected = sorted(

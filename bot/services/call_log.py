@@ -77,7 +77,7 @@ class LoggedCall(BaseModel):
             direction=session.direction,
             client_number=session.client_number,
             line_number=session.line_number,
-            extension=session.answered_by or (rang[0] if rang else None),
+            extension=session.employee,
             rang=rang,
             answered=bool(session.answered),
             started_at=started,

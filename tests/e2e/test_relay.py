@@ -274,6 +274,7 @@ async def test_doc_outgoing_example_goes_to_everyone_linked(
 
     [summary] = _calls(emulator, GROUP)
     assert summary.text.startswith("⬆️ Исходящий звонок")
+    assert "Сотрудник: —" in summary.text  # it went to three people: whose it was, unknown
     assert summary.text.endswith("Не отвечен\n💬 Комментарий: missed")
     for person in (REP_ANNA, BORIS, MARIA):
         emulator.send_text(person, "/history")

@@ -254,7 +254,7 @@ MOBILON = ContractCase(
 )
 
 
-# --- relay: helpdesk-telephony-relay-api.md (the secret is the URL's @channelKey) ------
+# --- relay: the "telephony via API" format (the secret is the URL's @channelKey) --------
 RELAY_SECRET: str = ACCOUNTS["relay"]["secret"]
 # The two cURL examples, sent as curl --form sends them.
 RELAY_CREATE = {
