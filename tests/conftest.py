@@ -5,7 +5,7 @@ test folder provides (the folder's ``app_defaults`` adds its Settings)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from bot.storage.embedded import EmbeddedRedis
 from bot.telegram.sender import SendLimits
 from sandbox.mango import MangoSimulator
 from sandbox.telegram import TelegramEmulator
+from tests.turns import turn
 
 StartApp = Callable[..., Awaitable[App]]
 
@@ -40,12 +41,50 @@ FAST = Tuning(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "exclusive: runs with no other test beside it (see tests/turns.py)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``-n`` (pytest-xdist, ``--dist loadgroup``): a test file runs on one worker,
+    and the reliability scenarios, which measure rates and timings, one after another on
+    one worker, each with no other test running beside it."""
+    for item in items:
+        path = item.path.as_posix()
+        reliability = "/tests/reliability/" in path
+        item.add_marker(pytest.mark.xdist_group("reliability" if reliability else path))
+        if reliability:
+            item.add_marker(pytest.mark.exclusive)
+
+
+@pytest.fixture(autouse=True)
+def _take_turn(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Share the machine with the other test process, or have it alone (``exclusive``)."""
+    with turn(exclusive=request.node.get_closest_marker("exclusive") is not None):
+        yield
+
+
+def _worker_database(url: str) -> str:
+    """``url`` with its database number moved on by the xdist worker's index, so that
+    parallel workers never flush each other's data."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rstrip("/").rpartition("/")
+    if not base.startswith("redis") or "//" not in base or not db.isdigit():
+        base, db = url.rstrip("/"), "0"
+    return f"{base}/{int(db) + int(worker[2:])}"
+
+
 @pytest_asyncio.fixture(scope="session")
 async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """``REDIS_URL`` when set (a throwaway database: tests flush it), else an embedded server."""
-    external = os.environ.get("REDIS_URL")
+    """``TEST_REDIS_URL`` when set (a throwaway server: tests flush its databases), else an
+    embedded server. ``REDIS_URL`` is never used: it may point at a real deployment."""
+    external = os.environ.get("TEST_REDIS_URL")
     if external:
-        yield external
+        yield _worker_database(external)
         return
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
     await server.start()

@@ -264,13 +264,16 @@ class Notifier(MissedAlerts):
                 client=display(session.client_number) if session.client_number else None,
                 employee=employee,
             )
-            audio: AudioRef | None = AudioRef(
-                account=session.account,
-                recording_id=event.recording_id,
-                title=display(session.client_number) if session.client_number else "",
+            # A recording sent to e-mail only has nothing to fetch: the caption says so.
+            audio = (
+                None
+                if event.emailed_only
+                else AudioRef(
+                    account=session.account,
+                    recording_id=event.recording_id,
+                    title=display(session.client_number) if session.client_number else "",
+                )
             )
-            if event.emailed_only:  # nothing to fetch: the caption says where it went
-                audio = None
             await self.outbox.put(
                 f"rec:{session.account}:{event.recording_id}:{chat_id}",
                 OutMessage(

@@ -17,6 +17,7 @@ from bot import cli
 from sandbox.demo import cast, stage
 from sandbox.mango import MangoSimulator
 from tests.cli.helpers import run_pbxgram
+from tests.turns import turn
 
 MESSAGE_START = re.compile(r"^\[\d{2}:\d{2}\] #\d+ ", re.MULTILINE)
 CALLED_BACK = re.compile(r"✅ Called back by Boris Ivanov at \d{2}:\d{2}$", re.MULTILINE)
@@ -48,8 +49,9 @@ def with_text(messages: list[str], *parts: str) -> list[str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, str, float]:
     """One run of ``python -m bot demo``: exit code, stdout, stderr, wall time."""
-    began = time.monotonic()
-    done = run_pbxgram("demo", cwd=tmp_path_factory.mktemp("demo"), timeout=120)
+    with turn(exclusive=False):  # module-wide: runs before any test's own turn
+        began = time.monotonic()
+        done = run_pbxgram("demo", cwd=tmp_path_factory.mktemp("demo"), timeout=120)
     return done.returncode, done.stdout, done.stderr, time.monotonic() - began
 
 
