@@ -58,15 +58,22 @@ def build_router() -> Router:
     return router
 
 
-async def _side_of(message: Message | None, ext: str, redis: Redis, keys: Keys) -> CallSide | None:
-    """The call a card (or a picker under it) is about, and the card's employee."""
-    if message is None:
-        return None
-    about = await redis.get(keys.message_about(message.chat.id, message.message_id))
-    if not about:
+async def _pressed_side(
+    query: CallbackQuery, ext: str, t: Translator, redis: Redis, keys: Keys
+) -> tuple[Message, CallSide] | None:
+    """The message pressed and the side of the call it is about (a card's, or a picker's
+    under it); None, after saying the call is gone, when pbxgram no longer knows it."""
+    message = query.message if isinstance(query.message, Message) else None
+    about = (
+        await redis.get(keys.message_about(message.chat.id, message.message_id))
+        if message is not None
+        else None
+    )
+    if message is None or not about:
+        await query.answer(t.label("notices.call_gone"), show_alert=True)
         return None
     account, call_id = str(about).split(" ", 1)
-    return CallSide(account, call_id, ext)
+    return message, CallSide(account, call_id, ext)
 
 
 async def _first_tap(redis: Redis, keys: Keys, message: Message, action: str) -> bool:
@@ -90,11 +97,10 @@ async def card_button(
     presence: Presence,
     repos: Repositories,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
-    side = await _side_of(message, callback_data.ext, redis, keys)
-    if side is None or message is None:
-        await query.answer(t.label("notices.call_gone"), show_alert=True)
+    pressed = await _pressed_side(query, callback_data.ext, t, redis, keys)
+    if pressed is None:
         return
+    message, side = pressed
     act = callback_data.act
     try:
         if act in (CardAct.TRANSFER, CardAct.COLLEAGUE):
@@ -172,11 +178,10 @@ async def pick(
     keys: Keys,
     state: FSMContext,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
-    side = await _side_of(message, callback_data.ext, redis, keys)
-    if side is None or message is None:
-        await query.answer(t.label("notices.call_gone"), show_alert=True)
+    pressed = await _pressed_side(query, callback_data.ext, t, redis, keys)
+    if pressed is None:
         return
+    message, side = pressed
     to, act = callback_data.to, callback_data.act
     if to == CANCEL:
         await message.delete()
