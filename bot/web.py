@@ -1,7 +1,8 @@
 """The aiohttp app: health, readiness, metrics, and the ``/pbx/{account}/…`` space.
 
 Use :func:`build_web_app`; PBX providers add their routes with :func:`add_pbx_route`,
-and any path under ``/pbx/`` naming an unknown account answers 404.
+and any path under ``/pbx/`` naming an unknown account answers 404. The worker role alone
+serves the same app, with no routes added, on ``WORKER_PORT`` (:mod:`bot.app`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.observability import Backlog
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
+from bot.storage.keys import Keys
 from bot.telegram.connection import TelegramState
 from bot.telegram.recording_links import RecordingLinks
 
@@ -26,6 +29,7 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 REDIS_KEY = web.AppKey("redis", Redis)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramState)
+BACKLOG_KEY = web.AppKey("backlog", Backlog)
 
 
 def build_web_app(
@@ -38,6 +42,8 @@ def build_web_app(
     app[REDIS_KEY] = redis
     app[METRICS_KEY] = metrics
     app[TELEGRAM_KEY] = telegram or TelegramState(metrics.telegram_up)
+    accounts = [account.id for account in settings.accounts]
+    app[BACKLOG_KEY] = Backlog(redis, Keys(), accounts, metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
@@ -69,6 +75,7 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    await request.app[BACKLOG_KEY].refresh()
     body = generate_latest(request.app[METRICS_KEY].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
