@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.pbx.base import Provider
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+EXTENSION_PATTERN = r"^\d{1,10}$"
+REGION_PATTERN = r"^[A-Z]{2}$"
+MENU_KEY_PATTERN = r"^[0-9*#]{1,10}$"
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 
 
 class EmployeeEntry(BaseModel):
@@ -35,7 +39,7 @@ class EmployeeEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    extension: Annotated[str, Field(pattern=r"^\d{1,10}$")]
+    extension: Annotated[str, Field(pattern=EXTENSION_PATTERN)]
     name: str = ""
     phones: list[str] = []
 
@@ -66,7 +70,7 @@ class AccountBase(BaseModel):
     auto_link_by_phone: bool = False
     balance_alert_below: float | None = None
     alert_ivr_abandoned: bool = False
-    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "RU"
+    region: Annotated[str, Field(pattern=REGION_PATTERN)] = "RU"
     employees: list[EmployeeEntry] = []
     # When people are at work (in TIMEZONE), e.g. "mon-fri 09:00-18:00"; unset: always.
     working_hours: WorkingHoursField | None = None
@@ -81,10 +85,10 @@ class AccountBase(BaseModel):
     # from ``missed_sms_from``, else from the first extension the call rang.
     missed_sms: bool | str = False
     missed_sms_language: Language = Language.RU
-    missed_sms_from: Annotated[str, Field(pattern=r"^\d{1,10}$")] | None = None
+    missed_sms_from: Annotated[str, Field(pattern=EXTENSION_PATTERN)] | None = None
     # The voice menu's items by the digits that choose them ("1" = "Sales"): cards and
     # alerts name the caller's choice; unnamed digits are shown as pressed.
-    menu: dict[Annotated[str, Field(pattern=r"^[0-9*#]{1,10}$")], str] = {}
+    menu: dict[Annotated[str, Field(pattern=MENU_KEY_PATTERN)], str] = {}
     # Outcome tags offered on a card once its call ended (the defaults are named in each
     # person's language; others are shown as written).
     tags: Annotated[

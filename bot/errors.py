@@ -1,7 +1,7 @@
 """The one error tree of pbxgram.
 
     PbxgramError
-    ├── ConfigError          a setting is missing or wrong; the CLI prints it as one line, exit 2
+    ├── ConfigError          a setting is missing or wrong; one line per mistake, exit 2
     ├── StorageError         Redis (or the embedded server) could not be reached or started
     └── AccessError          the caller may not do this (not linked, wrong role)
 
@@ -17,7 +17,8 @@ class PbxgramError(Exception):
 
 
 class ConfigError(PbxgramError):
-    """A setting is missing or wrong; ``str()`` is the one line shown to the operator."""
+    """A setting is missing or wrong; ``str()`` is what the operator is shown, a line per
+    mistake."""
 
 
 class StorageError(PbxgramError):

@@ -52,22 +52,25 @@ def test_no_groups_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     [
         (
             'groups = { "05" = ["101"] }\n',
-            "accounts[0].groups.05.[key]: Value error, a group id is a number as group_ids[] "
+            "accounts[0] (asterisk).groups.05 (the key): a group id is a number as group_ids[] "
             'sends it, e.g. "5"',
         ),
         (
             'groups = { "sales" = ["101"] }\n',
-            "accounts[0].groups.sales.[key]: Value error, a group id is a number",
+            "accounts[0] (asterisk).groups.sales (the key): a group id is a number",
         ),
         (
             'groups = { "5" = [] }\n',
-            "accounts[0].groups.5: List should have at least 1 item",
+            "accounts[0] (asterisk).groups.5: must have at least 1 item",
         ),
         (
             'groups = { "5" = ["SIP/101"] }\n',
-            'accounts[0].groups.5[0]: Value error, an extension is 1 to 10 digits, e.g. "101"',
+            'accounts[0] (asterisk).groups.5[0]: an extension is 1 to 10 digits, e.g. "101"',
         ),
-        ('groups = ["101"]\n', "accounts[0].groups: Input should be a valid dictionary"),
+        (
+            'groups = ["101"]\n',
+            "accounts[0] (asterisk).groups: expected a table of names and values",
+        ),
     ],
 )
 def test_bad_groups_stop_loading_with_one_line(
