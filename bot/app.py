@@ -1,11 +1,15 @@
 """The entry point of every role: :func:`running` builds the app (:mod:`bot.wiring`),
 starts the requested roles, and stops them cleanly; the CLI, the demo and the end-to-end
 tests all go through it.
+
+The web role serves everything on ``WEB_PORT``; the worker role alone serves ``/healthz``,
+``/readyz`` and ``/metrics`` (the web role's handlers) on ``WORKER_PORT``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -25,6 +29,7 @@ from bot.runtime.telegram_link import Backoff, TelegramLink
 from bot.storage import open_redis
 from bot.telegram.dead_letters import DeadLetterNotice
 from bot.telegram.menu import register_commands
+from bot.web import build_web_app
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH
 from bot.wiring import SENDER_CONCURRENCY, App, Tuning, build_app
 
@@ -62,6 +67,8 @@ async def running(
             await _start_web(app, stack)
         if worker_role:
             _start_workers(app, stop)
+            if not web_role:
+                await _start_worker_http(app, stack)
             if app.worker.identifier is not None:
                 stack.push_async_callback(app.worker.identifier.close)
         link = telegram_link(app, web_role=web_role, worker_role=worker_role, stack=stack)
@@ -90,6 +97,32 @@ async def _start_web(app: App, stack: AsyncExitStack) -> None:
     log.info("web listening on %s", app.web_url)
 
 
+async def _start_worker_http(app: App, stack: AsyncExitStack) -> None:
+    """Health, readiness and metrics of a worker process on ``WORKER_PORT`` (its URL in
+    ``app.web_url``). A port already taken (several workers on one host) is logged and
+    the worker goes on without them: its work does not depend on being watched."""
+    settings = app.settings
+    runner = web.AppRunner(
+        build_web_app(settings, app.redis, app.metrics, app.telegram), access_log=None
+    )
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.worker_port).start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        log.warning(
+            "WORKER_PORT %d is taken: this worker serves no /healthz, /readyz or /metrics "
+            "(give each worker on one host its own WORKER_PORT)",
+            settings.worker_port,
+        )
+        return
+    host, port = runner.addresses[0][:2]
+    app.web_url = f"http://{host}:{port}"
+    log.info("worker health and metrics on %s", app.web_url)
+
+
 def _start_workers(app: App, stop: asyncio.Event) -> None:
     """The event workers, the outbox sender, and the background jobs."""
     name = f"{socket.gethostname()}-{os.getpid()}"
@@ -105,6 +138,7 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
             dead_events, app.access.admin_ids, app.notifier.notices, app.outbox
         ),
         options=app.tuning.consumer,
+        dead_letters_max=app.settings.dead_letters_max,
     )
     outbox = StreamConsumer(
         app.redis,
@@ -113,6 +147,7 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
         name,
         app.sender.deliver,
         dead_letter_stream=app.keys.dead_letters(app.keys.outbox(0)),
+        dead_letters_max=app.settings.dead_letters_max,
         # Most of a delivery's time is waiting for a chat's rate limit, which costs nothing.
         options=replace(app.tuning.consumer, concurrency=SENDER_CONCURRENCY),
     )

@@ -11,41 +11,58 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
+from bot import dead_letter_commands, secret_key_commands
 from bot.config import Settings, load_settings
 from bot.domain import Role
 from bot.errors import ConfigError, PbxgramError
 from bot.logs import configure_logging
 from bot.pbx.registry import cli_commands
+from bot.secret_box import settings_box
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH, pbx_urls
 
 if TYPE_CHECKING:
     from bot.services.phonebook import PhonebookEntry
 
 
+EPILOG = (
+    "Settings come from environment variables and the PBXGRAM_CONFIG accounts file: "
+    "see the table in README.md, section Environment."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pbxgram", description="Telegram bot for cloud PBX telephony."
+        prog="pbxgram", description="Telegram bot for cloud PBX telephony.", epilog=EPILOG
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="everything in one process: web, workers, Telegram")
-    commands.add_parser("web", help="the web role alone: PBX webhooks, health, metrics")
-    commands.add_parser("worker", help="the worker role alone (and Telegram long polling)")
-    check = commands.add_parser(
-        "check-config", help="validate the configuration and print the URLs for each PBX"
-    )
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text, epilog=EPILOG)
+
+    command("run", "everything in one process: web, workers, Telegram")
+    command("web", "the web role alone: PBX webhooks, health, metrics")
+    command("worker", "the worker role alone (and Telegram long polling)")
+    check = command("check-config", "validate the configuration and print the URLs for each PBX")
     check.add_argument(
         "--reveal", action="store_true", help="print secret parts of URLs instead of a mask"
     )
-    link = commands.add_parser("link", help="link a Telegram user to a PBX extension")
-    link.add_argument("--account", required=True)
-    link.add_argument("--extension", required=True)
-    link.add_argument("--telegram-id", required=True, type=int)
-    link.add_argument("--role", choices=[r.value for r in Role], default=Role.REP.value)
-    phonebook = commands.add_parser(
-        "phonebook", help="the company's phonebook: client names shown on cards"
+    link = command("link", "link a Telegram user to a PBX extension")
+    link.add_argument("--account", required=True, help="the account id from PBXGRAM_CONFIG")
+    link.add_argument("--extension", required=True, help="the PBX extension, digits, e.g. 101")
+    link.add_argument(
+        "--telegram-id", required=True, type=int, help="the user's numeric Telegram id"
     )
+    link.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.REP.value,
+        help="what the user may do (default: rep)",
+    )
+    phonebook = command("phonebook", "the company's phonebook: client names shown on cards")
     phonebook_commands = phonebook.add_subparsers(dest="action", required=True, metavar="ACTION")
     load = phonebook_commands.add_parser(
         "import", help="replace the phonebook with a CSV file (phone, name, organisation)"
@@ -54,16 +71,39 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--region", help="country of numbers written without one (default: the first account's)"
     )
+    dead_letter_commands.add_arguments(
+        command("dead-letters", "events and messages that kept failing: list, replay, drop")
+    )
+    secret_key_commands.add_arguments(
+        command("secret-key", "the key secrets kept in Redis are encrypted with")
+    )
     for extra in cli_commands():
-        extra.add_arguments(commands.add_parser(extra.name, help=extra.help))
-    demo = commands.add_parser(
-        "demo", help="offline sandbox: the real bot through a scripted morning, then the chats"
+        extra.add_arguments(command(extra.name, extra.help))
+    demo = command(
+        "demo", "offline sandbox: the real bot through a scripted morning, then the chats"
     )
     demo.add_argument("-v", "--verbose", action="store_true", help="log at INFO, not WARNING")
     demo.add_argument(
         "--keep-running", action="store_true", help="stay up afterwards to play more calls"
     )
+    _with_epilog(parser)
     return parser
+
+
+def _with_epilog(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command's help ends pointing to the environment table."""
+    parser.epilog = parser.epilog or EPILOG
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _with_epilog(sub)
+
+
+def _version() -> str:
+    try:
+        return version("pbxgram")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,12 +114,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo(verbose=args.verbose, keep_running=args.keep_running)
         settings = load_settings()
+        settings_box(settings)  # PBXGRAM_SECRET_KEY, where stored secrets need it
         configure_logging(settings)
         if args.command == "check-config":
             print(check_config_report(settings, reveal=args.reveal))
             return 0
         if args.command == "link":
             print(asyncio.run(_link(settings, args)))
+            return 0
+        if args.command == "secret-key":
+            print(asyncio.run(secret_key_commands.run(settings, args)))
+            return 0
+        if args.command == "dead-letters":
+            print(asyncio.run(dead_letter_commands.run(settings, args)))
             return 0
         if args.command == "phonebook":
             print(_phonebook_import(settings, args.file, args.region))
@@ -94,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_serve(settings, web_role=web_role, worker_role=worker_role))
         return 0
     except ConfigError as exc:
-        print(f"pbxgram: configuration error: {exc}", file=sys.stderr)
+        for problem in str(exc).splitlines():  # one line per mistake
+            print(f"pbxgram: configuration error: {problem}", file=sys.stderr)
         return 2
     except PbxgramError as exc:
         print(f"pbxgram: {exc}", file=sys.stderr)
@@ -104,20 +152,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_config_report(settings: Settings, *, reveal: bool) -> str:
-    """What ``pbxgram check-config`` prints: the set-up, and the URLs per account."""
-    lines = ["Configuration is valid."]
+    """What ``pbxgram check-config`` prints: warnings, where the settings came from (absolute
+    paths), and the URLs per account."""
+    from pathlib import Path
+
+    from bot.config_sources import ENV_FILE, SECRETS_DIR_VARIABLE
+
+    warnings = []
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        warnings.append("BOT_TOKEN is not set: run, web and worker need it (from @BotFather).")
+    if settings.public_url is None:
+        warnings.append("PUBLIC_URL is not set: replace <PUBLIC_URL> below with your address.")
+    if not settings.accounts:
+        warnings.append(f"No PBX accounts: set PBXGRAM_CONFIG or put pbxgram.toml in {Path.cwd()}.")
+    plural = "" if len(warnings) == 1 else "s"
+    lines = [
+        f"Configuration is valid, with {len(warnings)} warning{plural}:"
+        if warnings
+        else "Configuration is valid."
+    ]
+    lines.extend(f"  warning: {warning}" for warning in warnings)
+    config = settings.pbxgram_config
+    lines.append(f"Accounts file: {config.resolve() if config is not None else 'none'}")
+    if ENV_FILE.is_file():
+        lines.append(f"Variables file: {ENV_FILE.resolve()}")
+    if settings.pbxgram_secrets_dir is not None:
+        lines.append(f"Secrets directory ({SECRETS_DIR_VARIABLE}): {settings.pbxgram_secrets_dir}")
+    data_dir = settings.pbxgram_data_dir.resolve()
     lines.append(
-        "Redis: "
-        + ("REDIS_URL" if settings.redis_url else f"embedded, data in {settings.pbxgram_data_dir}")
+        "Redis: " + ("REDIS_URL" if settings.redis_url else f"embedded, data in {data_dir}")
     )
     if settings.webhook_mode:
         lines.append(f"Telegram: webhook at {settings.public_base()}{TELEGRAM_WEBHOOK_PATH}")
     else:
         lines.append("Telegram: long polling")
-    if settings.public_url is None:
-        lines.append("PUBLIC_URL is not set: replace <PUBLIC_URL> below with your public address.")
-    if not settings.accounts:
-        lines.append("No PBX accounts configured (PBXGRAM_CONFIG).")
     for account in settings.accounts:
         lines.append("")
         api = f", API {account.base_api_url}" if account.base_api_url else ""

@@ -1,4 +1,5 @@
-"""The one Settings tree: environment variables plus the TOML accounts file.
+"""The one Settings tree: environment variables (or ``.env`` and a secrets directory, see
+:mod:`bot.config_sources`) plus the TOML accounts file.
 
 Use :func:`load_settings` once at start; pass the result down. Nothing else reads
 ``os.environ``.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
@@ -17,12 +17,21 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from bot.accounts import AccountBase
+from bot.config_errors import AccountsFile, ConfigProblems, describe
+from bot.config_sources import Sources, quiet_dotenv, secret_variable
 from bot.errors import ConfigError
-from bot.pbx.registry import ACCOUNT_MODELS, provider_ids, secret_fields
+from bot.pbx.registry import ACCOUNT_MODELS, provider_id
 
 if TYPE_CHECKING:
     Account = AccountBase
@@ -49,16 +58,22 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     pbxgram_data_dir: Path = Path("./data")
     pbxgram_config: Path | None = None
+    pbxgram_secrets_dir: Path | None = None  # one file per variable (Docker/Kubernetes secrets)
     web_host: str = "127.0.0.1"
     web_port: Annotated[int, Field(ge=0, le=65535)] = 8080
-    public_url: AnyHttpUrl | None = None
+    worker_port: Annotated[int, Field(ge=0, le=65535)] = 8081  # `pbxgram worker` alone
+    public_url: AnyHttpUrl | None = Field(default=None, validate_default=True)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, with context fields
+    sentry_dsn: SecretStr | None = None  # errors to Sentry (needs the "sentry" extra)
     timezone: str = "Europe/Moscow"
     call_limit: str = "10/minute"  # per user, /call and "Call back" (calls cost money)
     sms_limit: str = "5/minute"  # per user
     digest_time: str = "19:00"  # when groups subscribed to the digest get it (TIMEZONE)
     balance_check_seconds: Annotated[float, Field(ge=1)] = 300.0
+    dead_letters_max: Annotated[int, Field(ge=100)] = 10_000  # entries kept per dead-letter stream
+    pbxgram_secret_key: SecretStr | None = None  # Fernet key(s) for secrets kept in Redis
     accounts: list[Account] = []
 
     @field_validator("admin_ids", mode="before")
@@ -80,6 +95,16 @@ class Settings(BaseSettings):
                 "such as socks5://user:password@proxy.example:1080"
             )
         return SecretStr(url)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_for_webhook(cls, value: AnyHttpUrl | None, info: ValidationInfo) -> object:
+        if value is None and info.data.get("telegram_webhook"):
+            raise ValueError(
+                "required when TELEGRAM_WEBHOOK is true (Telegram posts updates to "
+                "PUBLIC_URL/telegram/webhook); set it, or unset TELEGRAM_WEBHOOK for long polling"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -134,12 +159,16 @@ class Settings(BaseSettings):
     def require_bot_token(self) -> SecretStr:
         """The bot token, or a ConfigError for commands that talk to Telegram."""
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():
-            raise ConfigError("BOT_TOKEN: required to run the bot (get one from @BotFather)")
+            raise ConfigError(
+                "BOT_TOKEN: required to run the bot; set it in the environment, .env or "
+                "PBXGRAM_SECRETS_DIR (get one from @BotFather)"
+            )
         return self.bot_token
 
     @property
     def webhook_mode(self) -> bool:
-        """True when Telegram should push updates to PUBLIC_URL instead of long polling."""
+        """True when Telegram should push updates to PUBLIC_URL instead of long polling
+        (TELEGRAM_WEBHOOK; without PUBLIC_URL the settings are refused)."""
         return self.telegram_webhook and self.public_url is not None
 
     def webhook_secret(self) -> str:
@@ -157,51 +186,97 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the environment and the TOML accounts file; raise ConfigError on any mistake."""
-    config_path = _config_path(os.environ)
-    accounts = _read_accounts(config_path, os.environ) if config_path is not None else []
+    """Read the environment, ``.env``, the secrets directory and the TOML accounts file;
+    raise :class:`ConfigProblems`, naming every mistake, if anything is wrong."""
+    with quiet_dotenv():
+        return _load(Sources.read(os.environ, Settings))
+
+
+def _load(sources: Sources) -> Settings:
+    """Settings from these sources, every mistake collected before one is raised."""
+    problems = list(sources.problems)
+    accounts_file: AccountsFile | None = None
     try:
-        return Settings(accounts=accounts, pbxgram_config=config_path)
+        config_path = _config_path(sources)
+        if config_path is not None:
+            accounts_file = _read_accounts(config_path, sources, problems)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        config_path = None
+    try:
+        settings = Settings(
+            _env_file=sources.env_file,
+            _secrets_dir=sources.secrets_dir,
+            accounts=accounts_file.accounts if accounts_file is not None else [],
+            pbxgram_config=config_path,
+            pbxgram_secrets_dir=sources.secrets_dir,
+        )
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, config_path)) from None
+        problems.extend(describe(exc, accounts_file))
+    except SettingsError as exc:  # a variable pydantic-settings could not even parse
+        problems.append(str(exc))
+    if problems:
+        raise ConfigProblems(problems)
+    return settings
 
 
-def _config_path(env: Mapping[str, str]) -> Path | None:
-    explicit = env.get("PBXGRAM_CONFIG", "").strip()
-    if explicit:
-        path = Path(explicit)
+def _config_path(sources: Sources) -> Path | None:
+    explicit = sources.get("PBXGRAM_CONFIG")
+    if explicit is not None and explicit[0].strip():
+        path = Path(explicit[0].strip())
         if not path.is_file():
-            raise ConfigError(f"PBXGRAM_CONFIG: file {explicit} does not exist")
+            raise ConfigError(f"PBXGRAM_CONFIG: file {path.absolute()} does not exist")
         return path
-    default = Path("pbxgram.toml")
+    default = Path("pbxgram.toml").absolute()
     return default if default.is_file() else None
 
 
-def _read_accounts(path: Path, env: Mapping[str, str]) -> list[dict[str, Any]]:
+def _read_accounts(path: Path, sources: Sources, problems: list[str]) -> AccountsFile | None:
+    """The file's accounts with secrets filled from variables; mistakes go to ``problems``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        problems.append(f"{path}: not valid TOML ({exc})")
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
-    unknown = sorted(set(data) - {"accounts"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[accounts]])")
+        problems.append(f"{path}: cannot be read ({exc.__class__.__name__})")
+        return None
+    problems.extend(
+        f"{path}: unknown top-level key {key!r} (expected [[accounts]])"
+        for key in sorted(set(data) - {"accounts"})
+    )
     accounts = data.get("accounts", [])
     if not isinstance(accounts, list) or not all(isinstance(a, dict) for a in accounts):
-        raise ConfigError(f"{path}: accounts must be [[accounts]] tables")
-    return [_with_env_secrets(account, env) for account in accounts]
+        problems.append(f"{path}: accounts must be [[accounts]] tables")
+        return None
+    from_variables: dict[tuple[int, str], str] = {}
+    filled = [
+        _with_secrets(index, account, sources, from_variables)
+        for index, account in enumerate(accounts)
+    ]
+    return AccountsFile(path, filled, from_variables)
 
 
-def _with_env_secrets(account: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """Fill secret fields the file leaves out from PBXGRAM_<ID>_<FIELD> variables."""
+def _with_secrets(
+    index: int,
+    account: dict[str, Any],
+    sources: Sources,
+    from_variables: dict[tuple[int, str], str],
+) -> dict[str, Any]:
+    """Fill the account's secret fields from ``PBXGRAM_<ID>_<FIELD>`` variables (the
+    environment, .env, the secrets directory), which win over the file."""
     filled = dict(account)
-    account_id = str(account.get("id", "")).upper().replace("-", "_")
-    for name in secret_fields():
-        value = env.get(f"PBXGRAM_{account_id}_{name.upper()}")
-        if name not in filled and value:
-            filled[name] = value
+    model = _MODELS.get(str(account.get("provider")))
+    if model is None or not isinstance(account.get("id"), str):
+        return filled
+    for name in model.secret_fields():
+        found = sources.get(secret_variable(account["id"], name))
+        if found is not None:
+            filled[name], from_variables[(index, name)] = found
     return filled
+
+
+_MODELS = {provider_id(model): model for model in ACCOUNT_MODELS}
 
 
 def _valid_proxy_url(url: str) -> bool:
@@ -217,18 +292,3 @@ def _valid_proxy_url(url: str) -> bool:
         and parts.path in ("", "/")
         and not (parts.query or parts.fragment)
     )
-
-
-def _describe(exc: ValidationError, config_path: Path | None) -> str:
-    error = exc.errors()[0]
-    loc = [part for part in error["loc"] if part not in provider_ids()]
-    message = error["msg"]
-    if error["type"] == "missing":
-        message = "required but missing"
-    elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        message = "provider must be one of " + ", ".join(provider_ids())
-    if loc and loc[0] == "accounts" and config_path is not None:
-        where = "accounts" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-        return f"{config_path}: {where}: {message}"
-    name = str(loc[0]).upper() if loc else "settings"
-    return f"{name}: {message}"

@@ -1,11 +1,20 @@
-"""Logging set-up that keeps secrets out of every log line."""
+"""Logging set-up that keeps secrets out of every log line.
+
+``LOG_FORMAT=json`` writes one JSON object a line, with the fields of
+:func:`bot.log_context.log_fields` (account, call, stream, entry, chat) where the code set
+them; the text format does not print them.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
+from pythonjsonlogger.json import JsonFormatter
+
 from bot.config import Settings
+from bot.log_context import ContextFields
 from bot.pbx.registry import secret_fields
 
 
@@ -21,28 +30,53 @@ class RedactSecrets(logging.Filter):
             if len(s) >= 4
             for spelling in (s, quote(s), quote(s, safe=""), quote_plus(s))
         }
+        spellings |= {json.dumps(s)[1:-1] for s in list(spellings)}  # as a JSON string holds it
         self.secrets = sorted(spellings, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "***")
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, "***")
+            record.exc_text = self.redact(record.exc_text)
         return True
+
+
+class JsonRecords(JsonFormatter):
+    """One JSON object a line: time, level, logger, message, context fields, exception;
+    the whole line redacted (extra fields and tracebacks included)."""
+
+    def __init__(self, redact: RedactSecrets) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact.redact(super().format(record))
 
 
 def secret_values(settings: Settings) -> list[str]:
     """Every secret the settings hold, as plain strings."""
     values = [
         s.get_secret_value()
-        for s in (settings.bot_token, settings.telegram_webhook_secret, settings.redis_url)
+        for s in (
+            settings.bot_token,
+            settings.telegram_webhook_secret,
+            settings.redis_url,
+            settings.pbxgram_secret_key,
+            settings.sentry_dsn,
+        )
         if s is not None
     ]
     if settings.telegram_proxy is not None:  # the URL and, alone, its password
@@ -61,10 +95,19 @@ def _proxy_secrets(url: str) -> list[str]:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Plain one-line records on stderr, secrets redacted."""
+    """Records on stderr, plain lines or JSON (``LOG_FORMAT``), secrets redacted; errors
+    to Sentry too when ``SENTRY_DSN`` is set and sentry-sdk installed."""
+    from bot.sentry import init_sentry
+
+    redact = RedactSecrets(secret_values(settings))
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secret_values(settings)))
+    if settings.log_format == "json":
+        handler.setFormatter(JsonRecords(redact))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ContextFields())
+    handler.addFilter(redact)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    init_sentry(settings, redact)

@@ -190,7 +190,12 @@ def build_app(
         ),
         telegram=telegram,
         refused=RefusedMessages(
-            redis, keys.dead_letters(keys.outbox(0)), access.admin_ids, notices, outbox
+            redis,
+            keys.dead_letters(keys.outbox(0)),
+            access.admin_ids,
+            notices,
+            outbox,
+            maxlen=settings.dead_letters_max,
         ),
         incidents=OutageIncidents(
             redis,

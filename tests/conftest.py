@@ -23,6 +23,7 @@ from bot.storage.embedded import EmbeddedRedis
 from bot.telegram.sender import SendLimits
 from sandbox.mango import MangoSimulator
 from sandbox.telegram import TelegramEmulator
+from tests.secret_keys import TEST_SECRET_KEY
 from tests.turns import turn
 
 StartApp = Callable[..., Awaitable[App]]
@@ -123,6 +124,7 @@ def make_settings(redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
             "web_port": 0,
             "pbxgram_data_dir": tmp_path / "data",
             "accounts": [MANGO_ACCOUNT],
+            "pbxgram_secret_key": TEST_SECRET_KEY,
         }
         values.update(overrides)
         return Settings(**values)

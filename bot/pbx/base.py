@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from bot.pipeline.stream import EventStream
     from bot.ratelimit import SharedRateLimiter
     from bot.runtime.jobs import Job
+    from bot.secret_box import SecretBox
     from bot.services.incidents import Incidents
     from bot.storage.links import LinkRepository
 
@@ -127,6 +128,7 @@ class ProviderDeps:
     redis: Redis | None = None
     keys: Keys = field(default_factory=Keys)
     limiter: SharedRateLimiter | None = None
+    secret_box: SecretBox | None = None  # for secrets a provider keeps in Redis
 
 
 @dataclass(frozen=True)

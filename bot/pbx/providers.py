@@ -48,7 +48,15 @@ class Providers:
         redis: Redis | None = None,
         keys: Keys | None = None,
     ) -> Providers:
-        deps = ProviderDeps(http=http, redis=redis, keys=keys or Keys(), limiter=limiter)
+        from bot.secret_box import settings_box
+
+        deps = ProviderDeps(
+            http=http,
+            redis=redis,
+            keys=keys or Keys(),
+            limiter=limiter,
+            secret_box=settings_box(settings),
+        )
         return cls.of(settings.accounts, deps)
 
     @classmethod

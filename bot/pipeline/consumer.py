@@ -18,6 +18,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.log_context import log_fields
+
 log = logging.getLogger(__name__)
 
 Entry = dict[str, str]
@@ -53,6 +55,7 @@ class StreamConsumer:
         dead_letter_stream: str,
         on_dead: DeadHandler | None = None,
         options: ConsumerOptions | None = None,
+        dead_letters_max: int = 10_000,
     ) -> None:
         self.redis = redis
         self.streams = (streams,) if isinstance(streams, str) else tuple(streams)
@@ -61,6 +64,8 @@ class StreamConsumer:
         self.handler = handler
         self.dead_letter_stream = dead_letter_stream
         self.on_dead = on_dead
+        self.dead_letters_max = dead_letters_max
+        self._errors: dict[str, str] = {}  # entry id -> its last failure, while it is retried
         self.options = options or ConsumerOptions()
         self._slots = asyncio.Semaphore(self.options.concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -172,10 +177,18 @@ class StreamConsumer:
         self._slots.release()
 
     async def _handle(self, stream: str, entry_id: str, fields: Entry) -> None:
+        with log_fields(stream=stream, entry=entry_id):
+            await self._handle_logged(stream, entry_id, fields)
+
+    async def _handle_logged(self, stream: str, entry_id: str, fields: Entry) -> None:
         try:
             await self.handler(entry_id, fields)
             await self.redis.xack(stream, self.group, entry_id)
-        except Exception:
+            self._errors.pop(entry_id, None)
+        except Exception as exc:
+            if len(self._errors) >= 10_000:  # entries other workers took over: forget them
+                self._errors.clear()
+            self._errors[entry_id] = f"{type(exc).__name__}: {exc}"[:200]
             log.exception("stream %s entry %s failed; it will be retried", stream, entry_id)
         finally:
             self._handling[stream].discard(entry_id)
@@ -202,8 +215,15 @@ class StreamConsumer:
     ) -> None:
         log.error("stream %s entry %s failed %d times: dead-lettered", stream, entry_id, deliveries)
         async with self.redis.pipeline(transaction=True) as pipe:
-            dead: dict[Any, Any] = {**fields, "source_id": entry_id, "source": stream}
-            pipe.xadd(self.dead_letter_stream, dead)
+            reason = self._errors.pop(entry_id, "failed on another worker; see its log")
+            dead: dict[Any, Any] = {
+                **fields,
+                "source_id": entry_id,
+                "source": stream,
+                "deliveries": str(deliveries),
+                "reason": reason,
+            }
+            pipe.xadd(self.dead_letter_stream, dead, maxlen=self.dead_letters_max, approximate=True)
             pipe.xack(stream, self.group, entry_id)
             await pipe.execute()
         if self.on_dead is not None:

@@ -19,6 +19,7 @@ from bot.events import (
     RecordingState,
     SmsStatusEvent,
 )
+from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pipeline.closing import CallCloser
 from bot.pipeline.command_results import CommandResults
@@ -65,7 +66,8 @@ class EventWorker:
 
     async def handle(self, entry_id: str, fields: dict[str, str]) -> None:
         event = decode_event(fields["event"])
-        await self.process(event)
+        with log_fields(account=event.account, call=getattr(event, "call_id", None)):
+            await self.process(event)
         self.metrics.events_processed.labels(event.kind).inc()
 
     async def process(self, event: PbxEvent) -> None:

@@ -9,6 +9,7 @@ request): the message goes to the dead letters at once, and the admins are told 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -55,8 +56,11 @@ class RefusedMessages:
         admins: Admins,
         notices: Notices,
         outbox: Outbox,
+        *,
+        maxlen: int = 10_000,
     ) -> None:
         self._redis = redis
+        self._maxlen = maxlen
         self._stream = dead_letters
         self._admins = admins
         self._notices = notices
@@ -64,9 +68,12 @@ class RefusedMessages:
 
     async def __call__(self, slot_key: str, chat_id: int, reason: str) -> None:
         slot = slot_key.rsplit(":slot:", 1)[-1]
-        await self._redis.xadd(
-            self._stream, {"slot": slot, "chat_id": str(chat_id), "reason": reason[:200]}
-        )
+        priority = await self._redis.hget(slot_key, "priority")
+        fields: dict[Any, Any] = {"slot": slot, "slot_key": slot_key, "chat_id": str(chat_id)}
+        fields["reason"] = reason[:200]
+        if priority is not None:  # where a replay puts it back
+            fields["source"] = self._outbox.streams()[int(priority)]
+        await self._redis.xadd(self._stream, fields, maxlen=self._maxlen, approximate=True)
         if slot.startswith(NOTICE_PREFIX):
             return  # a notice about a refused message is never announced in turn
         for admin_id in await self._admins():

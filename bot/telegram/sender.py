@@ -39,6 +39,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
@@ -175,7 +176,7 @@ class Sender:
         async with self._chats.hold(fields.get("chat") or key):
             token = _single_try.set(probe)
             try:
-                with outbox_delivery():
+                with outbox_delivery(), log_fields(chat=fields.get("chat")):
                     await self._deliver_slot(key, probe=probe)
             finally:
                 _single_try.reset(token)

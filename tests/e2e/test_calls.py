@@ -242,6 +242,8 @@ async def test_a_message_telegram_refuses_is_set_aside_at_once_and_admins_told_o
     notices = [m.text for m in emulator.bot_messages(1000) if "refused a message" in m.text]
     assert notices == [
         f"⚠️ Telegram refused a message for chat {refused_chat} ({refusal}), so it was not "
-        "sent. It is kept in pbxgram:outbox:0:dead; the bot's log has the details."
+        "sent. It is kept in pbxgram:outbox:0:dead; the bot's log has the details. "
+        "pbxgram dead-letters list shows what failed; pbxgram dead-letters replay ID tries "
+        "it again."
     ]
     assert emulator.failures == [("sendMessage", refusal)]  # tried once, never again

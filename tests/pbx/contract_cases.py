@@ -24,6 +24,7 @@ from bot.storage import Keys
 from sandbox.mts import MtsSimulator
 from sandbox.relay import encode_multipart
 from tests.conftest import MANGO_ACCOUNT
+from tests.secret_keys import TEST_BOX
 
 # One account per provider, shared with the fuzz tests.
 ACCOUNTS: dict[str, dict[str, Any]] = {
@@ -240,7 +241,7 @@ def mobilon(**query: str) -> Delivery:
 
 async def mobilon_key(redis: Redis, stack: AsyncExitStack) -> dict[str, Any]:
     """The employee's key, stored as the key command and ``pbxgram`` CLI store it."""
-    await EmployeeKeys(redis).set(ACCOUNTS["mobilon"]["id"], "101", MOBILON_KEY)
+    await EmployeeKeys(redis, box=TEST_BOX).set(ACCOUNTS["mobilon"]["id"], "101", MOBILON_KEY)
     return {}
 
 

@@ -51,6 +51,7 @@ from sandbox.telegram import Limits, TelegramEmulator
 from tests.conftest import MANGO_ACCOUNT
 from tests.pbx.contract_cases import ACCOUNTS  # one account per provider of the contract
 from tests.reliability.figures import record
+from tests.secret_keys import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "openapi.yaml"
@@ -272,7 +273,10 @@ def near_valid_payload(draw: st.DrawFn, route: str) -> dict[str, Any]:
 
 
 def fuzz_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"accounts": list(ACCOUNTS.values())}
+    values: dict[str, Any] = {
+        "accounts": list(ACCOUNTS.values()),
+        "pbxgram_secret_key": TEST_SECRET_KEY,
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -42,6 +42,7 @@ from tests.cli.helpers import run_pbxgram
 from tests.e2e.conftest import FAST, LINE, REP_ANNA, drained
 from tests.proxy import LoopbackProxy
 from tests.reliability.figures import record
+from tests.secret_keys import TEST_SECRET_KEY
 
 BOT_TOKEN = "7100200300:AAHsecretBotToken-For_Redaction9"
 REJECTED_TOKEN = "7100200301:AAHrejectedBotToken-Never_Logged7"
@@ -214,6 +215,7 @@ async def test_no_secret_in_logs_texts_or_answers(
             pbxgram_data_dir=tmp_path / "data",
             log_level="DEBUG",
             accounts=accounts(mango.base_url),
+            pbxgram_secret_key=TEST_SECRET_KEY,
         )
         capture_into(debug_log, settings)
         async with running(settings, web_role=True, worker_role=True, tuning=FAST) as app:

@@ -20,6 +20,7 @@ class MobilonAccount(AccountBase):
     default_api_url: ClassVar[str] = "https://connect.mobilon.ru/"
     pbx_name: ClassVar[str] = "Mobilon"
     cli_commands = (SET_KEY,)  # an employee's key, from the shell
+    stores_secrets: ClassVar[bool] = True  # employees' keys, kept encrypted in Redis
 
     provider: Literal["mobilon"]
     api_token: SecretStr  # the account token for call info and the journal

@@ -34,6 +34,7 @@ async def set_key(
     # configuration, which must not wait for Redis clients to load.
     from bot.pbx.mobilon.account import MobilonAccount
     from bot.pbx.mobilon.keys import EXTENSION_PATTERN, EmployeeKeys, looks_like_key
+    from bot.secret_box import box_of
     from bot.storage import open_redis
 
     account = settings.account(account_id)
@@ -51,14 +52,15 @@ async def set_key(
         raise ConfigError(
             "that does not look like a Mobilon key (6–200 Latin letters, digits, - _ .)"
         )
+    box = box_of(settings.pbxgram_secret_key)
     async with open_redis(settings) as redis:
-        await EmployeeKeys(redis).set(account.id, extension, key)
+        await EmployeeKeys(redis, box=box).set(account.id, extension, key)
     return f"Saved the Mobilon key for extension {extension} of {account.id}."
 
 
 def _set_key_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--account", required=True)
-    parser.add_argument("--extension", required=True)
+    parser.add_argument("--account", required=True, help="the Mobilon account id")
+    parser.add_argument("--extension", required=True, help="the employee's extension, e.g. 101")
 
 
 async def _run_set_key(settings: Settings, args: argparse.Namespace) -> str:

@@ -37,6 +37,7 @@ from bot.pbx.mobilon.journal import JournalEntry
 from bot.pbx.mobilon.keys import EmployeeKeys
 from bot.pbx.mobilon.matching import client_key
 from bot.pbx.mobilon.outcome import EXTENSION
+from bot.secret_box import box_of
 
 NUMBER = re.compile(r"^[0-9A-Za-z]+$")  # what CallToSubscriber accepts (its code 3)
 MAX_HISTORY_DAYS = 31
@@ -70,6 +71,8 @@ class MobilonProvider(Provider):
         self.client = MobilonClient(account, deps.http, deps.limiter)
         self._redis = deps.redis
         self._keys = deps.keys
+        # The employees' keys are kept encrypted: no PBXGRAM_SECRET_KEY, no provider.
+        self._box = deps.secret_box or box_of(None)
 
     @classmethod
     def jobs(cls, providers: list[Provider], deps: JobDeps) -> list[Job]:
@@ -93,7 +96,7 @@ class MobilonProvider(Provider):
     @property
     def employee_keys(self) -> EmployeeKeys:
         """Where each employee's key is kept."""
-        return EmployeeKeys(self._need_redis(), self._keys)
+        return EmployeeKeys(self._need_redis(), self._keys, box=self._box)
 
     @property
     def calls(self) -> CallBook:

@@ -40,7 +40,7 @@ def test_a_bad_zone_is_one_plain_configuration_line(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line == (
-        f"pbxgram: configuration error: {config}: accounts[0].journal_zone: "
-        "Value error, unknown time zone 'Europe/Moskva' (e.g. Europe/Moscow)"
+        f"pbxgram: configuration error: {config}: accounts[0] (mob).journal_zone: "
+        "unknown time zone 'Europe/Moskva' (e.g. Europe/Moscow)"
     )
     assert "SECRET" not in result.stderr + result.stdout

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.pbx.mobilon.keys import EmployeeKeys
 from tests.cli.helpers import OUR_VARIABLES, PROJECT_ROOT
+from tests.secret_keys import TEST_BOX, TEST_SECRET_KEY
 
 CONFIG = """
 [[accounts]]
@@ -26,7 +27,11 @@ async def set_key(
     tmp_path: Path, redis_url: str, stdin: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
     (tmp_path / "pbxgram.toml").write_text(CONFIG, encoding="utf-8")
-    env = {"REDIS_URL": redis_url, "PBXGRAM_CONFIG": str(tmp_path / "pbxgram.toml")}
+    env = {
+        "REDIS_URL": redis_url,
+        "PBXGRAM_CONFIG": str(tmp_path / "pbxgram.toml"),
+        "PBXGRAM_SECRET_KEY": TEST_SECRET_KEY,
+    }
     clean = {k: v for k, v in os.environ.items() if k not in OUR_VARIABLES}
     clean.update(env, PYTHONPATH=str(PROJECT_ROOT))
     return await asyncio.to_thread(
@@ -52,9 +57,9 @@ async def test_key_from_stdin_is_stored_and_not_printed(
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Saved the Mobilon key for extension 101 of mob.\n"
     assert "cli-key-123456" not in done.stdout + done.stderr
-    key = await EmployeeKeys(redis).key_of("mob", "101")
+    key = await EmployeeKeys(redis, box=TEST_BOX).key_of("mob", "101")
     assert key is not None and key.get_secret_value() == "cli-key-123456"
-    assert await EmployeeKeys(redis).extension_of("mob", "cli-key-123456") == "101"
+    assert await EmployeeKeys(redis, box=TEST_BOX).extension_of("mob", "cli-key-123456") == "101"
 
 
 async def test_mistakes_are_one_line_without_the_key(
@@ -79,4 +84,4 @@ async def test_mistakes_are_one_line_without_the_key(
         "(Mobilon accounts: mob)\n"
     )
     assert empty.stderr.startswith("pbxgram: configuration error: no key given")
-    assert await EmployeeKeys(redis).extensions("mob") == []
+    assert await EmployeeKeys(redis, box=TEST_BOX).extensions("mob") == []

@@ -33,6 +33,7 @@ from bot.texts import Texts
 from sandbox.mobilon import MobilonSimulator, Subscriber
 from tests.pbx.mobilon.doc_examples import INFO, JOURNAL
 from tests.pbx.mobilon.test_journal_xml import BILLION_LAUGHS
+from tests.secret_keys import TEST_BOX
 
 TOKEN = "account-token-1234"
 ANNA_KEY = "anna-key-0001"
@@ -56,7 +57,10 @@ async def provider(sim: MobilonSimulator, redis: Redis) -> AsyncIterator[Mobilon
     account = MobilonAccount(id="mob", provider="mobilon", api_token=TOKEN, api_url=sim.base_url)
     async with httpx.AsyncClient() as http:
         found = MobilonProvider(
-            account, ProviderDeps(http=http, redis=redis, limiter=SharedRateLimiter(redis))
+            account,
+            ProviderDeps(
+                http=http, redis=redis, limiter=SharedRateLimiter(redis), secret_box=TEST_BOX
+            ),
         )
         await found.employee_keys.set("mob", "101", ANNA_KEY)
         await found.employee_keys.set("mob", "102", "offline-key")
@@ -332,7 +336,9 @@ async def test_history_reads_times_and_asks_days_in_the_journal_zone(redis: Redi
             journal_zone="Asia/Vladivostok",
         )
         async with httpx.AsyncClient() as http:
-            provider = MobilonProvider(account, ProviderDeps(http=http, redis=redis))
+            provider = MobilonProvider(
+                account, ProviderDeps(http=http, redis=redis, secret_box=TEST_BOX)
+            )
             await provider.employee_keys.set("mob", "101", ANNA_KEY)
             await provider.callback("101", CLIENT)
             [call] = sim.calls.values()

@@ -21,6 +21,7 @@ from bot.pipeline.stream import EventStream, decode_event
 from bot.storage import Keys
 from sandbox.mobilon import MobilonSimulator, SimCall, Subscriber
 from sandbox.mobilon.calls import now_msk
+from tests.secret_keys import TEST_BOX
 
 TOKEN = "account-token-1234"
 CLIENT = "79001234567"
@@ -39,7 +40,7 @@ async def sim() -> AsyncIterator[MobilonSimulator]:
 async def provider(sim: MobilonSimulator, redis: Redis) -> AsyncIterator[MobilonProvider]:
     account = MobilonAccount(id="mob", provider="mobilon", api_token=TOKEN, api_url=sim.base_url)
     async with httpx.AsyncClient() as http:
-        found = MobilonProvider(account, ProviderDeps(http=http, redis=redis))
+        found = MobilonProvider(account, ProviderDeps(http=http, redis=redis, secret_box=TEST_BOX))
         await found.employee_keys.set("mob", "101", "anna-key-0001")
         yield found
 

@@ -21,6 +21,7 @@ from bot.pipeline.stream import EventStream, decode_event
 from bot.storage import Keys
 from bot.web import build_web_app
 from tests.helpers import serving
+from tests.secret_keys import TEST_BOX
 
 ACCOUNT = {"id": "mob", "provider": "mobilon", "api_token": "account-token-1234"}
 OTHER = {"id": "mob2", "provider": "mobilon", "api_token": "other-token-5678"}
@@ -32,7 +33,7 @@ async def pbx(
     make_settings: Callable[..., Settings], redis: Redis
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(accounts=[ACCOUNT, OTHER])
-    keys = EmployeeKeys(redis)
+    keys = EmployeeKeys(redis, box=TEST_BOX)
     await keys.set("mob", "101", ANNA_KEY)
     await keys.set("mob", "102", BORIS_KEY)
     await keys.set("mob2", "201", "other-account-key")
@@ -125,10 +126,10 @@ async def test_rings_of_one_caller_are_one_call_with_a_leg_each(
 
 
 async def test_key_given_to_another_extension_moves(pbx: httpx.AsyncClient, redis: Redis) -> None:
-    await EmployeeKeys(redis).set("mob", "103", ANNA_KEY)
+    await EmployeeKeys(redis, box=TEST_BOX).set("mob", "103", ANNA_KEY)
 
     await pbx.get("/pbx/mob/incoming", params={"number": "79001234567", "key": ANNA_KEY})
 
     [event] = await _stored(redis)
     assert event.callee.extension == "103"
-    assert await EmployeeKeys(redis).key_of("mob", "101") is None
+    assert await EmployeeKeys(redis, box=TEST_BOX).key_of("mob", "101") is None
