@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -313,15 +314,18 @@ async def test_history_from_the_journal(sim: MobilonSimulator, provider: Mobilon
     [callid] = list(sim.calls)
     sim.finish(sim.calls[callid], answered_by="101", talk=42)
     now = datetime.now(UTC)
+    start, end = now - timedelta(days=2), now + timedelta(minutes=1)
 
-    records = await provider.call_history(now - timedelta(days=2), now + timedelta(minutes=1))
+    records = await provider.call_history(start, end)
 
     [record] = records
     assert (record.call_id, record.direction, record.extension) == (callid, "outbound", "101")
     assert record.answered and record.talk_seconds >= 42
     assert record.recording_ids == (callid,)
     journal_days = [q["date"] for q in sim.received("/api/call/journal")]
-    assert len(journal_days) == 3 and journal_days == sorted(journal_days)
+    first, last = (moment.astimezone(ZoneInfo("Europe/Moscow")).date() for moment in (start, end))
+    expected = [str(first + timedelta(days=n)) for n in range((last - first).days + 1)]
+    assert journal_days == expected  # each Moscow day the span touches, once, in order
 
 
 async def test_history_reads_times_and_asks_days_in_the_journal_zone(redis: Redis) -> None:
