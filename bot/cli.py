@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from bot import dead_letter_commands, secret_key_commands
+from bot import audit_commands, dead_letter_commands, secret_key_commands
 from bot.config import Settings, load_settings
 from bot.domain import Role
 from bot.errors import ConfigError, PbxgramError
@@ -71,11 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--region", help="country of numbers written without one (default: the first account's)"
     )
+    forget = command(
+        "forget", "remove a client's number from everything pbxgram stores (all accounts)"
+    )
+    forget.add_argument("number", help="the number in any form, e.g. +79001234567 or 89001234567")
+    forget.add_argument(
+        "--region", help="country of a number written without one (default: each account's)"
+    )
     dead_letter_commands.add_arguments(
         command("dead-letters", "events and messages that kept failing: list, replay, drop")
     )
     secret_key_commands.add_arguments(
         command("secret-key", "the key secrets kept in Redis are encrypted with")
+    )
+    audit_commands.add_arguments(
+        command("audit", "the audit trail: who linked, invited, subscribed, marked spam…")
     )
     for extra in cli_commands():
         extra.add_arguments(command(extra.name, extra.help))
@@ -118,6 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings)
         if args.command == "check-config":
             print(check_config_report(settings, reveal=args.reveal))
+            if args.reveal:
+                note = asyncio.run(audit_commands.record_best_effort(settings, "config_reveal"))
+                if note is not None:
+                    print(f"Note: {note}.")
+            return 0
+        if args.command == "audit":
+            asyncio.run(audit_commands.export(settings, args.since, print))
             return 0
         if args.command == "link":
             print(asyncio.run(_link(settings, args)))
@@ -130,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "phonebook":
             print(_phonebook_import(settings, args.file, args.region))
+            return 0
+        if args.command == "forget":
+            print(asyncio.run(_forget(settings, args.number, args.region)))
             return 0
         extra = next((c for c in cli_commands() if c.name == args.command), None)
         if extra is not None:
@@ -199,7 +219,8 @@ async def _link(settings: Settings, args: argparse.Namespace) -> str:
 
     from bot.pbx.providers import Providers
     from bot.services.access import Access
-    from bot.storage import Repositories, open_redis
+    from bot.services.audit import AuditLog
+    from bot.storage import Keys, Repositories, open_redis
 
     if settings.account(args.account) is None:
         known = ", ".join(a.id for a in settings.accounts) or "none configured"
@@ -208,8 +229,21 @@ async def _link(settings: Settings, args: argparse.Namespace) -> str:
         raise ConfigError("--extension: digits only, e.g. 101")
     async with open_redis(settings) as redis, httpx.AsyncClient() as http:
         providers = Providers.from_settings(settings, http)
-        access = Access(Repositories.over(redis), settings, providers)
-        await access.link(args.account, args.extension, args.telegram_id, Role(args.role))
+        audit = AuditLog(
+            redis,
+            Keys(),
+            max_entries=settings.audit_max_entries,
+            retention_days=settings.audit_retention_days,
+        )
+        access = Access(Repositories.over(redis), settings, providers, audit)
+        await access.link(
+            args.account,
+            args.extension,
+            args.telegram_id,
+            Role(args.role),
+            by=audit_commands.CLI_ACTOR,
+            how="cli",
+        )
     return (
         f"Linked Telegram user {args.telegram_id} as extension {args.extension} "
         f"of {args.account} (role {args.role})."
@@ -239,6 +273,28 @@ async def _replace_phonebook(settings: Settings, entries: dict[str, PhonebookEnt
 
     async with open_redis(settings) as redis:
         await Phonebook(redis, Keys()).replace(entries)
+
+
+async def _forget(settings: Settings, number: str, region: str | None) -> str:
+    from bot.services.audit import AuditLog
+    from bot.services.forget import Forgetter, forget_number, report, salt_of
+    from bot.storage import Keys, open_redis
+
+    keys = Keys()
+    async with open_redis(settings) as redis:
+        forgetter = Forgetter(redis, keys, settings.accounts)
+        audit = AuditLog(
+            redis,
+            keys,
+            max_entries=settings.audit_max_entries,
+            retention_days=settings.audit_retention_days,
+        )
+        forgotten = await forget_number(
+            forgetter, audit, number, actor="cli", salt=salt_of(settings), region=region
+        )
+    if forgotten is None:
+        raise PbxgramError(f"{number!r} is not a phone number")
+    return report(forgotten)
 
 
 async def _serve(settings: Settings, *, web_role: bool, worker_role: bool) -> None:

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     digest_time: str = "19:00"  # when groups subscribed to the digest get it (TIMEZONE)
     balance_check_seconds: Annotated[float, Field(ge=1)] = 300.0
     dead_letters_max: Annotated[int, Field(ge=100)] = 10_000  # entries kept per dead-letter stream
+    # Days the call log keeps a call (missed-call records: 14 days, or this if shorter).
+    call_retention_days: Annotated[int, Field(ge=1, le=3650)] = 35
+    audit_max_entries: Annotated[int, Field(ge=100)] = 100_000  # audit trail entries kept
+    audit_retention_days: Annotated[int, Field(ge=1)] = 365  # audit entries older are dropped
     pbxgram_secret_key: SecretStr | None = None  # Fernet key(s) for secrets kept in Redis
     accounts: list[Account] = []
 

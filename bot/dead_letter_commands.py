@@ -35,8 +35,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> str:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.audit_commands import CLI_ACTOR
     from bot.dead_letter_store import DeadLetters
-    from bot.storage import open_redis
+    from bot.services.audit import AuditLog
+    from bot.storage import Keys, open_redis
 
     if args.action in ("replay", "drop") and bool(args.id) == bool(args.all):
         raise PbxgramError(f"dead-letters {args.action}: give one ID or --all")
@@ -47,6 +49,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> str:
         if args.action == "show":
             return show_report(await box.get(args.id))
         letters = await box.all() if args.all else [await box.get(args.id)]
+        audit = AuditLog(
+            redis,
+            Keys(),
+            max_entries=settings.audit_max_entries,
+            retention_days=settings.audit_retention_days,
+        )
         lines = []
         for letter in letters:
             if args.action == "replay":
@@ -54,6 +62,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> str:
             else:
                 await box.drop(letter)
                 lines.append(f"{letter.id}: dropped")
+            details = {"id": letter.id, "stream": letter.stream}
+            await audit.record(f"dead_letter_{args.action}", actor=CLI_ACTOR, details=details)
         return "\n".join(lines) or "No dead letters."
 
 

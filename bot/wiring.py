@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -33,6 +34,7 @@ from bot.ratelimit import SharedRateLimiter
 from bot.reports.digest import DailyDigest, DigestTiming, digest_jobs
 from bot.runtime import Job
 from bot.services.access import Access
+from bot.services.audit import AuditLog
 from bot.services.balance_watch import BalanceWatch, balance_jobs
 from bot.services.call_context import CallContexts
 from bot.services.call_control import CallControl
@@ -103,6 +105,7 @@ class Tuning:
     lookup_timeout: float = LOOKUP_TIMEOUT  # seconds the PBX's address book may take
     identify: bool = True  # callers' names and context on cards (off: a benchmark's baseline)
     transcripts: TranscriptTiming = field(default_factory=TranscriptTiming)
+    group_line_seconds: float = 60.0  # "sent you privately" stays this long in a group
 
 
 @dataclass
@@ -146,11 +149,18 @@ def build_app(
     providers = Providers.from_settings(settings, http, limiter, redis=redis, keys=keys)
     for mts in providers.of_class(MtsProvider):  # event types MTS may add, counted
         mts.ignored.bind(metrics.pbx_events_ignored)
-    access = Access(repos=repos, settings=settings, providers=providers)
+    audit = AuditLog(
+        redis,
+        keys,
+        max_entries=settings.audit_max_entries,
+        retention_days=settings.audit_retention_days,
+    )
+    access = Access(repos=repos, settings=settings, providers=providers, audit=audit)
     bot = create_bot(settings)
     outbox = Outbox(redis, keys)
-    missed = MissedCalls(redis, keys)
-    call_log = CallLog(redis, keys)
+    retention = timedelta(days=settings.call_retention_days)
+    missed = MissedCalls(redis, keys, retention=retention)
+    call_log = CallLog(redis, keys, retention=retention)
     notices = Notices(bot, texts, repos)
     sessions = SessionStore(redis, keys)
     directory = DirectoryCache(redis=redis, keys=keys, providers=providers)
@@ -182,6 +192,7 @@ def build_app(
         metrics=metrics,
         links=links,
         notices=notices,
+        about_ttl=retention,
         recording_retry=tuning.recording_retry,
         backoff=tuning.send_backoff,
         request_timeout=tuning.telegram_timeout,
@@ -223,7 +234,7 @@ def build_app(
         redis=redis, keys=keys, commands=repos.commands, outbox=outbox, texts=texts
     )
     dispatcher = create_dispatcher(
-        build_router(),
+        build_router(group_line_seconds=tuning.group_line_seconds),
         HandlerDeps(
             redis=redis,
             keys=keys,
@@ -232,6 +243,7 @@ def build_app(
             texts=texts,
             providers=providers,
             access=access,
+            audit=audit,
             notices=notices,
             notifier=notifier,
             missed_calls=missed,

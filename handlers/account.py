@@ -19,6 +19,7 @@ from bot.pbx.base import Capability, Provider
 from bot.pbx.providers import Providers
 from bot.pbx.registry import pbx_name
 from bot.services import campaigns
+from bot.services.audit import AuditLog
 from bot.services.balance_lookup import balance_entry
 from bot.services.campaigns import Outcome, Refused, Section
 from bot.services.user_accounts import accounts_of, capable
@@ -134,6 +135,7 @@ async def confirmed_change(
     t: Translator,
     settings: Settings,
     providers: Providers,
+    audit: AuditLog,
 ) -> None:
     """Yes: start or stop the campaign, then the list with what came of it on top."""
     target = await _campaign_target(query, callback_data, identity, t, settings, providers)
@@ -149,6 +151,14 @@ async def confirmed_change(
         callback_data.account,
         callback_data.campaign_id,
     )
+    if outcome.error is None:
+        await audit.record(
+            f"campaign_{outcome.action}",
+            actor=identity.telegram_id,
+            account=callback_data.account,
+            chat=message.chat.id,
+            details={"campaign": callback_data.campaign_id, "name": outcome.name},
+        )
     await _edit(message, *_render_list(t, sections, outcome))
     await query.answer()
 

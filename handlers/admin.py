@@ -66,7 +66,7 @@ async def invite(
     if account is None:
         await message.answer(account_problem(t, access, account_id))
         return
-    created = await access.repos.invites.create(account.id, extension, role, identity.telegram_id)
+    created = await access.create_invite(account.id, extension, role, identity.telegram_id)
     me = await bot.me()
     await message.answer(
         t(
@@ -102,6 +102,7 @@ async def users(message: Message, t: Translator, access: Access) -> None:
 async def unlink(
     message: Message,
     command: CommandObject,
+    identity: Identity,
     t: Translator,
     access: Access,
     notices: Notices,
@@ -114,7 +115,8 @@ async def unlink(
     if user is None:
         await message.answer(t("user_not_found", target=args[0]))
         return
-    removed = await access.unlink(user.telegram_id, args[1] if len(args) > 1 else None)
+    account = args[1] if len(args) > 1 else None
+    removed = await access.unlink(user.telegram_id, account, by=identity.telegram_id)
     if not removed:
         await message.answer(t("unlink_nothing", name=user.display_name))
         return
@@ -122,7 +124,9 @@ async def unlink(
     await notices.send(user.telegram_id, "unlinked_notice", links=removed)
 
 
-async def role(message: Message, command: CommandObject, t: Translator, access: Access) -> None:
+async def role(
+    message: Message, command: CommandObject, identity: Identity, t: Translator, access: Access
+) -> None:
     args = (command.args or "").split()
     if len(args) != 2 or args[1].lower() not in ROLE_NAMES:
         await message.answer(t("role_usage"))
@@ -132,7 +136,7 @@ async def role(message: Message, command: CommandObject, t: Translator, access: 
         await message.answer(t("user_not_found", target=args[0]))
         return
     new_role = ROLE_NAMES[args[1].lower()]
-    await access.repos.users.set_role(user.telegram_id, new_role)
+    await access.set_role(user.telegram_id, new_role, by=identity.telegram_id)
     await message.answer(
         t("role_done", name=user.display_name, role=t.label(f"roles.{new_role.value}"))
     )

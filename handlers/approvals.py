@@ -62,7 +62,21 @@ async def _decide(
         await query.answer(t.label("notices.already_decided"), show_alert=True)
         return
     if approved:
-        await access.link(request.account, request.extension, request.telegram_id, Role.REP)
+        await access.link(
+            request.account,
+            request.extension,
+            request.telegram_id,
+            Role.REP,
+            by=identity.telegram_id,
+            how="approval",
+        )
+    if access.audit is not None:
+        await access.audit.record(
+            "approval_approved" if approved else "approval_rejected",
+            actor=identity.telegram_id,
+            account=request.account,
+            details={"user": str(request.telegram_id), "extension": request.extension},
+        )
     await notices.send(
         request.telegram_id,
         "access_granted" if approved else "access_rejected",

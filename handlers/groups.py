@@ -15,6 +15,7 @@ from aiogram.types import ChatMemberUpdated, Message
 
 from bot.domain import Role, SubscriptionKind
 from bot.services.access import Access
+from bot.services.audit import AuditLog
 from bot.storage import Repositories
 from bot.telegram.gates import RequireRole
 from bot.telegram.replies import account_problem
@@ -55,7 +56,12 @@ async def subscriptions(message: Message, t: Translator, repos: Repositories) ->
 
 
 async def change_subscription(
-    message: Message, command: CommandObject, t: Translator, access: Access, repos: Repositories
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    access: Access,
+    repos: Repositories,
+    audit: AuditLog,
 ) -> None:
     args = (command.args or "").split()
     if not args or args[0].lower() not in KINDS or len(args) > 2:
@@ -74,4 +80,12 @@ async def change_subscription(
     else:
         changed = await repos.subscriptions.unsubscribe(message.chat.id, account.id, kind)
         template = "unsubscribed" if changed else "not_subscribed"
+    if changed:
+        await audit.record(
+            command.command,
+            actor=message.from_user.id if message.from_user else None,
+            account=account.id,
+            chat=message.chat.id,
+            details={"kind": kind.value},
+        )
     await message.answer(t(template, kind=kind.value, account=account.id))

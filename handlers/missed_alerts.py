@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.domain import Role
 from bot.pipeline.notify import Notifier
+from bot.services.audit import AuditLog
 from bot.services.call_back import call_back
 from bot.services.dialing import Dialer, Refusal
 from bot.services.missed_calls import MissedCall, MissedCalls, NoCallBack
@@ -165,6 +166,7 @@ async def close_without_call_back(
     t: Translator,
     missed_calls: MissedCalls,
     notifier: Notifier,
+    audit: AuditLog,
 ) -> None:
     try:
         reason = NoCallBack(callback_data.reason)
@@ -183,6 +185,14 @@ async def close_without_call_back(
     if not closed:
         await query.answer(t.label("calls.already_closed"), show_alert=True)
         return
+    if reason is NoCallBack.SPAM and missed.client_number:
+        await audit.record(
+            "spam_mark",
+            actor=identity.telegram_id,
+            account=missed.account,
+            chat=query.message.chat.id if query.message else None,
+            details={"number": missed.client_number, "how": "no_call_back"},
+        )
     await query.answer()
     if isinstance(query.message, Message):
         reason_text = t.label(f"calls.no_call_back_{reason.value}")

@@ -19,6 +19,7 @@ from bot.pbx.base import Capability, PbxError
 from bot.pbx.providers import Providers
 from bot.phones import display
 from bot.pipeline.notify import Notifier
+from bot.services.audit import AuditLog
 from bot.services.missed_calls import MissedCalls, NoCallBack
 from bot.services.missed_claims import no_call_back
 from bot.telegram.callbacks import SpamAction, SpamCallback
@@ -59,6 +60,20 @@ def _name(identity: Identity) -> str:
     return identity.user.first_name or identity.user.display_name
 
 
+async def _record(
+    audit: AuditLog,
+    action: str,
+    query: CallbackQuery,
+    identity: Identity,
+    account: str,
+    number: str,
+) -> None:
+    chat = query.message.chat.id if query.message is not None else None
+    await audit.record(
+        action, actor=identity.telegram_id, account=account, chat=chat, details={"number": number}
+    )
+
+
 async def mark_spam(
     query: CallbackQuery,
     callback_data: SpamCallback,
@@ -67,12 +82,14 @@ async def mark_spam(
     missed_calls: MissedCalls,
     notifier: Notifier,
     providers: Providers,
+    audit: AuditLog,
 ) -> None:
     if await _refused(query, identity, t, callback_data.account):
         return
     account, number = callback_data.account, f"+{callback_data.number}"
     now = datetime.now(UTC)
     await missed_calls.mark_spam(account, number, by=_name(identity), at=now)
+    await _record(audit, "spam_mark", query, identity, account, number)
     link = next((x for x in identity.links if x.account == account), None)
     for missed in await missed_calls.open_for(account, number):
         await no_call_back(
@@ -114,6 +131,7 @@ async def block_on_pbx(
     identity: Identity,
     t: Translator,
     providers: Providers,
+    audit: AuditLog,
 ) -> None:
     if await _refused(query, identity, t, callback_data.account):
         return
@@ -127,6 +145,7 @@ async def block_on_pbx(
     except PbxError as exc:
         await query.answer(sentence(t, exc), show_alert=True)
         return
+    await _record(audit, "spam_block", query, identity, callback_data.account, number)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(t("spam_blocked", number=display(number), pbx=provider.name))
@@ -151,11 +170,13 @@ async def unblock(
     settings: Settings,
     missed_calls: MissedCalls,
     providers: Providers,
+    audit: AuditLog,
 ) -> None:
     if await _refused(query, identity, t, callback_data.account):
         return
     number = f"+{callback_data.number}"
     await missed_calls.unmark_spam(callback_data.account, number)
+    await _record(audit, "spam_unblock", query, identity, callback_data.account, number)
     provider = providers.get(callback_data.account)
     note = t.label("calls.unblocked", number=display(number))
     if provider is not None and provider.supports(Capability.BLACKLIST):

@@ -102,7 +102,14 @@ async def contact_shared(
         return
     account = access.account(employee.account)
     if account is not None and account.auto_link_by_phone:
-        await access.link(employee.account, employee.extension, identity.telegram_id, Role.REP)
+        await access.link(
+            employee.account,
+            employee.extension,
+            identity.telegram_id,
+            Role.REP,
+            by=identity.telegram_id,
+            how="phone",
+        )
         await message.answer(
             t("contact_linked", extension=employee.extension, account=employee.account),
             reply_markup=ReplyKeyboardRemove(),

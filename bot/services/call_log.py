@@ -95,9 +95,12 @@ class LoggedCall(BaseModel):
 class CallLog:
     """Store finished calls and read them back by period, person or client number."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, *, retention: timedelta = CALL_LOG_RETENTION
+    ) -> None:
         self._redis = redis
         self._keys = keys
+        self.retention = retention
 
     async def record(self, session: CallSession) -> LoggedCall | None:
         """Write (or rewrite) the entry of a finished call; None while it is not finished."""
@@ -105,7 +108,7 @@ class CallLog:
             return None
         call = LoggedCall.of(session)
         score = call.started_at.timestamp()
-        oldest = score - CALL_LOG_RETENTION.total_seconds()
+        oldest = score - self.retention.total_seconds()
         indexes = [self._keys.call_log(call.account)]
         indexes += [
             self._keys.call_log_by_extension(call.account, extension)
@@ -119,17 +122,17 @@ class CallLog:
             pipe.set(
                 self._keys.call_log_entry(call.account, call.call_id),
                 call.model_dump_json(),
-                ex=CALL_LOG_RETENTION,
+                ex=self.retention,
             )
             pipe.set(
                 self._keys.call_ref(call.ref),
                 f"{call.account} {call.call_id}",
-                ex=CALL_LOG_RETENTION,
+                ex=self.retention,
             )
             for index in indexes:
                 pipe.zadd(index, {call.call_id: score})
                 pipe.zremrangebyscore(index, "-inf", oldest)
-                pipe.expire(index, CALL_LOG_RETENTION)
+                pipe.expire(index, self.retention)
             await pipe.execute()
         return call
 

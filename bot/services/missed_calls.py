@@ -120,9 +120,10 @@ class SpamMark(BaseModel):
 class MissedCalls:
     """Store missed calls and find the open ones for a client number."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, retention: timedelta = MISSED_TTL) -> None:
         self._redis = redis
         self._keys = keys
+        self.retention = min(retention, MISSED_TTL)  # never longer than they were kept
 
     async def get(self, ref: str) -> MissedCall | None:
         raw = await self._redis.get(self._keys.missed(ref))
@@ -131,16 +132,16 @@ class MissedCalls:
     async def save(self, missed: MissedCall) -> None:
         day = _utc_day(missed.at)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.missed(missed.ref), missed.model_dump_json(), ex=MISSED_TTL)
+            pipe.set(self._keys.missed(missed.ref), missed.model_dump_json(), ex=self.retention)
             pipe.zadd(
                 self._keys.missed_day(missed.account, day), {missed.ref: missed.at.timestamp()}
             )
-            pipe.expire(self._keys.missed_day(missed.account, day), MISSED_TTL)
+            pipe.expire(self._keys.missed_day(missed.account, day), self.retention)
             if missed.client_number:
                 index = self._keys.missed_open(missed.account, missed.client_number)
                 if missed.is_open:
                     pipe.sadd(index, missed.ref)
-                    pipe.expire(index, MISSED_TTL)
+                    pipe.expire(index, self.retention)
                 else:
                     pipe.srem(index, missed.ref)
             due = missed.next_step_at
@@ -194,7 +195,8 @@ class MissedCalls:
     async def first_text_today(self, account: str, number: str, day: str) -> bool:
         """True the first time ``number`` is to be texted on ``day`` (once a day each)."""
         key = self._keys.missed_sms_sent(account, number, day)
-        return bool(await self._redis.set(key, "1", nx=True, ex=2 * 24 * 3600))
+        ttl = min(timedelta(days=2), self.retention)
+        return bool(await self._redis.set(key, "1", nx=True, ex=ttl))
 
     async def forget_due(self, ref: str) -> None:
         """Take ``ref`` off the ladder (its record is gone)."""

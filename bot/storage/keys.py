@@ -287,3 +287,7 @@ class Keys:
     def mobile(self, telegram_id: int) -> str:
         """String: the person's own mobile number (E.164), set with ``/mobile``."""
         return f"{self.prefix}:mobile:{telegram_id}"
+
+    def audit(self) -> str:
+        """Stream: the audit trail, who changed what (capped by count and age)."""
+        return f"{self.prefix}:audit"

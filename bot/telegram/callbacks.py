@@ -132,3 +132,19 @@ class PickCallback(CallbackData, prefix="pk"):
     ext: str
     to: str = ""
     mode: PickMode = PickMode.ASK
+
+
+class AuditCallback(CallbackData, prefix="au"):
+    """A page of ``/audit``: entries older than the stream id ``before`` ("" for the newest),
+    with the filters of the first page (``actor`` 0 and ``action`` "" for none)."""
+
+    before: str = ""
+    actor: int = 0
+    action: str = ""
+
+
+class ForgetCallback(CallbackData, prefix="fgt"):
+    """``/forget``'s confirmation: ``forget`` it or not; ``number`` is E.164 without "+"."""
+
+    forget: bool
+    number: str

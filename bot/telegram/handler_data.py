@@ -20,6 +20,7 @@ from bot.pbx.providers import Providers
 from bot.pipeline.notify import Notifier
 from bot.ratelimit import SharedRateLimiter
 from bot.services.access import Access
+from bot.services.audit import AuditLog
 from bot.services.call_control import CallControl
 from bot.services.call_log import CallLog
 from bot.services.call_notes import CallNotes
@@ -45,6 +46,7 @@ class HandlerDeps(TypedDict):
     texts: Texts
     providers: Providers
     access: Access
+    audit: AuditLog
     notices: Notices
     notifier: Notifier
     missed_calls: MissedCalls

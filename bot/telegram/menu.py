@@ -17,7 +17,7 @@ from bot.texts import Texts
 EVERYONE = ("start", "help", "whoami", "lang")
 TELEPHONY = ("call", "sms", "line", "mobile", "forward", "recordings", "history", "missed")
 MANAGER = ("balance", "campaigns", "report", "blocked")
-ADMIN = ("invite", "users", "role", "unlink", "status")
+ADMIN = ("invite", "users", "role", "unlink", "status", "audit", "forget")
 GROUP = ("help", "subscriptions")
 GROUP_ADMIN = ("subscribe", "unsubscribe")
 

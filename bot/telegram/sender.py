@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from aiogram import Bot
@@ -145,6 +146,7 @@ class Sender:
         refused: RefusedMessages | None = None,
         incidents: OutageIncidents | None = None,
         request_timeout: int = MESSAGE_TIMEOUT,
+        about_ttl: timedelta = CALL_LOG_RETENTION,  # how long a reply to a message is a note
     ) -> None:
         self.bot = bot
         self.redis = redis
@@ -165,6 +167,7 @@ class Sender:
         self.refused = refused
         self.incidents = incidents
         self.request_timeout = request_timeout
+        self.about_ttl = about_ttl
         self._chats = KeyedLocks()
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
@@ -280,7 +283,7 @@ class Sender:
                     if waited:
                         pipe.hdel(key, *OUTAGE_FIELDS)
                     if about is not None:
-                        pipe.set(*about, ex=CALL_LOG_RETENTION)
+                        pipe.set(*about, ex=self.about_ttl)
                     await pipe.execute()
                 return
             except (RedisConnectionError, RedisTimeoutError):
