@@ -8,6 +8,7 @@ directory, and stops it cleanly (SIGTERM, so the AOF is flushed) on exit.
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from types import TracebackType
 
@@ -22,6 +23,17 @@ SERVER_CONFIG: dict[str, str] = {
     "logfile": "valkey.log",
     "loglevel": "warning",
 }
+
+
+PORT_ATTEMPTS = 5
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class EmbeddedRedis:
@@ -43,20 +55,29 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self._server.port}/0"
 
     async def start(self) -> None:
-        """Start the server and wait until it answers PING."""
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._server = ValkeyServer(
-                port=self.port, data_dir=self.data_dir, persist=True, config=dict(SERVER_CONFIG)
-            )
-            await asyncio.to_thread(self._server.start, 15.0)
-            self.port = self._server.port
-        except (ValkeyServerError, OSError) as exc:
-            self._server = None
-            raise StorageError(
-                f"could not start the embedded Redis server in {self.data_dir}: "
-                f"{exc.__class__.__name__}"
-            ) from exc
+        """Start the server and wait until it answers PING.
+
+        Without a port of its own it takes one the system hands out, and another should a
+        process starting at the same moment take that one first."""
+        chosen = self.port is None
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            port = free_port() if chosen else self.port
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self._server = ValkeyServer(
+                    port=port, data_dir=self.data_dir, persist=True, config=dict(SERVER_CONFIG)
+                )
+                await asyncio.to_thread(self._server.start, 15.0)
+                self.port = self._server.port
+                return
+            except (ValkeyServerError, OSError) as exc:
+                self._server = None
+                if chosen and attempt < PORT_ATTEMPTS:
+                    continue
+                raise StorageError(
+                    f"could not start the embedded Redis server in {self.data_dir}: "
+                    f"{exc.__class__.__name__}"
+                ) from exc
 
     async def stop(self) -> None:
         """Stop the server gracefully; its data stays in the data directory."""
