@@ -9,7 +9,6 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from limits import parse
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -19,8 +18,8 @@ from bot.pbx.base import Capability, PbxError, Provider
 from bot.pbx.providers import Providers
 from bot.pbx.registry import pbx_name
 from bot.phones import display
-from bot.ratelimit import SharedRateLimiter
-from bot.services.dialing import period
+from bot.services.call_control import CallControl
+from bot.services.dialing import Refusal
 from bot.storage import Keys
 from bot.telegram.gates import RequireLink
 from bot.telegram.identity import Identity
@@ -48,14 +47,8 @@ def _provider(t: Translator, link: Link, settings: Settings, providers: Provider
     provider = providers.get(link.account)
     if provider is None or not provider.supports(Capability.FORWARDING):
         pbx = pbx_name(settings.account(link.account))
-        raise _Refused(t("pbx_unsupported", command="forward", pbx=pbx))
+        raise Refusal(t("pbx_unsupported", command="forward", pbx=pbx))
     return provider
-
-
-class _Refused(Exception):
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
 
 
 async def show_forwarding(
@@ -69,7 +62,7 @@ async def show_forwarding(
     try:
         provider = _provider(t, link, settings, providers)
         forwarding = await provider.forwarding(link.extension)
-    except _Refused as refused:
+    except Refusal as refused:
         await message.answer(refused.text)
         return
     except PbxError as exc:
@@ -90,7 +83,7 @@ async def set_forwarding(
     t: Translator,
     settings: Settings,
     providers: Providers,
-    limiter: SharedRateLimiter,
+    call_control: CallControl,
     redis: Redis,
     keys: Keys,
 ) -> None:
@@ -103,17 +96,13 @@ async def set_forwarding(
     if mode is not ForwardMode.OFF and not mobile:
         await query.answer(t.label("control.no_mobile"), show_alert=True)
         return
-    limit = parse(settings.call_limit)
-    if not await limiter.try_acquire(limit, "user", "control", str(identity.telegram_id)):
-        text = t.label("control.limited", amount=limit.amount, period=period(t, limit))
-        await query.answer(text, show_alert=True)
-        return
     try:
+        await call_control.take_turn(t, identity.telegram_id)
         provider = _provider(t, link, settings, providers)
         forwarding = await provider.set_forwarding(
             link.extension, mode, str(mobile) if mobile else None
         )
-    except _Refused as refused:
+    except Refusal as refused:
         await query.answer(refused.text, show_alert=True)
         return
     except PbxError as exc:

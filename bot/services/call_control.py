@@ -122,7 +122,7 @@ class CallControl:
         transfers and routes); Refusal (with the sentence) when nothing was sent."""
         self.link_for(t, identity, side)
         provider = self.provider(t, side.account, kind)
-        await self._take_turn(t, identity.telegram_id)
+        await self.take_turn(t, identity.telegram_id)
         action = CardAction(kind=kind, by=identity.telegram_id, target=target, at=time.time())
         async with self._sessions.open(side.account, side.call_id) as session:
             leg = _leg_for(t, session, side.extension, kind)
@@ -151,7 +151,8 @@ class CallControl:
         await self._update(side, action, ticket=ticket)
         await self._follow(ticket, side)
 
-    async def _take_turn(self, t: Translator, telegram_id: int) -> None:
+    async def take_turn(self, t: Translator, telegram_id: int) -> None:
+        """Count one call action against the person's limit; Refusal when it is spent."""
         item = self._limit
         if await self._limiter.try_acquire(item, "user", "control", str(telegram_id)):
             return

@@ -41,10 +41,12 @@ class Presence:
                 busy[leg.extension] = session.call_id
             else:
                 free.add(leg.extension)
-        for extension, call_id in busy.items():
-            await self._redis.hset(key, extension, call_id)
         if busy:
-            await self._redis.expire(key, BUSY_TTL_SECONDS)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for extension, call_id in busy.items():
+                    pipe.hset(key, extension, call_id)
+                pipe.expire(key, BUSY_TTL_SECONDS)
+                await pipe.execute()
         for extension in free - set(busy):
             await self._forget(keys=[key], args=[extension, session.call_id])
 
