@@ -81,6 +81,7 @@ class CallLegEvent(_Event):
     callback_initiator: str | None = None
     transferred_from: str | None = None
     comment: str | None = None  # the PBX's own words about the call, as it last sent them
+    comment_version: int = 0  # how many comments the PBX had sent by then: newer wins
 
     @property
     def dedupe_key(self) -> str:
@@ -106,6 +107,7 @@ class CallSummaryEvent(_Event):
     rang: tuple[str, ...] = ()  # recovered calls: the extensions the log says it rang
     rang_unknown: bool = False  # recovered calls: the log cannot tell whom it rang
     comment: str | None = None  # the PBX's own words about the call, as it last sent them
+    comment_version: int = 0  # how many comments the PBX had sent by then: newer wins
 
     @property
     def talk_seconds(self) -> int:

@@ -113,6 +113,7 @@ class CallSession(BaseModel):
     # to one of them is that employee's.
     forwarded: dict[str, str] = {}
     comment: str | None = None  # the PBX's own words about the call (relay ``comment``)
+    comment_version: int = 0
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -123,8 +124,7 @@ class CallSession(BaseModel):
         self._learn_call(event, region)
         current = self.legs.get(event.leg_id)
         before = self.model_dump_json()
-        if event.comment is not None and not self.finished:  # once over, the summary's
-            self.comment = event.comment
+        self._learn_comment(event)
         if current is None or event.seq > current.seq:
             extension = (
                 event.callee.extension
@@ -150,6 +150,12 @@ class CallSession(BaseModel):
         if event.state is LegState.DISCONNECTED and current.ended_at is None:
             current.ended_at = event.at
         return self.model_dump_json() != before
+
+    def _learn_comment(self, event: CallLegEvent | CallSummaryEvent) -> None:
+        """The newest comment the PBX sent, whatever order its events are handled in."""
+        if event.comment is not None and event.comment_version >= self.comment_version:
+            self.comment = event.comment
+            self.comment_version = event.comment_version
 
     def _forwarded_to(self, number: str | None, region: str) -> str | None:
         if not number or not self.forwarded:
@@ -179,7 +185,7 @@ class CallSession(BaseModel):
         self.direction = event.direction
         self.line_number = self.line_number or event.line_number
         self.started_at = event.created_at
-        self.comment = event.comment or self.comment
+        self._learn_comment(event)
         if event.recovered:
             self.recovered = True
             self.rang_unknown = event.rang_unknown and not event.rang

@@ -301,6 +301,8 @@ async def test_comment_on_cards_and_summary_is_escaped_and_follows_updates(
     )
     assert late.status == 200
     await drained(company.app)
+    for person in (REP_ANNA, BORIS):  # the cards' last edit may still be on its way
+        await emulator.wait_for_message(person, lambda m: "quote" in m.text)
 
     [anna_card] = _calls(emulator, REP_ANNA)
     assert anna_card.text.startswith(f"✅ Звонок завершён\n{CLIENT_SHOWN}\n")

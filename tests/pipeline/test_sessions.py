@@ -98,3 +98,14 @@ def test_summary_marks_missed() -> None:
     assert session.finished
     assert session.answered is False
     assert session.answered_by is None
+
+
+def test_the_newest_comment_stays_whatever_order_its_events_come_in() -> None:
+    newer = leg("b", 2, LegState.CONNECTED, "102", at=9).model_copy(
+        update={"comment": "wants a quote", "comment_version": 2}
+    )
+    older = leg("b", 3, LegState.DISCONNECTED, "102", at=60).model_copy(
+        update={"comment": "VIP", "comment_version": 1}
+    )
+    session = _state([*RING_GROUP[:4], newer, older])
+    assert session.comment == "wants a quote"

@@ -59,6 +59,7 @@ class RelayCall(BaseModel):
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     comment: str | None = None
+    comment_version: int = 0  # comments received so far: events carry it, the newest wins
 
     @property
     def finished(self) -> bool:
@@ -145,6 +146,7 @@ def events_of(
                         **common,
                         call_id=call.call_id,
                         comment=call.comment,
+                        comment_version=call.comment_version,
                         leg_id=f"{call.call_id}:{leg.extension}",
                         seq=seq,
                         state=state,
@@ -163,6 +165,7 @@ def events_of(
                 **common,
                 call_id=call.call_id,
                 comment=call.comment,
+                comment_version=call.comment_version,
                 direction=call.direction,
                 caller=caller,
                 callee=callee,

@@ -109,6 +109,7 @@ class RelayProvider(Provider):
                 )
             if request.comment is not None:  # the latest comment sent is the call's
                 call.comment = request.comment
+                call.comment_version += 1
             if request.action == CREATE:
                 links = LinkRepository(redis, self._keys)
                 ring = await targets(links, self.account.id, request, grouped)
