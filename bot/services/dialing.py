@@ -137,12 +137,12 @@ class Dialer:
     ) -> None:
         """Ring ``link``'s extension, then ``number`` (E.164); announce it in ``chat_id``."""
         provider = self.provider(t, link, Capability.CALLBACK)
+        line = None  # the line as chosen when the person asked, not when the PBX is asked
+        if self._lines is not None and provider.supports(Capability.OUTGOING_LINE):
+            line = await self._lines.for_call(link, number)
         report = await self._start(
             t, link, CommandKind.CALL, chat_id, reply_to, extension=link.extension, number=number
         )
-        line = None
-        if self._lines is not None and provider.supports(Capability.OUTGOING_LINE):
-            line = await self._lines.for_call(link, number)
         await self._carry_out(
             t,
             report,
