@@ -297,13 +297,19 @@ def _client_number(event: CallLegEvent, direction: Direction) -> str | None:
 
 
 # KEYS[1] the session's lock, KEYS[2] the session, KEYS[3] the account's last event seen;
-# ARGV[1] lock token, ARGV[2] JSON, ARGV[3] ttl, ARGV[4] now (Unix seconds)
+# ARGV[1] lock token, ARGV[2] JSON (empty: unchanged), ARGV[3] ttl, ARGV[4] now (Unix s).
+# The lock is given back with the write.
 _SAVE_IF_HELD = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
-redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+else
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
 redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
+redis.call('DEL', KEYS[1])
 return 1
 """
 
@@ -328,8 +334,10 @@ class SessionStore:
         another worker may have saved a newer state: nothing is saved, and the event is
         handled again later from what is stored."""
         key = self._keys.call_session(account, call_id)
-        async with lease(self._redis, f"{key}:lock", wait=30) as held:
-            raw = await self._redis.get(key)
+        async with lease(
+            self._redis, f"{key}:lock", wait=30, reads=lambda pipe: pipe.get(key)
+        ) as held:
+            [raw] = held.read
             session = (
                 CallSession.model_validate_json(raw)
                 if raw
@@ -337,15 +345,18 @@ class SessionStore:
             )
             yield session
             # Noting when this account last had an event rides on the same script: the
-            # reconciliation reads it at start-up to know how far back to look.
+            # reconciliation reads it at start-up to know how far back to look. So does
+            # giving the lock back.
+            saved_json = session.model_dump_json()
             saved = await self._save_if_held(
                 keys=[f"{key}:lock", key, self._keys.last_event(account)],
                 args=[
                     held.token,
-                    session.model_dump_json(),
+                    "" if saved_json == raw else saved_json,
                     SESSION_TTL_SECONDS,
                     int(time.time()),
                 ],
             )
+            held.handed_back()
             if not saved:
                 raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")

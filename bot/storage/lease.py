@@ -3,6 +3,11 @@
 Use :func:`lease` where a worker may hold a lock for long (waiting for a rate limit, a
 slow API): the lock never expires under a live holder, and the lock of a holder that
 crashed frees itself within ``ttl`` seconds instead of the longest time a holder may need.
+
+A lease costs one round trip to take and one to give back. What the holder reads first
+rides on the taking (``reads``), and a holder's last write may give the lock back in the
+same script (:meth:`Lease.handed_back`). Most leases end within a third of their ``ttl``,
+so renewal only starts once one has lasted that long.
 """
 
 from __future__ import annotations
@@ -10,61 +15,134 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockNotOwnedError, RedisError
+from redis.asyncio.client import Pipeline
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 10.0
+RETRY_PAUSE = 0.1  # seconds between tries while another holder has the lock
+
+# KEYS[1] the lock; ARGV[1] the holder's token, ARGV[2] the new expiry (ms)
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+# KEYS[1] the lock; ARGV[1] the holder's token
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+return redis.call('DEL', KEYS[1])
+"""
+
+Reads = Callable[[Pipeline], object]
 
 
-@dataclass
 class Lease:
     """A lease being held. ``lost`` is set if it expired under its holder (Redis was out
-    of reach, or the process stood still, for longer than the lease lasts)."""
+    of reach, or the process stood still, for longer than the lease lasts). ``read`` holds
+    the answers to the reads made with the taking."""
 
-    lock: Lock
-    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    def __init__(self, redis: Redis, name: str, ttl: float) -> None:
+        self.name = name
+        self.ttl = ttl
+        self.lost = asyncio.Event()
+        self.read: list[Any] = []
+        self._redis = redis
+        self._token = uuid.uuid4().hex
+        self._given_back = False
 
     @property
     def token(self) -> bytes:
         """The holder's token, for a script that writes only while the lease is this
         holder's (it compares it with the lock's value in Redis)."""
-        token = self.lock.local.token
-        assert token is not None, "the lease is held"
-        return token if isinstance(token, bytes) else token.encode()
+        return self._token.encode()
+
+    def handed_back(self) -> None:
+        """The holder's own script deleted the lock with its last write: nothing to
+        release on exit."""
+        self._given_back = True
+
+    async def _take(self, wait: float, reads: Reads | None) -> None:
+        deadline = time.monotonic() + wait
+        ms = int(self.ttl * 1000)
+        while True:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self.name, self._token, nx=True, px=ms)
+                if reads is not None:
+                    reads(pipe)
+                taken, *self.read = await pipe.execute()
+            if taken:
+                return
+            if time.monotonic() + RETRY_PAUSE > deadline:
+                raise LockError("Unable to acquire lock")
+            await asyncio.sleep(RETRY_PAUSE)
+
+    async def _release(self) -> None:
+        if self._given_back:
+            return
+        if not await self._redis.eval(_RELEASE, 1, self.name, self._token):
+            raise LockNotOwnedError(f"cannot release lock {self.name}: no longer owned")
+
+    async def _renew(self, every: float) -> None:
+        ms = int(self.ttl * 1000)
+        while True:
+            try:
+                if not await self._redis.eval(_RENEW, 1, self.name, self._token, ms):
+                    log.warning("lock %s expired under its holder", self.name)
+                    self.lost.set()
+                    return
+            except RedisError as exc:  # out of reach for now: the lease may still be saved
+                log.warning("lock %s could not be renewed yet: %r", self.name, exc)
+            await asyncio.sleep(every)
 
 
 @contextlib.asynccontextmanager
 async def lease(
-    redis: Redis, name: str, *, wait: float, ttl: float = LEASE_SECONDS
+    redis: Redis,
+    name: str,
+    *,
+    wait: float,
+    ttl: float = LEASE_SECONDS,
+    reads: Reads | None = None,
 ) -> AsyncIterator[Lease]:
-    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds."""
-    lock = redis.lock(name, timeout=ttl, blocking_timeout=wait)
-    async with lock:
-        held = Lease(lock)
-        renewal = asyncio.create_task(_renew(held, every=ttl / 3), name=f"lease {name}")
-        try:
-            yield held
-        finally:
+    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds.
+
+    ``reads`` adds commands to the taking's pipeline; their answers are in ``read`` (only
+    what was read once the lock was this holder's)."""
+    held = Lease(redis, name, ttl)
+    await held._take(wait, reads)
+    every = ttl / 3
+    renewal: asyncio.Task[None] | None = None
+
+    def start_renewal() -> None:
+        nonlocal renewal
+        renewal = asyncio.create_task(held._renew(every), name=f"lease {name}")
+
+    later = asyncio.get_running_loop().call_later(every, start_renewal)
+    failed = True
+    try:
+        yield held
+        failed = False
+    finally:
+        later.cancel()
+        if renewal is not None:
             renewal.cancel()
             # asyncio.wait, not ``await renewal``: a cancellation of this task itself must
             # go on propagating, not be mistaken for the renewal's and swallowed.
             await asyncio.wait({renewal})
-
-
-async def _renew(held: Lease, *, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
         try:
-            await held.lock.reacquire()
+            await held._release()
         except LockNotOwnedError:
-            log.warning("lock %s expired under its holder", held.lock.name)
-            held.lost.set()
-            return
-        except RedisError as exc:  # out of reach for now: the lease may still be saved
-            log.warning("lock %s could not be renewed yet: %r", held.lock.name, exc)
+            if not failed:
+                raise
+            log.warning("lock %s was no longer held when its holder failed", name)
