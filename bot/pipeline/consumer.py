@@ -37,6 +37,58 @@ class ConsumerOptions:
     concurrency: int = 32
 
 
+class _Acks:
+    """Acknowledges entries in groups: at most one ``XACK`` round trip in flight, and the
+    entries handled meanwhile go together in the next. Use :meth:`ack` once an entry's
+    effects are durable; it returns once the entry is acknowledged."""
+
+    def __init__(self, redis: Redis, group: str) -> None:
+        self._redis = redis
+        self._group = group
+        self._pending: dict[str, list[str]] = {}
+        self._done: asyncio.Future[None] | None = None
+        self._flushing = False
+        self._task: asyncio.Task[None] | None = None  # the flush in flight (kept alive)
+
+    async def ack(self, stream: str, entry_id: str) -> None:
+        self._pending.setdefault(stream, []).append(entry_id)
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+        done = self._done
+        if not self._flushing:
+            self._flushing = True
+            self._task = asyncio.get_running_loop().create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending and self._done is not None:
+                batch, done = self._pending, self._done
+                self._pending, self._done = {}, None
+                try:
+                    await self._send(batch)
+                except Exception as exc:  # every waiter hears it; their entries stay pending
+                    done.set_exception(exc)
+                    done.exception()  # heard by the waiters, even if none is left to ask
+                except BaseException:
+                    done.cancel()
+                    raise
+                else:
+                    done.set_result(None)
+        finally:
+            self._flushing = False
+
+    async def _send(self, batch: dict[str, list[str]]) -> None:
+        if len(batch) == 1:
+            [(stream, ids)] = batch.items()
+            await self._redis.xack(stream, self._group, *ids)
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stream, ids in batch.items():
+                pipe.xack(stream, self._group, *ids)
+            await pipe.execute()
+
+
 class StreamConsumer:
     """One consumer of ``streams`` in ``group``; run :meth:`run` until ``stop`` is set.
 
@@ -70,6 +122,7 @@ class StreamConsumer:
         self._slots = asyncio.Semaphore(self.options.concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._handling: dict[str, set[str]] = {stream: set() for stream in self.streams}
+        self._acks = _Acks(redis, group)
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the streams) if they do not exist yet."""
@@ -183,7 +236,7 @@ class StreamConsumer:
     async def _handle_logged(self, stream: str, entry_id: str, fields: Entry) -> None:
         try:
             await self.handler(entry_id, fields)
-            await self.redis.xack(stream, self.group, entry_id)
+            await self._acks.ack(stream, entry_id)
             self._errors.pop(entry_id, None)
         except Exception as exc:
             if len(self._errors) >= 10_000:  # entries other workers took over: forget them
