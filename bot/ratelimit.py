@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from limits import RateLimitItem
 from limits.aio.storage import RedisStorage
@@ -15,6 +16,31 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
 
 from bot.runtime.keyed_locks import KeyedLocks
+
+# KEYS[1] a cooldown nobody may write through while it lasts, KEYS[2..] moving windows
+# (lists of Unix times, newest first, as the ``limits`` package keeps them); ARGV[1] now,
+# then each window's limit and length (s). Takes a slot in every window, or in none.
+_TAKE_ALL = """
+if redis.call('PTTL', KEYS[1]) > 0 then
+  return 0
+end
+local now = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 2])
+  local entry = redis.call('LINDEX', KEYS[i], limit - 1)
+  if entry and tonumber(entry) >= now - tonumber(ARGV[2 * i - 1]) then
+    return 0
+  end
+end
+for i = 2, #KEYS do
+  redis.call('LPUSH', KEYS[i], ARGV[1])
+  redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[2 * i - 2]) - 1)
+  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
+end
+return 1
+"""
+
+Take = tuple[RateLimitItem, Sequence[str]]
 
 
 class RateLimitTimeout(Exception):
@@ -32,10 +58,23 @@ class SharedRateLimiter:
             key_prefix=prefix,
         )
         self._limiter = MovingWindowRateLimiter(storage)
+        self._prefix = prefix
+        self._take_all = redis.register_script(_TAKE_ALL)
         # Waiters of this process queue for each limit locally, so only the first asks Redis
         # while the others wait their turn: no herd of polls after every free slot, and a
         # slot is used the moment it is granted.
         self._queues = KeyedLocks()
+
+    async def try_take_all(self, takes: Sequence[Take], *, unless: str) -> bool:
+        """Take a slot in every limit at once if each has one free now and the key
+        ``unless`` (a cooldown) is not set; in one round trip. False: nothing was taken,
+        wait the usual way (:meth:`acquire`)."""
+        keys = [unless]
+        args: list[float | int] = [time.time()]
+        for item, identifiers in takes:
+            keys.append(f"{self._prefix}:{item.key_for(*identifiers)}")
+            args += [item.amount, item.get_expiry()]
+        return bool(await self._take_all(keys=keys, args=args))
 
     async def try_acquire(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Take a slot if one is free now."""

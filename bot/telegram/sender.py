@@ -37,6 +37,7 @@ from aiogram.types import (
 )
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, parse
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -44,11 +45,11 @@ from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimit import SharedRateLimiter, Take
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
 from bot.storage import Keys, Repositories
-from bot.storage.lease import lease
+from bot.storage.lease import Lease, lease
 from bot.telegram.connection import TelegramState
 from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.files import StreamedFile
@@ -98,6 +99,27 @@ GROUP_CHAT_LIMIT = RateLimitItemPerMinute(20)
 # group's minute is strict (a plain window, no burst to spare), so it waits a second.
 EDGE = 0.05
 GROUP_EDGE = 1.0
+
+# KEYS[1] the slot, KEYS[2] its lock, KEYS[3] the message's "about" key ('' for none);
+# ARGV[1] the lock's token, ARGV[2] 1 when the slot waited out an outage, ARGV[3] what
+# the message is about, ARGV[4] how long that is kept (s), ARGV[5..6] the outage fields,
+# ARGV[7..] field, value pairs. Returns 1 when the lock was the holder's and is given back.
+_NOTE_SENT = """
+local fields = {}
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+if ARGV[2] == '1' then
+  redis.call('HDEL', KEYS[1], ARGV[5], ARGV[6])
+end
+if KEYS[3] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[2])
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -169,6 +191,7 @@ class Sender:
         self.request_timeout = request_timeout
         self.about_ttl = about_ttl
         self._chats = KeyedLocks()
+        self._note_sent = redis.register_script(_NOTE_SENT)
 
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
@@ -188,14 +211,24 @@ class Sender:
         """Deliver the slot ``key``. While Telegram is unreachable, slots wait in line (see
         :meth:`Outbox.stall`) and only the ``probe`` tries it; once it answers, the whole
         line goes out in order."""
-        async with lease(self.redis, f"{key}:lock", wait=60):
-            state = await self.redis.hgetall(key)
+        stalled_key = self.keys.outbox_stalled()
+
+        def reads(pipe: Pipeline) -> None:
+            pipe.hgetall(key)
+            pipe.exists(stalled_key)
+
+        async with lease(self.redis, f"{key}:lock", wait=60, reads=reads) as held:
+            state, line_waits = held.read
             if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
                 if probe:
                     await self.outbox.probe_after(0)  # nothing to try with: the next one
                 return  # expired, or already delivered (a newer edit was coalesced in)
             created = float(state.get("created", time.time()))
-            if not probe and await self.outbox.join_line(key, created=created, marks=OUTAGE_FIELDS):
+            if (
+                not probe
+                and line_waits
+                and await self.outbox.join_line(key, created=created, marks=OUTAGE_FIELDS)
+            ):
                 return  # Telegram is known to be out of reach: wait in line
             version = int(state["version"])
             message = OutMessage.model_validate_json(state["content"])
@@ -251,7 +284,7 @@ class Sender:
             about = None  # a new message about a call: a reply to it becomes a note
             if message.about and message_id is not None and "message_id" not in state:
                 about = (self.keys.message_about(message.chat_id, message_id), message.about)
-            await self._record_sent(key, mapping, waited=FAILURES in state, about=about)
+            await self._record_sent(key, mapping, waited=FAILURES in state, about=about, held=held)
         if probe:
             released = await self.outbox.release_stalled()
             log.info("telegram answers again; %d waiting messages go out in order", released)
@@ -269,22 +302,29 @@ class Sender:
         *,
         waited: bool,
         about: tuple[str, str] | None = None,
+        held: Lease,
     ) -> None:
         """Note what Telegram now shows (and forget an outage the slot waited out; note
-        which call a new message is about). Telegram has already done it, so a Redis
-        outage here is waited out: giving up would send the message again next time."""
+        which call a new message is about), giving the slot's lock back with it. Telegram
+        has already done it, so a Redis outage here is waited out: giving up would send the
+        message again next time."""
+        about_key, about_value = about or ("", "")
+        fields = [part for pair in mapping.items() for part in pair]
         for pause in (*RECORD_BACKOFF, None):
             try:
-                if not waited and about is None:
-                    await self.redis.hset(key, mapping=mapping)  # type: ignore[arg-type]
-                    return
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
-                    if waited:
-                        pipe.hdel(key, *OUTAGE_FIELDS)
-                    if about is not None:
-                        pipe.set(*about, ex=self.about_ttl)
-                    await pipe.execute()
+                given_back = await self._note_sent(
+                    keys=[key, held.name, about_key],
+                    args=[
+                        held.token,
+                        int(waited),
+                        about_value,
+                        int(self.about_ttl.total_seconds()),
+                        *OUTAGE_FIELDS,
+                        *fields,
+                    ],
+                )
+                if given_back:
+                    held.handed_back()
                 return
             except (RedisConnectionError, RedisTimeoutError):
                 if pause is None:
@@ -471,6 +511,16 @@ class Sender:
         """Wait out a 429 cooldown, then take a slot in the global and per-chat limits (and
         a group's 20 a minute, which Telegram sets for messages sent, not for edits)."""
         started = time.monotonic()
+        group = chat_id < 0 and not edit
+        takes: list[Take] = [
+            (self.limits.private_chat, ("tg", "chat", str(chat_id))),
+            (self.limits.global_limit, ("tg", "global")),
+        ]
+        if group:
+            takes.append((self.limits.group_chat, ("tg", "group", str(chat_id))))
+        if await self.limiter.try_take_all(takes, unless=self.keys.chat_cooldown(chat_id)):
+            self.metrics.telegram_wait.observe(time.monotonic() - started)
+            return  # room everywhere, no cooldown: the usual case, in one round trip
         cooldown = await self.redis.pttl(self.keys.chat_cooldown(chat_id))
         if cooldown and cooldown > 0:
             await asyncio.sleep(cooldown / 1000)
@@ -478,7 +528,6 @@ class Sender:
         # message when it arrives, so every slot is taken as late as it can be: first wait
         # for room in the group's minute (the long wait) without taking it, then the chat's
         # turn, then the bot's, and the group's slot last, just before the message goes.
-        group = chat_id < 0 and not edit
         while True:
             if group:
                 await self.limiter.wait_room(
