@@ -150,9 +150,9 @@ def time_limiter_waits(sender: Sender) -> dict[int, list[float]]:
     waits: dict[int, list[float]] = defaultdict(list)
     wait_turn = sender._wait_turn
 
-    async def timed(chat_id: int) -> None:
+    async def timed(chat_id: int, *, edit: bool = False) -> None:
         started = time.monotonic()
-        await wait_turn(chat_id)
+        await wait_turn(chat_id, edit=edit)
         waits[chat_id].append(time.monotonic() - started)
 
     sender._wait_turn = timed  # type: ignore[method-assign]
