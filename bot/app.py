@@ -63,6 +63,7 @@ async def running(
         stack.push_async_callback(app.bot.session.close)
         stop = asyncio.Event()
         stack.push_async_callback(stop_tasks, stop, app.tasks)
+        app.tasks.append(asyncio.create_task(app.invalidations.listen(stop), name="changes"))
         if web_role:
             await _start_web(app, stack)
         if worker_role:

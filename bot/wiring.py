@@ -53,7 +53,7 @@ from bot.services.presence import Presence
 from bot.services.silence_watch import SilenceWatch
 from bot.services.transcripts import Transcripts, TranscriptTiming
 from bot.services.webhook_watch import WebhookWatch
-from bot.storage import Keys, Repositories
+from bot.storage import Invalidations, Keys, Repositories
 from bot.telegram.connection import TelegramState
 from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.factory import create_bot, create_dispatcher
@@ -116,6 +116,7 @@ class App:
     redis: Redis
     keys: Keys
     repos: Repositories
+    invalidations: Invalidations  # keeps people in the process between changes
     texts: Texts
     metrics: Metrics
     providers: Providers
@@ -141,7 +142,8 @@ def build_app(
     """Wire the parts; nothing is started yet."""
     tuning = tuning or Tuning()
     keys = Keys()
-    repos = Repositories.over(redis, keys)
+    invalidations = Invalidations(redis)
+    repos = Repositories.over(redis, keys, invalidations)
     texts = Texts()
     metrics = Metrics()
     telegram = TelegramState(metrics.telegram_up)
@@ -405,6 +407,7 @@ def build_app(
         redis=redis,
         keys=keys,
         repos=repos,
+        invalidations=invalidations,
         texts=texts,
         metrics=metrics,
         providers=providers,

@@ -11,6 +11,7 @@ from bot.storage.connection import open_redis
 from bot.storage.invites import ApprovalRepository, InviteRepository
 from bot.storage.keys import Keys
 from bot.storage.links import LinkRepository
+from bot.storage.local_cache import Invalidations
 from bot.storage.subscriptions import SubscriptionRepository
 from bot.storage.users import UserRepository
 
@@ -27,11 +28,15 @@ class Repositories:
     commands: CommandRepository
 
     @classmethod
-    def over(cls, redis: Redis, keys: Keys | None = None) -> Repositories:
+    def over(
+        cls, redis: Redis, keys: Keys | None = None, invalidations: Invalidations | None = None
+    ) -> Repositories:
+        """Repositories over ``redis``; with ``invalidations`` (listened to by the process)
+        people and links are kept in the process between changes."""
         keys = keys or Keys()
         return cls(
-            users=UserRepository(redis, keys),
-            links=LinkRepository(redis, keys),
+            users=UserRepository(redis, keys, invalidations),
+            links=LinkRepository(redis, keys, invalidations),
             subscriptions=SubscriptionRepository(redis, keys),
             invites=InviteRepository(redis, keys),
             approvals=ApprovalRepository(redis, keys),
@@ -39,4 +44,4 @@ class Repositories:
         )
 
 
-__all__ = ["Keys", "Repositories", "open_redis"]
+__all__ = ["Invalidations", "Keys", "Repositories", "open_redis"]

@@ -6,14 +6,21 @@ from redis.asyncio import Redis
 
 from bot.domain import Link
 from bot.storage.keys import Keys
+from bot.storage.local_cache import Invalidations, LocalCache
 
 
 class LinkRepository:
-    """Who acts as which extension; both directions are kept in one transaction."""
+    """Who acts as which extension; both directions are kept in one transaction (and who
+    has an extension is kept in the process while ``invalidations`` listens)."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, invalidations: Invalidations | None = None
+    ) -> None:
         self._redis = redis
         self._keys = keys
+        # Without a listener of its own it still announces its changes to the others.
+        self._changes = invalidations or Invalidations(redis)
+        self._copies: LocalCache[tuple[str, str], Link | None] = self._changes.cache()
 
     async def link(self, account: str, extension: str, telegram_id: int) -> Link | None:
         """Link the user; return the link it replaced for that extension, if another user had it."""
@@ -29,6 +36,7 @@ class LinkRepository:
             pipe.set(self._keys.extension(account, extension), str(telegram_id))
             pipe.hset(self._keys.account_links(account), extension, str(telegram_id))
             pipe.hset(self._keys.user_links(telegram_id), account, extension)
+            self._changes.published(pipe)
             await pipe.execute()
         if previous is not None and previous.telegram_id != telegram_id:
             return previous
@@ -45,6 +53,7 @@ class LinkRepository:
                 pipe.delete(self._keys.extension(link.account, link.extension))
                 pipe.hdel(self._keys.account_links(link.account), link.extension)
                 pipe.hdel(self._keys.user_links(telegram_id), link.account)
+            self._changes.published(pipe)
             await pipe.execute()
         return removed
 
@@ -56,6 +65,15 @@ class LinkRepository:
         ]
 
     async def by_extension(self, account: str, extension: str) -> Link | None:
+        kept, link = self._copies.get((account, extension))
+        if kept:
+            return link
+        generation = self._changes.generation
+        link = await self._by_extension(account, extension)
+        self._copies.keep((account, extension), link, generation)
+        return link
+
+    async def _by_extension(self, account: str, extension: str) -> Link | None:
         raw = await self._redis.get(self._keys.extension(account, extension))
         if raw is None:
             return None

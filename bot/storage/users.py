@@ -6,23 +6,37 @@ from redis.asyncio import Redis
 
 from bot.domain import Language, Role, User
 from bot.storage.keys import Keys
+from bot.storage.local_cache import Invalidations, LocalCache
 
 
 class UserRepository:
-    """Read and write :class:`~bot.domain.User` records."""
+    """Read and write :class:`~bot.domain.User` records (kept in the process while
+    ``invalidations`` listens: users are read for every message and rarely change)."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, invalidations: Invalidations | None = None
+    ) -> None:
         self._redis = redis
         self._keys = keys
+        # Without a listener of its own it still announces its changes to the others.
+        self._changes = invalidations or Invalidations(redis)
+        self._copies: LocalCache[int, User | None] = self._changes.cache()
 
     async def get(self, telegram_id: int) -> User | None:
+        kept, user = self._copies.get(telegram_id)
+        if kept:
+            return user
+        generation = self._changes.generation
         raw = await self._redis.get(self._keys.user(telegram_id))
-        return User.model_validate_json(raw) if raw else None
+        user = User.model_validate_json(raw) if raw else None
+        self._copies.keep(telegram_id, user, generation)
+        return user
 
     async def save(self, user: User) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.user(user.telegram_id), user.model_dump_json())
             pipe.sadd(self._keys.users_index(), str(user.telegram_id))
+            self._changes.published(pipe)
             await pipe.execute()
 
     async def touch(
