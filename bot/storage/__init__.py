@@ -37,7 +37,7 @@ class Repositories:
         return cls(
             users=UserRepository(redis, keys, invalidations),
             links=LinkRepository(redis, keys, invalidations),
-            subscriptions=SubscriptionRepository(redis, keys),
+            subscriptions=SubscriptionRepository(redis, keys, invalidations),
             invites=InviteRepository(redis, keys),
             approvals=ApprovalRepository(redis, keys),
             commands=CommandRepository(redis, keys),
