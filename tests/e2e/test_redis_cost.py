@@ -1,0 +1,149 @@
+"""A budget for the Redis commands one call costs the app, counted by a tap in front of
+Redis (so what Lua scripts run inside Redis counts once, as the one EVALSHA sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from bot.app import App
+from bot.domain import SubscriptionKind
+from sandbox.mango import Group, MangoSimulator
+from sandbox.redis_tap import RedisTap, TapSnapshot
+from sandbox.telegram import ChatMessage, TelegramEmulator
+from tests.conftest import StartApp
+from tests.e2e.conftest import BORIS, GROUP, LINE, MARIA, REP_ANNA, staff
+
+COMMANDS_PER_ANSWERED_CALL_MEASURED = 400
+COMMANDS_PER_ANSWERED_CALL_MAX = 520
+COMMANDS_PER_MISSED_CALL_MEASURED = 330
+COMMANDS_PER_MISSED_CALL_MAX = 430
+IDLE_SECONDS = 2.0
+TRIO = 2  # a ring group of Anna, Boris and Maria
+
+
+@pytest_asyncio.fixture
+async def tap(redis_url: str) -> AsyncIterator[RedisTap]:
+    async with RedisTap(redis_url) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def direct(redis_url: str) -> AsyncIterator[Redis]:
+    """A client beside the tap, for looking without being counted."""
+    client: Redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def company(
+    tap: RedisTap, emulator: TelegramEmulator, mango: MangoSimulator, start_app: StartApp
+) -> App:
+    """The staffed app talking to Redis through the tap; the group follows missed calls,
+    summaries and recordings."""
+    mango.add_group(Group(id=TRIO, name="Support", extension="501", members=["101", "102", "103"]))
+    app = await staff(emulator, await start_app(redis_url=tap.url))
+    for kind in (SubscriptionKind.MISSED, SubscriptionKind.SUMMARY, SubscriptionKind.RECORDINGS):
+        await app.repos.subscriptions.subscribe(GROUP, "main", kind)
+    emulator.add_bot_to_group(GROUP, 1000)
+    return app
+
+
+async def settled(app: App, direct: Redis, patience: float = 15.0) -> None:
+    """Every stored event processed and every queued message delivered, checked through
+    ``direct`` so the checks cost the tap nothing."""
+    streams = [(app.keys.events_stream(), "workers")] + [
+        (stream, "senders") for stream in app.outbox.streams()
+    ]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    quiet = 0
+    while quiet < 3:
+        assert loop.time() < deadline, "the pipeline did not drain"
+        busy = await direct.zcard(app.keys.outbox_delayed())
+        busy += await direct.zcard(app.keys.outbox_stalled())
+        if app.worker.identifier is not None:
+            busy += app.worker.identifier.pending
+        for stream, group in streams:
+            for info in await direct.xinfo_groups(stream):
+                if info["name"] == group:
+                    busy += int(info["pending"]) + int(info.get("lag") or 0)
+        quiet = quiet + 1 if busy == 0 else 0
+        await asyncio.sleep(0.05)
+
+
+async def idle_rate(tap: RedisTap) -> float:
+    """Commands per second the app sends with nothing happening (its polling)."""
+    before = tap.snapshot()
+    await asyncio.sleep(IDLE_SECONDS)
+    return (tap.snapshot() - before).commands / IDLE_SECONDS
+
+
+async def call_cost(
+    app: App, tap: RedisTap, direct: Redis, mango: MangoSimulator, *, answered: bool
+) -> tuple[int, TapSnapshot]:
+    """The commands one ring-group call cost, background polling taken out, and the raw
+    counts."""
+    rate = await idle_rate(tap)
+    before, started = tap.snapshot(), asyncio.get_running_loop().time()
+    await mango.play_inbound(
+        LINE,
+        "79001234567" if answered else "79005550000",
+        group_id=TRIO,
+        answered_by="102" if answered else None,
+        record=answered,
+    )
+    await mango.wait_idle()
+    await settled(app, direct)
+    spent = tap.snapshot() - before
+    seconds = asyncio.get_running_loop().time() - started
+    return round(spent.commands - rate * seconds), spent
+
+
+def _missed(messages: list[ChatMessage]) -> list[ChatMessage]:
+    return [m for m in messages if "Missed call" in m.text or "Пропущенный звонок" in m.text]
+
+
+async def test_redis_commands_per_call_stay_within_budget(
+    emulator: TelegramEmulator,
+    mango: MangoSimulator,
+    tap: RedisTap,
+    direct: Redis,
+    company: App,
+) -> None:
+    """An answered, recorded ring-group call and a missed one, each measured from the
+    first event until everything it caused reached Telegram. The app polls Redis all the
+    time (stream reads, delayed sends, jobs), so an idle stretch just before each call
+    gives that background rate, and the call is charged only what it cost above it."""
+    await settled(company, direct)
+    answered, answered_raw = await call_cost(company, tap, direct, mango, answered=True)
+    [boris_card, recording] = [m for m in emulator.bot_messages(BORIS) if "pbxgram" not in m.text]
+    assert "Call ended" in boris_card.text
+    assert recording.file is not None
+    [anna_card] = [m for m in emulator.bot_messages(REP_ANNA) if "pbxgram" not in m.text]
+    assert "Boris Ivanov" in anna_card.text
+    group = emulator.bot_messages(GROUP)
+    assert any("Inbound call" in m.text or "Входящий" in m.text for m in group)
+    assert any(m.file is not None for m in group)
+
+    missed, missed_raw = await call_cost(company, tap, direct, mango, answered=False)
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        assert _missed(emulator.bot_messages(chat)), chat
+
+    print(f"answered call: {answered} commands net, {answered_raw}")
+    print(f"missed call: {missed} commands net, {missed_raw}")
+    assert answered <= COMMANDS_PER_ANSWERED_CALL_MAX, (
+        f"{answered} (about {COMMANDS_PER_ANSWERED_CALL_MEASURED} when the bound was set)",
+        answered_raw,
+    )
+    assert missed <= COMMANDS_PER_MISSED_CALL_MAX, (
+        f"{missed} (about {COMMANDS_PER_MISSED_CALL_MEASURED} when the bound was set)",
+        missed_raw,
+    )
