@@ -87,6 +87,7 @@ class Notifier(MissedAlerts):
                 card_slot(session, extension),
                 OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
                 priority,
+                shown=session.shown,
             )
 
     async def _about_caller(self, t: Translator, session: CallSession) -> dict[str, Any]:
@@ -228,6 +229,7 @@ class Notifier(MissedAlerts):
                 summary_slot(session, chat_id),
                 OutMessage(chat_id=chat_id, text=text, about=about(session)),
                 Priority.SUMMARY,
+                shown=session.shown,
             )
 
     # recordings ------------------------------------------------------------------

@@ -114,6 +114,9 @@ class CallSession(BaseModel):
     forwarded: dict[str, str] = {}
     comment: str | None = None  # the PBX's own words about the call (relay ``comment``)
     comment_version: int = 0
+    # Digests of what the call's cards and summaries were last queued to show, by slot:
+    # drawing one again unchanged asks nothing of Redis.
+    shown: dict[str, str] = {}
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).

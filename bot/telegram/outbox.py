@@ -175,18 +175,29 @@ class Outbox:
         """Outbox streams, highest priority first."""
         return [self._keys.outbox(priority) for priority in Priority]
 
-    async def put(self, slot: str, message: OutMessage, priority: Priority) -> bool:
-        """Queue ``message`` for ``slot``; False when the slot already shows exactly this."""
+    async def put(
+        self,
+        slot: str,
+        message: OutMessage,
+        priority: Priority,
+        *,
+        shown: dict[str, str] | None = None,
+    ) -> bool:
+        """Queue ``message`` for ``slot``; False when the slot already shows exactly this.
+
+        ``shown``: the digests of what the slots a caller alone writes were last given
+        (kept with the caller's own state, e.g. a call session): the same content again
+        is known without asking Redis."""
+        content = message.model_dump_json()
+        digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
+        if shown is not None and shown.get(slot) == digest:
+            return False
         added = await self._put(
             keys=[self._keys.slot(slot), self._keys.outbox(priority)],
-            args=[
-                message.model_dump_json(),
-                SLOT_TTL_SECONDS,
-                time.time(),
-                int(priority),
-                message.chat_id,
-            ],
+            args=[content, SLOT_TTL_SECONDS, time.time(), int(priority), message.chat_id],
         )
+        if shown is not None:
+            shown[slot] = digest
         return bool(added)
 
     async def adopt(self, slot: str, chat_id: int, message_id: int, content: OutMessage) -> None:
