@@ -117,6 +117,7 @@ class CallSession(BaseModel):
     # Digests of what the call's cards and summaries were last queued to show, by slot:
     # drawing one again unchanged asks nothing of Redis.
     shown: dict[str, str] = {}
+    busy_noted: list[str] = []  # extensions this call last noted as busy (see Presence)
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).

@@ -27,28 +27,32 @@ class Presence:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._forget = redis.register_script(_FORGET_IF_SAME)
 
     async def follow(self, session: CallSession) -> None:
-        """Note who of this call is talking or holding, and who is no longer."""
+        """Note who of this call is talking or holding, and who is no longer (only what
+        changed since the call's last note, in one round trip)."""
         key = self._keys.busy(session.account)
-        busy: dict[str, str] = {}
-        free: set[str] = set()
-        for leg in session.legs.values():
-            if not leg.extension:
-                continue
-            if leg.state in (LegState.CONNECTED, LegState.ON_HOLD) and not session.finished:
-                busy[leg.extension] = session.call_id
-            else:
-                free.add(leg.extension)
-        if busy:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for extension, call_id in busy.items():
-                    pipe.hset(key, extension, call_id)
+        busy = sorted(
+            {
+                leg.extension
+                for leg in session.legs.values()
+                if leg.extension
+                and leg.state in (LegState.CONNECTED, LegState.ON_HOLD)
+                and not session.finished
+            }
+        )
+        if busy == session.busy_noted:
+            return
+        free = set(session.busy_noted) - set(busy)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for extension in busy:
+                pipe.hset(key, extension, session.call_id)
+            if busy:
                 pipe.expire(key, BUSY_TTL_SECONDS)
-                await pipe.execute()
-        for extension in free - set(busy):
-            await self._forget(keys=[key], args=[extension, session.call_id])
+            for extension in sorted(free):
+                pipe.eval(_FORGET_IF_SAME, 1, key, extension, session.call_id)
+            await pipe.execute()
+        session.busy_noted = busy
 
     async def busy(self, account: str) -> set[str]:
         """The extensions of ``account`` on a call now."""

@@ -25,8 +25,17 @@ async def test_talking_and_holding_are_busy_ringing_and_ended_are_not(redis: Red
     await presence.follow(talking)
     assert await presence.busy("main") == {"102"}
 
-    ended = _state(RING_GROUP)
-    await presence.follow(ended)
+    talking.apply_leg(leg("b", 5, LegState.DISCONNECTED, "102", at=60))  # the call ends
+    await presence.follow(talking)
+    assert await presence.busy("main") == set()
+
+
+async def test_a_call_whose_busy_people_did_not_change_writes_nothing(redis: Redis) -> None:
+    presence = Presence(redis, Keys())
+    talking = _state(RING_GROUP[:6])
+    await presence.follow(talking)
+    await redis.delete(Keys().busy("main"))
+    await presence.follow(talking)  # nothing changed since the last note
     assert await presence.busy("main") == set()
 
 
