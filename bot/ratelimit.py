@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem
 from limits.aio.storage import RedisStorage
@@ -19,17 +21,20 @@ from bot.runtime.keyed_locks import KeyedLocks
 
 # KEYS[1] a cooldown nobody may write through while it lasts, KEYS[2..] moving windows
 # (lists of Unix times, newest first, as the ``limits`` package keeps them); ARGV[1] now,
-# then each window's limit and length (s). Takes a slot in every window, or in none.
+# then each window's limit and length (s). Takes a slot in every window, or in none and
+# says which stands in the way (0: the cooldown) and for how many seconds.
 _TAKE_ALL = """
-if redis.call('PTTL', KEYS[1]) > 0 then
-  return 0
+local cooldown = redis.call('PTTL', KEYS[1])
+if cooldown > 0 then
+  return {0, 0, tostring(cooldown / 1000)}
 end
 local now = tonumber(ARGV[1])
 for i = 2, #KEYS do
   local limit = tonumber(ARGV[2 * i - 2])
+  local length = tonumber(ARGV[2 * i - 1])
   local entry = redis.call('LINDEX', KEYS[i], limit - 1)
-  if entry and tonumber(entry) >= now - tonumber(ARGV[2 * i - 1]) then
-    return 0
+  if entry and tonumber(entry) >= now - length then
+    return {0, i - 1, tostring(tonumber(entry) + length - now)}
   end
 end
 for i = 2, #KEYS do
@@ -37,10 +42,23 @@ for i = 2, #KEYS do
   redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[2 * i - 2]) - 1)
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
 end
-return 1
+return {1, 0, '0'}
 """
 
-Take = tuple[RateLimitItem, Sequence[str]]
+
+@dataclass(frozen=True)
+class Take:
+    """One limit of :meth:`SharedRateLimiter.take_all`.
+
+    ``margin``: once it is full, wait this much past the moment a slot frees up (for a
+    server that counts requests when they arrive). ``shared``: many of this process's
+    waiters may wait for it at once (a bot-wide limit); they then ask in turn.
+    """
+
+    item: RateLimitItem
+    identifiers: tuple[str, ...]
+    margin: float = 0.0
+    shared: bool = False
 
 
 class RateLimitTimeout(Exception):
@@ -65,16 +83,54 @@ class SharedRateLimiter:
         # slot is used the moment it is granted.
         self._queues = KeyedLocks()
 
-    async def try_take_all(self, takes: Sequence[Take], *, unless: str) -> bool:
-        """Take a slot in every limit at once if each has one free now and the key
-        ``unless`` (a cooldown) is not set; in one round trip. False: nothing was taken,
-        wait the usual way (:meth:`acquire`)."""
+    async def take_all(self, takes: Sequence[Take], *, unless: str, max_wait: float = 30.0) -> None:
+        """Take a slot in every limit at once, once the key ``unless`` (a cooldown) is not
+        set; one round trip when there is room, else one per wait. RateLimitTimeout when
+        that cannot happen within ``max_wait`` seconds."""
+        deadline = time.monotonic() + max_wait
+        while True:
+            blocker, wait = await self._try_all(takes, unless)
+            if blocker is None:
+                return
+            take = takes[blocker - 1] if blocker else None
+            if take is not None and take.shared:
+                # This process's waiters for a shared limit ask in turn, each afresh.
+                async with self._queues.hold(take.item.key_for(*take.identifiers)):
+                    blocker = await self._wait_shared(takes, unless, blocker, deadline)
+                if blocker is None:
+                    return
+                continue
+            await self._wait(wait + (take.margin if take is not None else 0.0), deadline)
+
+    async def _wait_shared(
+        self, takes: Sequence[Take], unless: str, shared: int, deadline: float
+    ) -> int | None:
+        """While the shared limit ``takes[shared - 1]`` stands in the way, wait for it and
+        try again; what stands in the way then (None: everything was taken)."""
+        blocker: int | None = shared
+        while blocker == shared:
+            blocker, wait = await self._try_all(takes, unless)
+            if blocker == shared:
+                await self._wait(wait + takes[shared - 1].margin, deadline)
+        return blocker
+
+    @staticmethod
+    async def _wait(seconds: float, deadline: float) -> None:
+        if time.monotonic() + seconds > deadline:
+            raise RateLimitTimeout("no slot frees up within the allowed wait")
+        await asyncio.sleep(seconds)
+
+    async def _try_all(self, takes: Sequence[Take], unless: str) -> tuple[int | None, float]:
+        """(None, 0) when every slot was taken; else which stands in the way (0 for the
+        cooldown, i for ``takes[i - 1]``) and how long it will."""
         keys = [unless]
         args: list[float | int] = [time.time()]
-        for item, identifiers in takes:
-            keys.append(f"{self._prefix}:{item.key_for(*identifiers)}")
-            args += [item.amount, item.get_expiry()]
-        return bool(await self._take_all(keys=keys, args=args))
+        for take in takes:
+            keys.append(f"{self._prefix}:{take.item.key_for(*take.identifiers)}")
+            args += [take.item.amount, take.item.get_expiry()]
+        answer: Any = await self._take_all(keys=keys, args=args)
+        taken, blocker, wait = answer
+        return (None, 0.0) if int(taken) else (int(blocker), max(float(wait), 0.0))
 
     async def try_acquire(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Take a slot if one is free now."""

@@ -509,45 +509,17 @@ class Sender:
 
     async def _wait_turn(self, chat_id: int, *, edit: bool = False) -> None:
         """Wait out a 429 cooldown, then take a slot in the global and per-chat limits (and
-        a group's 20 a minute, which Telegram sets for messages sent, not for edits)."""
+        a group's 20 a minute, which Telegram sets for messages sent, not for edits), all
+        at once: Telegram counts a message when it arrives, so every slot is taken as
+        late as it can be, just before the message goes."""
         started = time.monotonic()
-        group = chat_id < 0 and not edit
-        takes: list[Take] = [
-            (self.limits.private_chat, ("tg", "chat", str(chat_id))),
-            (self.limits.global_limit, ("tg", "global")),
+        takes = [
+            Take(self.limits.private_chat, ("tg", "chat", str(chat_id)), margin=EDGE),
+            Take(self.limits.global_limit, ("tg", "global"), margin=EDGE, shared=True),
         ]
-        if group:
-            takes.append((self.limits.group_chat, ("tg", "group", str(chat_id))))
-        if await self.limiter.try_take_all(takes, unless=self.keys.chat_cooldown(chat_id)):
-            self.metrics.telegram_wait.observe(time.monotonic() - started)
-            return  # room everywhere, no cooldown: the usual case, in one round trip
-        cooldown = await self.redis.pttl(self.keys.chat_cooldown(chat_id))
-        if cooldown and cooldown > 0:
-            await asyncio.sleep(cooldown / 1000)
-        # Like any chat about one a second; a group also 20 a minute. Telegram counts a
-        # message when it arrives, so every slot is taken as late as it can be: first wait
-        # for room in the group's minute (the long wait) without taking it, then the chat's
-        # turn, then the bot's, and the group's slot last, just before the message goes.
-        while True:
-            if group:
-                await self.limiter.wait_room(
-                    self.limits.group_chat,
-                    "tg",
-                    "group",
-                    str(chat_id),
-                    max_wait=300,
-                    margin=GROUP_EDGE,
-                )
-            await self.limiter.acquire(
-                self.limits.private_chat, "tg", "chat", str(chat_id), max_wait=300, margin=EDGE
-            )
-            await self.limiter.acquire(
-                self.limits.global_limit, "tg", "global", max_wait=300, margin=EDGE
-            )
-            if not group or await self.limiter.try_acquire(
-                self.limits.group_chat, "tg", "group", str(chat_id)
-            ):
-                break  # else another replica took the group's last slot meanwhile: wait again
+        if chat_id < 0 and not edit:  # like any chat about one a second; a group also 20 a minute
+            takes.append(Take(self.limits.group_chat, ("tg", "group", str(chat_id)), GROUP_EDGE))
+        await self.limiter.take_all(takes, unless=self.keys.chat_cooldown(chat_id), max_wait=300)
         self.metrics.telegram_wait.observe(time.monotonic() - started)
 
     async def _cool_down(self, chat_id: int, seconds: float) -> None:

@@ -9,7 +9,7 @@ import pytest
 from limits import parse
 from redis.asyncio import Redis
 
-from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
+from bot.ratelimit import RateLimitTimeout, SharedRateLimiter, Take
 
 
 async def test_concurrent_waiters_keep_the_limit(redis: Redis) -> None:
@@ -38,3 +38,39 @@ async def test_waiting_longer_than_allowed_times_out(redis: Redis) -> None:
         await limiter.acquire(item, "chat", "1", max_wait=0.3)
     assert time.monotonic() - started < 1.0
     assert await limiter.try_acquire(item, "chat", "2")
+
+
+async def test_taking_every_limit_at_once_keeps_each(redis: Redis) -> None:
+    """Many chats through one bot-wide limit: each chat and the bot keep their windows."""
+    limiter = SharedRateLimiter(redis, prefix="test:limits")
+    chat, bot = parse("3/second"), parse("10/second")
+    granted: list[tuple[float, int]] = []
+
+    async def one(chat_id: int) -> None:
+        takes = [Take(chat, ("chat", str(chat_id))), Take(bot, ("bot",), shared=True)]
+        await limiter.take_all(takes, unless="test:cooldown", max_wait=10)
+        granted.append((time.monotonic(), chat_id))
+
+    await asyncio.gather(*(one(index % 4) for index in range(24)))
+    times = sorted(at for at, _ in granted)
+    assert len(times) == 24
+    for index in range(10, 24):  # any 11 grants span more than the bot's second
+        assert times[index] - times[index - 10] >= 0.95
+    for chat_id in range(4):  # any 4 of one chat span more than its second
+        own = sorted(at for at, who in granted if who == chat_id)
+        assert all(own[i] - own[i - 3] >= 0.95 for i in range(3, len(own)))
+    assert times[-1] - times[0] < 4.0
+
+
+async def test_a_cooldown_holds_everything_and_a_full_limit_takes_nothing(redis: Redis) -> None:
+    limiter = SharedRateLimiter(redis, prefix="test:limits")
+    chat, bot = parse("1/minute"), parse("10/second")
+    takes = [Take(chat, ("chat", "1")), Take(bot, ("bot",))]
+    await redis.set("test:cooldown", "1", px=400)
+    started = time.monotonic()
+    await limiter.take_all(takes, unless="test:cooldown", max_wait=5)
+    assert 0.35 <= time.monotonic() - started < 1.5  # waited the cooldown out, then took
+    with pytest.raises(RateLimitTimeout):  # the chat's minute is used up
+        await limiter.take_all(takes, unless="test:cooldown", max_wait=0.3)
+    # ... and the bot's window was left alone: one slot taken, nine free
+    assert await redis.llen("test:limits:" + bot.key_for("bot")) == 1
