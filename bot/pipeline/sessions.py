@@ -118,6 +118,7 @@ class CallSession(BaseModel):
     # drawing one again unchanged asks nothing of Redis.
     shown: dict[str, str] = {}
     busy_noted: list[str] = []  # extensions this call last noted as busy (see Presence)
+    missed_closed: bool = False  # the client's open missed calls were closed by this one
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -127,7 +128,7 @@ class CallSession(BaseModel):
         """
         self._learn_call(event, region)
         current = self.legs.get(event.leg_id)
-        before = self.model_dump_json()
+        before = self._fingerprint(event.leg_id)
         self._learn_comment(event)
         if current is None or event.seq > current.seq:
             extension = (
@@ -153,7 +154,20 @@ class CallSession(BaseModel):
             self._connected(current, event)
         if event.state is LegState.DISCONNECTED and current.ended_at is None:
             current.ended_at = event.at
-        return self.model_dump_json() != before
+        return self._fingerprint(event.leg_id) != before
+
+    def _fingerprint(self, leg_id: str) -> tuple[object, ...]:
+        """What a leg event may change past what it teaches of the call itself: the
+        comment, who answered, and that leg."""
+        leg = self.legs.get(leg_id)
+        return (
+            self.comment,
+            self.comment_version,
+            self.answered_by,
+            self.answered_at,
+            self.talked_at,
+            tuple(leg.__dict__.values()) if leg is not None else None,
+        )
 
     def _learn_comment(self, event: CallLegEvent | CallSummaryEvent) -> None:
         """The newest comment the PBX sent, whatever order its events are handled in."""
