@@ -47,8 +47,9 @@ class Notifier(MissedAlerts):
                 if link is not None:
                     session.cards[extension] = link.telegram_id
             await self.refresh_cards(session)
-        if session.talked_at is not None and session.client_number:
-            await self.close_missed(session)
+        if session.talked_at is not None and session.client_number and not session.missed_closed:
+            await self.close_missed(session)  # once while it goes on, again at its end
+            session.missed_closed = True
         if session.finished:
             # The summary was handled before this leg: decide the end of the call again
             # with what is known now (nothing already shown is queued twice).
