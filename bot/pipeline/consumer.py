@@ -92,8 +92,8 @@ class _Acks:
 class StreamConsumer:
     """One consumer of ``streams`` in ``group``; run :meth:`run` until ``stop`` is set.
 
-    With several streams, earlier ones have priority: a later stream is read only when
-    every earlier one has nothing new.
+    With several streams, earlier ones have priority: of the entries read together, a
+    later stream's are handled only after every earlier one's.
     """
 
     def __init__(
@@ -153,12 +153,11 @@ class StreamConsumer:
                 task.cancel()
 
     async def read_new(self) -> int:
-        """Handle one batch of new entries, highest priority first; return how many."""
-        if len(self.streams) > 1:
-            for stream in self.streams:
-                handled = await self._read({stream: ">"}, block=None)
-                if handled:
-                    return handled
+        """Handle one batch of new entries, highest priority first; return how many.
+
+        One blocking read of every stream: what it brings is handled stream by stream in
+        priority order, and a stream that brought a full batch is read to its end before
+        the lower ones' entries are handled."""
         return await self._read({stream: ">" for stream in self.streams}, self.options.block_ms)
 
     async def _read(self, wanted: dict[Any, Any], block: int | None) -> int:
