@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+# Numbers parsed are remembered: one call shows the same few numbers on every event.
+PARSED_NUMBERS = 4096
 
+
+@lru_cache(maxsize=PARSED_NUMBERS)
 def normalise(raw: str, region: str = "RU") -> str | None:
     """E.164 (``+79991234567``) for a possible number, else None.
 
@@ -28,6 +34,7 @@ def normalise(raw: str, region: str = "RU") -> str | None:
     return None
 
 
+@lru_cache(maxsize=PARSED_NUMBERS)
 def display(raw: str, region: str = "RU") -> str:
     """``+7 999 123-45-67`` for a phone number as people read it; SIP addresses and
     anything that is not a phone number come back unchanged."""
@@ -36,3 +43,9 @@ def display(raw: str, region: str = "RU") -> str:
         return raw
     number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
+def forget_parsed() -> None:
+    """Drop every number remembered from parsing (a number is being forgotten)."""
+    normalise.cache_clear()
+    display.cache_clear()

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from bot.accounts import AccountBase
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.phones import display, normalise
+from bot.phones import display, forget_parsed, normalise
 from bot.services.audit import AuditLog
 from bot.services.call_log import LoggedCall, call_ref
 from bot.services.missed_calls import MissedCall, missed_ref
@@ -107,6 +107,7 @@ class Forgetter:
         numbers = self.numbers(raw, region)
         if not numbers:
             return None
+        forget_parsed()
         result = Forgotten(numbers=numbers)
         forms: set[str] = set()
         for number in numbers:
