@@ -27,6 +27,7 @@ class Texts:
             loader=FileSystemLoader(directory),
             autoescape=True,
             undefined=StrictUndefined,
+            auto_reload=False,  # templates are read once, not checked on disk at every use
         )
         self._labels = {language: _load_labels(directory / language.value) for language in Language}
 
