@@ -89,6 +89,7 @@ class Notifier(MissedAlerts):
                 OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
                 priority,
                 shown=session.shown,
+                batch=session.writes,
             )
 
     async def _about_caller(self, t: Translator, session: CallSession) -> dict[str, Any]:
@@ -231,6 +232,7 @@ class Notifier(MissedAlerts):
                 OutMessage(chat_id=chat_id, text=text, about=about(session)),
                 Priority.SUMMARY,
                 shown=session.shown,
+                batch=session.writes,
             )
 
     # recordings ------------------------------------------------------------------
@@ -288,6 +290,7 @@ class Notifier(MissedAlerts):
                     about=about(session),
                 ),
                 Priority.RECORDING,
+                batch=session.writes,
             )
         return list(targets)
 

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
@@ -23,6 +23,7 @@ from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
 from bot.storage import Keys
 from bot.storage.lease import lease
+from bot.storage.write_batch import WriteBatch
 
 SESSION_TTL_SECONDS = 2 * 24 * 3600
 IVR_LOCATIONS = {"ivr", "queue"}
@@ -118,7 +119,14 @@ class CallSession(BaseModel):
     # drawing one again unchanged asks nothing of Redis.
     shown: dict[str, str] = {}
     busy_noted: list[str] = []  # extensions this call last noted as busy (see Presence)
+    # What handling the event decided to write, sent with the session's save.
+    _writes: WriteBatch = PrivateAttr(default_factory=WriteBatch)
     missed_closed: bool = False  # the client's open missed calls were closed by this one
+
+    @property
+    def writes(self) -> WriteBatch:
+        """Writes that go to Redis with this session's save (see :meth:`SessionStore.open`)."""
+        return self._writes
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
@@ -338,7 +346,6 @@ class SessionStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
-        self._save_if_held = redis.register_script(_SAVE_IF_HELD)
 
     async def get(self, account: str, call_id: str) -> CallSession | None:
         raw = await self._redis.get(self._keys.call_session(account, call_id))
@@ -362,19 +369,25 @@ class SessionStore:
                 else CallSession(account=account, call_id=call_id)
             )
             yield session
-            # Noting when this account last had an event rides on the same script: the
+            # What handling decided to write goes in the same round trip, before the save.
+            # Noting when this account last had an event rides on the save's script: the
             # reconciliation reads it at start-up to know how far back to look. So does
             # giving the lock back.
             saved_json = session.model_dump_json()
-            saved = await self._save_if_held(
-                keys=[f"{key}:lock", key, self._keys.last_event(account)],
-                args=[
+            async with self._redis.pipeline(transaction=False) as pipe:
+                session.writes.apply(pipe)
+                pipe.eval(
+                    _SAVE_IF_HELD,
+                    3,
+                    f"{key}:lock",
+                    key,
+                    self._keys.last_event(account),
                     held.token,
                     "" if saved_json == raw else saved_json,
                     SESSION_TTL_SECONDS,
                     int(time.time()),
-                ],
-            )
+                )
+                saved = (await pipe.execute())[-1]
             held.handed_back()
             if not saved:
                 raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")

@@ -80,7 +80,7 @@ class EventWorker:
                     ask = await self._identify(session, event)
                     await self.notifier.on_leg(session, event)
                     if self.presence is not None:
-                        await self.presence.follow(session)
+                        self.presence.follow(session)
                     await self.call_log.record(session)
                     if self.closer is not None:
                         await self.closer.watch(session)
@@ -90,7 +90,7 @@ class EventWorker:
                 ask = await self._identify(session)
                 await self.notifier.on_summary(session)
                 if self.presence is not None:
-                    await self.presence.follow(session)
+                    self.presence.follow(session)
                 await self.call_log.record(session)
         elif isinstance(event, DtmfEvent) and _in_menu(event):
             async with self.sessions.open(event.account, event.call_id) as session:

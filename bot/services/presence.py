@@ -5,6 +5,7 @@ busy colleagues with it. Use :meth:`Presence.follow` after a session's legs chan
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.events import LegState
 from bot.pipeline.sessions import CallSession
@@ -28,9 +29,9 @@ class Presence:
         self._redis = redis
         self._keys = keys
 
-    async def follow(self, session: CallSession) -> None:
-        """Note who of this call is talking or holding, and who is no longer (only what
-        changed since the call's last note, in one round trip)."""
+    def follow(self, session: CallSession) -> None:
+        """Note who of this call is talking or holding, and who is no longer: only what
+        changed since the call's last note, written with the session's save."""
         key = self._keys.busy(session.account)
         busy = sorted(
             {
@@ -43,15 +44,18 @@ class Presence:
         )
         if busy == session.busy_noted:
             return
-        free = set(session.busy_noted) - set(busy)
-        async with self._redis.pipeline(transaction=False) as pipe:
+        free = sorted(set(session.busy_noted) - set(busy))
+        call_id = session.call_id
+
+        def note(pipe: Pipeline) -> None:
             for extension in busy:
-                pipe.hset(key, extension, session.call_id)
+                pipe.hset(key, extension, call_id)
             if busy:
                 pipe.expire(key, BUSY_TTL_SECONDS)
-            for extension in sorted(free):
-                pipe.eval(_FORGET_IF_SAME, 1, key, extension, session.call_id)
-            await pipe.execute()
+            for extension in free:
+                pipe.eval(_FORGET_IF_SAME, 1, key, extension, call_id)
+
+        session.writes.add(note)  # written with the session's save
         session.busy_noted = busy
 
     async def busy(self, account: str) -> set[str]:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
 from bot.storage import Keys
+from bot.storage.write_batch import WriteBatch
 
 SLOT_TTL_SECONDS = 3 * 24 * 3600
 # Once a probe is queued, no other is for this long unless its delivery says otherwise.
@@ -182,23 +183,34 @@ class Outbox:
         priority: Priority,
         *,
         shown: dict[str, str] | None = None,
+        batch: WriteBatch | None = None,
     ) -> bool:
         """Queue ``message`` for ``slot``; False when the slot already shows exactly this.
 
         ``shown``: the digests of what the slots a caller alone writes were last given
         (kept with the caller's own state, e.g. a call session): the same content again
-        is known without asking Redis."""
+        is known without asking Redis. ``batch``: queue it with that batch's write (True
+        then means it will be asked)."""
         content = message.model_dump_json()
         digest = hashlib.blake2b(content.encode(), digest_size=8).hexdigest()
         if shown is not None and shown.get(slot) == digest:
             return False
-        added = await self._put(
-            keys=[self._keys.slot(slot), self._keys.outbox(priority)],
-            args=[content, SLOT_TTL_SECONDS, time.time(), int(priority), message.chat_id],
-        )
+        keys = [self._keys.slot(slot), self._keys.outbox(priority)]
+        args: list[str | int | float] = [
+            content,
+            SLOT_TTL_SECONDS,
+            time.time(),
+            int(priority),
+            message.chat_id,
+        ]
+        if batch is not None:
+            batch.add(lambda pipe: pipe.eval(_PUT, len(keys), *keys, *args))
+            added = True
+        else:
+            added = bool(await self._put(keys=keys, args=args))
         if shown is not None:
             shown[slot] = digest
-        return bool(added)
+        return added
 
     async def adopt(self, slot: str, chat_id: int, message_id: int, content: OutMessage) -> None:
         """Take over a message a handler sent itself, showing ``content``: the slot then
