@@ -90,7 +90,8 @@ def test_calls_show_on_cards_and_in_the_group(demo: tuple[int, str, str, float])
     assert "bot (edited)" in answered
     assert "Talk time: 1:35" in answered
     assert "✎ first: 📞 Incoming call" in answered  # what it showed while ringing
-    assert with_text(group, "⬇️ Inbound call", f"Client: {cast.CLIENT_ANSWERED.shown}")
+    # The client's name may reach the summary before it is first sent, or edit it later.
+    assert with_text(group, "⬇️ Inbound call", "Client: ", cast.CLIENT_ANSWERED.shown)
 
     [colleague] = with_text(anna, cast.CLIENT_GROUP.shown)
     assert "bot (edited)" in colleague
