@@ -63,10 +63,11 @@ async def running(
         stack.push_async_callback(app.bot.session.close)
         stop = asyncio.Event()
         stack.push_async_callback(stop_tasks, stop, app.tasks)
-        app.tasks.append(asyncio.create_task(app.invalidations.listen(stop), name="changes"))
         if web_role:
             await _start_web(app, stack)
         if worker_role:
+            # Workers keep people in the process between changes; the web role reads them.
+            app.tasks.append(asyncio.create_task(app.invalidations.listen(stop), name="changes"))
             _start_workers(app, stop)
             if not web_role:
                 await _start_worker_http(app, stack)

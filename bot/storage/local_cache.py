@@ -17,7 +17,6 @@ from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +83,28 @@ class Invalidations:
 
     async def listen(self, stop: asyncio.Event) -> None:
         """Empty the caches on every change announced, until ``stop``; run it as a task."""
-        while not stop.is_set():
-            try:
-                await self._listen_once(stop)
-            except (RedisError, OSError) as exc:
-                log.info("change channel interrupted (%s); caches off", type(exc).__name__)
-            finally:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                listening = asyncio.create_task(self._listen_once())
+                await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not listening.done():
+                    listening.cancel()
+                await asyncio.wait({listening})
                 self.live = False
                 self.changed()
-            if not stop.is_set():
-                await asyncio.sleep(RESUBSCRIBE_PAUSE)
+                if not listening.cancelled() and listening.exception() is not None:
+                    error = listening.exception()
+                    log.info("change channel interrupted (%s); caches off", type(error).__name__)
+                if not stop.is_set():
+                    await asyncio.wait({stopping}, timeout=RESUBSCRIBE_PAUSE)
+        finally:
+            stopping.cancel()
 
-    async def _listen_once(self, stop: asyncio.Event) -> None:
+    async def _listen_once(self) -> None:
         async with self._redis.pubsub() as pubsub:
             await pubsub.subscribe(self._channel)
-            while not stop.is_set():
-                message = await pubsub.get_message(timeout=1.0)
-                if message is None:
-                    continue
+            async for message in pubsub.listen():
                 # Whatever changed before the subscription was confirmed counts too.
                 self.changed()
                 if message["type"] == "subscribe":
