@@ -83,7 +83,9 @@ class SharedRateLimiter:
         # slot is used the moment it is granted.
         self._queues = KeyedLocks()
 
-    async def take_all(self, takes: Sequence[Take], *, unless: str, max_wait: float = 30.0) -> None:
+    async def take_all(
+        self, takes: Sequence[Take], *, unless: str | None = None, max_wait: float = 30.0
+    ) -> None:
         """Take a slot in every limit at once, once the key ``unless`` (a cooldown) is not
         set; one round trip when there is room, else one per wait. RateLimitTimeout when
         that cannot happen within ``max_wait`` seconds."""
@@ -103,7 +105,7 @@ class SharedRateLimiter:
             await self._wait(wait + (take.margin if take is not None else 0.0), deadline)
 
     async def _wait_shared(
-        self, takes: Sequence[Take], unless: str, shared: int, deadline: float
+        self, takes: Sequence[Take], unless: str | None, shared: int, deadline: float
     ) -> int | None:
         """While the shared limit ``takes[shared - 1]`` stands in the way, wait for it and
         try again; what stands in the way then (None: everything was taken)."""
@@ -120,10 +122,10 @@ class SharedRateLimiter:
             raise RateLimitTimeout("no slot frees up within the allowed wait")
         await asyncio.sleep(seconds)
 
-    async def _try_all(self, takes: Sequence[Take], unless: str) -> tuple[int | None, float]:
+    async def _try_all(self, takes: Sequence[Take], unless: str | None) -> tuple[int | None, float]:
         """(None, 0) when every slot was taken; else which stands in the way (0 for the
         cooldown, i for ``takes[i - 1]``) and how long it will."""
-        keys = [unless]
+        keys = [unless or f"{self._prefix}:no-cooldown"]
         args: list[float | int] = [time.time()]
         for take in takes:
             keys.append(f"{self._prefix}:{take.item.key_for(*take.identifiers)}")

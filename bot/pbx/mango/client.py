@@ -19,7 +19,7 @@ from bot.pbx.base import PbxRateLimited, PbxRejected, PbxUnavailable, transport_
 from bot.pbx.mango.account import MangoAccount
 from bot.pbx.mango.codes import lookup, message_key
 from bot.pbx.mango.signing import signed_form
-from bot.ratelimit import RateLimitTimeout, SharedRateLimiter
+from bot.ratelimit import RateLimitTimeout, SharedRateLimiter, Take
 
 log = logging.getLogger(__name__)
 
@@ -109,23 +109,17 @@ class MangoClient:
         return data
 
     async def _wait_for_slot(self, path: str) -> None:
-        # Wait for room in the endpoint's limit (its wait may be long) without taking it,
-        # then the global slot, then the endpoint's: the request leaves right after, so
-        # MANGO never sees a slot that was taken long ago.
+        # The global slot and the endpoint's, taken together just before the request
+        # leaves, so MANGO never sees a slot that was taken long ago.
         if self._limiter is None:
             return
         row = LIMIT_ROWS.get(path.strip("/"), path.strip("/"))
         item = ENDPOINT_LIMITS.get(row)
-        ids = ("mango", self.account.id, row)
+        takes = [Take(GLOBAL_LIMIT, ("mango", self.account.id), ARRIVAL_MARGIN, shared=True)]
+        if item is not None:
+            takes.append(Take(item, ("mango", self.account.id, row), ARRIVAL_MARGIN))
         try:
-            while True:
-                if item is not None:
-                    await self._limiter.wait_room(item, *ids, margin=ARRIVAL_MARGIN)
-                await self._limiter.acquire(
-                    GLOBAL_LIMIT, "mango", self.account.id, margin=ARRIVAL_MARGIN
-                )
-                if item is None or await self._limiter.try_acquire(item, *ids):
-                    return
+            await self._limiter.take_all(takes)
         except RateLimitTimeout:
             raise PbxRateLimited(f"MANGO {path}: local rate limit wait too long") from None
 
