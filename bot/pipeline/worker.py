@@ -81,7 +81,7 @@ class EventWorker:
                     await self.notifier.on_leg(session, event)
                     if self.presence is not None:
                         self.presence.follow(session)
-                    await self.call_log.record(session)
+                    await self.call_log.record(session, batch=session.writes)
                     if self.closer is not None:
                         await self.closer.watch(session)
         elif isinstance(event, CallSummaryEvent):
@@ -91,7 +91,7 @@ class EventWorker:
                 await self.notifier.on_summary(session)
                 if self.presence is not None:
                     self.presence.follow(session)
-                await self.call_log.record(session)
+                await self.call_log.record(session, batch=session.writes)
         elif isinstance(event, DtmfEvent) and _in_menu(event):
             async with self.sessions.open(event.account, event.call_id) as session:
                 if session.menu != event.digits:
@@ -117,7 +117,7 @@ class EventWorker:
     async def redraw(self, session: CallSession) -> None:
         """Draw every message of the call again with what the session knows now."""
         await self.notifier.redraw(session)
-        await self.call_log.record(session)
+        await self.call_log.record(session, batch=session.writes)
 
     async def _recording(self, event: RecordingEvent) -> None:
         if event.state is not RecordingState.COMPLETED or event.call_id is None:
@@ -132,7 +132,7 @@ class EventWorker:
             if event.recording_id not in session.recordings:
                 session.recordings.append(event.recording_id)
             chats = await self.notifier.on_recording(session, event)
-            await self.call_log.record(session)
+            await self.call_log.record(session, batch=session.writes)
         if self.transcripts is not None:
             await self.transcripts.expect(event.account, event.recording_id, chats)
 

@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.domain import CallerId, CallNote
 from bot.events import Direction
 from bot.pipeline.sessions import CallSession
 from bot.storage import Keys
+from bot.storage.write_batch import WriteBatch
 
 CALL_LOG_RETENTION = timedelta(days=35)
 SCAN_BATCH = 50
@@ -102,8 +104,11 @@ class CallLog:
         self._keys = keys
         self.retention = retention
 
-    async def record(self, session: CallSession) -> LoggedCall | None:
-        """Write (or rewrite) the entry of a finished call; None while it is not finished."""
+    async def record(
+        self, session: CallSession, *, batch: WriteBatch | None = None
+    ) -> LoggedCall | None:
+        """Write (or rewrite) the entry of a finished call; None while it is not finished.
+        ``batch``: written with that batch's write (a session's save) instead of now."""
         if not session.finished or (session.started_at or session.ended_at) is None:
             return None
         call = LoggedCall.of(session)
@@ -118,21 +123,25 @@ class CallLog:
         ]
         if call.client_number:
             indexes.append(self._keys.call_log_by_number(call.account, call.client_number))
-        async with self._redis.pipeline(transaction=True) as pipe:
+        entry = call.model_dump_json()
+
+        def write(pipe: Pipeline) -> None:
             pipe.set(
-                self._keys.call_log_entry(call.account, call.call_id),
-                call.model_dump_json(),
-                ex=self.retention,
+                self._keys.call_log_entry(call.account, call.call_id), entry, ex=self.retention
             )
             pipe.set(
-                self._keys.call_ref(call.ref),
-                f"{call.account} {call.call_id}",
-                ex=self.retention,
+                self._keys.call_ref(call.ref), f"{call.account} {call.call_id}", ex=self.retention
             )
             for index in indexes:
                 pipe.zadd(index, {call.call_id: score})
                 pipe.zremrangebyscore(index, "-inf", oldest)
                 pipe.expire(index, self.retention)
+
+        if batch is not None:
+            batch.add(write)
+            return call
+        async with self._redis.pipeline(transaction=True) as pipe:
+            write(pipe)
             await pipe.execute()
         return call
 
