@@ -200,9 +200,14 @@ def pin_self(core: int) -> None:
 
 
 def spawn(
-    args: list[str], env: dict[str, str], log: Path, core: int | None = 0
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    core: int | None = 0,
+    cwd: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
-    """Start a process pinned to ``core``; its output goes to ``log``.
+    """Start a process pinned to ``core`` in ``cwd`` (another checkout runs its own code);
+    its output goes to ``log``.
 
     Never to a pipe nobody reads: a full pipe would freeze the process mid-benchmark.
     """
@@ -212,7 +217,7 @@ def spawn(
             env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=cwd,
         )
 
 

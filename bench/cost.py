@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import httpx
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from bench.common import cpu_seconds, free_port, pin_self, record, redis_server, spawn, stop
+from bench.common import ROOT, cpu_seconds, free_port, pin_self, record, redis_server, spawn, stop
 from bench.common import wait_http as wait_for
 from bench.cost_baseline import GROUP as BASELINE_GROUP
 from bench.cost_baseline import STREAM as BASELINE_STREAM
@@ -43,6 +43,7 @@ from sandbox.redis_tap import RedisTap, TapSnapshot
 from sandbox.telegram import Limits, TelegramEmulator
 
 SECTION = "Cost per call (app CPU and Redis round trips per event)"
+EARLIER = "earlier"  # the app of the checkout given with --compare-with
 KEY, SALT = "bench-key", "bench-salt"
 LINE = "74950000000"
 FIRST_USER = 700_000
@@ -259,8 +260,9 @@ async def started(process: subprocess.Popen[bytes], port: int, log: Path) -> Non
 
 
 @asynccontextmanager
-async def app_process(h: Harness) -> AsyncIterator[int]:
-    """``python -m bot run`` on core 0, its Redis through the tap; yields its pid."""
+async def app_process(h: Harness, tree: Path = ROOT) -> AsyncIterator[int]:
+    """``python -m bot run`` of the checkout ``tree`` on core 0, its Redis through the
+    tap; yields its pid."""
     port = free_port()
     config = h.workdir / "pbxgram.toml"
     fields = account(h.sim.base_url)
@@ -274,7 +276,7 @@ async def app_process(h: Harness) -> AsyncIterator[int]:
         "PBXGRAM_DATA_DIR": str(h.workdir / "data"),
         "LOG_LEVEL": "WARNING",
     }
-    process = spawn([sys.executable, "-m", "bot", "run"], env, h.workdir / "app.log")
+    process = spawn([sys.executable, "-m", "bot", "run"], env, h.workdir / "app.log", cwd=tree)
     try:
         await started(process, port, h.workdir / "app.log")
         h.sim.webhook_url = f"http://127.0.0.1:{port}/pbx/main"
@@ -337,6 +339,17 @@ async def idle_stretch(h: Harness, pid: int, seconds: float, idle: Cost) -> None
     idle.add(start, await h.read(pid), 0)
 
 
+def checkout_name(tree: Path) -> str:
+    """The commit a checkout is at, else its folder's name."""
+    described = subprocess.run(  # noqa: S603 - git, on a folder the user named
+        ["git", "-C", str(tree), "log", "-1", "--format=%h %cs"],  # noqa: S607 - git on PATH
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"commit {described.stdout.strip()}" if described.returncode == 0 else tree.name
+
+
 def per(value: float, count: int) -> float:
     return round(value / count, 3) if count else float("nan")
 
@@ -378,11 +391,13 @@ def report(costs: dict[str, tuple[Cost, Cost]], args: argparse.Namespace) -> dic
     figures: dict[str, float] = {}
     for name, (cost, idle) in costs.items():
         figures |= figures_of(name, cost, idle)
-    if "baseline" in costs:
-        for what in ("cpu_ms", "round_trips"):
-            base = figures["baseline_" + what + "_per_event_net"]
-            mine = figures["pbxgram_" + what + "_per_event_net"]
-            figures[f"ratio_{what}_per_event"] = round(mine / base, 2) if base else float("nan")
+    for other, prefix in (("baseline", "ratio"), (EARLIER, "ratio_to_earlier")):
+        if other not in costs:
+            continue
+        for what in ("cpu_ms", "round_trips", "commands"):
+            base = figures[f"{other}_{what}_per_event_net"]
+            mine = figures[f"pbxgram_{what}_per_event_net"]
+            figures[f"{prefix}_{what}_per_event"] = round(mine / base, 2) if base else float("nan")
     app = costs["pbxgram"][0]
     top = ", ".join(f"{n} {per(c, app.calls)}" for n, c in app.by_command.most_common(12))
     methods = ", ".join(
@@ -427,6 +442,13 @@ def report(costs: dict[str, tuple[Cost, Cost]], args: argparse.Namespace) -> dic
             f"- pbxgram / baseline per event (net): CPU {figures['ratio_cpu_ms_per_event']}×,"
             f" round trips {figures['ratio_round_trips_per_event']}×"
         )
+    if EARLIER in costs:
+        lines.append(
+            f"- pbxgram / earlier ({checkout_name(args.compare_with)}) per event (net):"
+            f" CPU {figures['ratio_to_earlier_cpu_ms_per_event']}×,"
+            f" round trips {figures['ratio_to_earlier_round_trips_per_event']}×,"
+            f" commands {figures['ratio_to_earlier_commands_per_event']}×"
+        )
     lines += [
         f"- pbxgram commands per call: {top}",
         f"- pbxgram Telegram requests per call: {methods}",
@@ -448,11 +470,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         directory(sim, emulator, args.slots)
         await link_people(redis_url, sim.base_url, args.slots)
         h = Harness(workdir, tap, direct, emulator, sim, args.slots)
-        names = ["pbxgram"] if args.app_only else ["baseline", "pbxgram"]
+        names = [] if args.app_only else ["baseline"]
+        names += [EARLIER] if args.compare_with else []
+        names += ["pbxgram"]
         costs = {name: (Cost(), Cost()) for name in names}
+        earlier = args.compare_with
+
+        def earlier_process(h: Harness) -> AbstractAsyncContextManager[int]:
+            return app_process(h, earlier)
+
+        starts: dict[str, tuple[Callable[[Harness], AbstractAsyncContextManager[int]], Queues]]
         starts = {
             "pbxgram": (app_process, APP_QUEUES),
             "baseline": (baseline_process, BASELINE_QUEUES),
+            EARLIER: (earlier_process, APP_QUEUES),
         }
         for round_ in range(args.rounds):
             for name in names:
@@ -475,4 +506,10 @@ if __name__ == "__main__":
     )
     parser.add_argument("--step-delay", type=float, default=0.002)
     parser.add_argument("--app-only", action="store_true", help="skip the baseline")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="TREE",
+        help="also measure the app of another checkout (an earlier commit), interleaved",
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
