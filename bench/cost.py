@@ -416,6 +416,7 @@ def report(costs: dict[str, tuple[Cost, Cost]], args: argparse.Namespace) -> dic
         f"{args.slots} at a time, the kinds in turn: {'; '.join(KINDS)}. {MANAGERS} of the",
         "operators are managers, and a group chat follows missed calls (a group gets 20",
         "messages a minute: summaries of every call would mostly measure waiting).",
+        "Each run starts from an empty database with the people linked again.",
         f"Per round: {args.warmup} calls to warm up, then {args.calls} measured calls, until",
         f"nothing is queued, no Telegram request came for {QUIET_SECONDS:g} s and Redis is",
         f"down to background polling, with {args.idle / 2:g} s idle before and after (the",
@@ -468,7 +469,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ):
         direct: Redis = Redis.from_url(redis_url, decode_responses=True)
         directory(sim, emulator, args.slots)
-        await link_people(redis_url, sim.base_url, args.slots)
         h = Harness(workdir, tap, direct, emulator, sim, args.slots)
         names = [] if args.app_only else ["baseline"]
         names += [EARLIER] if args.compare_with else []
@@ -489,6 +489,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             for name in names:
                 print(f"round {round_ + 1}: {name}", file=sys.stderr, flush=True)
                 start, queues = starts[name]
+                # Each from the same state: no missed calls, reminders or call log left by
+                # the one before to send more messages for.
+                await direct.flushdb()
+                await link_people(redis_url, sim.base_url, args.slots)
                 async with start(h) as pid:
                     await measure(h, pid, queues, args.calls, args.warmup, args.idle, *costs[name])
         await direct.aclose()
