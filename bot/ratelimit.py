@@ -154,21 +154,6 @@ class SharedRateLimiter:
         except TimeoutError:
             raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s") from None
 
-    async def wait_room(
-        self, item: RateLimitItem, *identifiers: str, max_wait: float = 30.0, margin: float = 0.0
-    ) -> None:
-        """Wait until a slot is free without taking it; RateLimitTimeout after ``max_wait``.
-
-        Use it for a long wait before shorter ones, then :meth:`try_acquire` at the last
-        moment, so the slot counts from when the request really goes.
-        """
-        deadline = time.monotonic() + max_wait
-        while not await self._limiter.test(item, *identifiers):
-            pause = await self._pause(item, identifiers, margin)
-            if time.monotonic() + pause > deadline:
-                raise RateLimitTimeout(f"no slot for {item} within {max_wait:.0f}s")
-            await asyncio.sleep(pause)
-
     async def _pause(
         self, item: RateLimitItem, identifiers: tuple[str, ...], margin: float
     ) -> float:
