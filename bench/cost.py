@@ -259,6 +259,13 @@ async def started(process: subprocess.Popen[bytes], port: int, log: Path) -> Non
     raise RuntimeError(f"exited with code {process.returncode}, see {log}")
 
 
+def interpreter(tree: Path) -> str:
+    """The checkout's own virtualenv's Python when it has one (its own dependencies, as
+    its lock file had them), else this one."""
+    own = tree / ".venv" / "bin" / "python"
+    return str(own) if tree != ROOT and own.exists() else sys.executable
+
+
 @asynccontextmanager
 async def app_process(h: Harness, tree: Path = ROOT) -> AsyncIterator[int]:
     """``python -m bot run`` of the checkout ``tree`` on core 0, its Redis through the
@@ -276,13 +283,13 @@ async def app_process(h: Harness, tree: Path = ROOT) -> AsyncIterator[int]:
         "PBXGRAM_DATA_DIR": str(h.workdir / "data"),
         "LOG_LEVEL": "WARNING",
     }
-    process = spawn([sys.executable, "-m", "bot", "run"], env, h.workdir / "app.log", cwd=tree)
+    process = spawn([interpreter(tree), "-m", "bot", "run"], env, h.workdir / "app.log", cwd=tree)
     try:
         await started(process, port, h.workdir / "app.log")
         h.sim.webhook_url = f"http://127.0.0.1:{port}/pbx/main"
         yield process.pid
     finally:
-        stop(process)
+        await asyncio.to_thread(stop, process)  # the tap in this loop keeps serving it
 
 
 @asynccontextmanager
@@ -308,7 +315,7 @@ async def baseline_process(h: Harness) -> AsyncIterator[int]:
         h.sim.webhook_url = f"http://127.0.0.1:{port}/pbx/main"
         yield process.pid
     finally:
-        stop(process)
+        await asyncio.to_thread(stop, process)
 
 
 async def measure(

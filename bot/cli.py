@@ -20,6 +20,7 @@ from bot.domain import Role
 from bot.errors import ConfigError, PbxgramError
 from bot.logs import configure_logging
 from bot.pbx.registry import cli_commands
+from bot.runtime.event_loop import run_service
 from bot.secret_box import settings_box
 from bot.webhook_urls import TELEGRAM_WEBHOOK_PATH, pbx_urls
 
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         web_role = args.command in ("run", "web")
         worker_role = args.command in ("run", "worker")
         settings.require_bot_token()
-        asyncio.run(_serve(settings, web_role=web_role, worker_role=worker_role))
+        run_service(_serve(settings, web_role=web_role, worker_role=worker_role))
         return 0
     except ConfigError as exc:
         for problem in str(exc).splitlines():  # one line per mistake
