@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.errors import StorageError
+from bot.storage.pool import WaitingConnectionPool
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -47,7 +48,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             embedded = EmbeddedRedis(settings.pbxgram_data_dir)
             await stack.enter_async_context(embedded)
             url = embedded.url
-        pool = BlockingConnectionPool.from_url(
+        pool = WaitingConnectionPool.from_url(
             url,
             decode_responses=True,
             max_connections=POOL_SIZE,
