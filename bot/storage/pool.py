@@ -15,12 +15,15 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bot.storage.packing import packing_in_c
+
 
 class WaitingConnectionPool(ConnectionPool):
     """At most ``max_connections``; a checkout waits up to ``timeout`` seconds for one."""
 
     def __init__(self, *, timeout: float = 20.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.connection_class = packing_in_c(self.connection_class)
         self.timeout = timeout
         self._slots = asyncio.Semaphore(self.max_connections)
 
@@ -47,7 +50,13 @@ class WaitingConnectionPool(ConnectionPool):
         return connection
 
     async def release(self, connection: AbstractConnection) -> None:
+        """Give a connection back. No lock: one event loop owns the pool, and nothing here
+        awaits before the connection is listed as free. No "connection released" event
+        either: nothing here listens for it."""
         try:
-            await super().release(connection)
+            self._in_use_connections.discard(connection)
+            if connection.should_reconnect():  # type: ignore[no-untyped-call]
+                await connection.disconnect()
+            self._available_connections.append(connection)
         finally:
             self._slots.release()

@@ -1,0 +1,44 @@
+"""Packing Redis commands in C.
+
+redis-py's asyncio connections pack every command in Python, argument by argument; its
+synchronous client already packs with hiredis when hiredis is installed. Use
+:func:`packing_in_c` on a connection class to get the same for asyncio: the bytes on the
+wire are identical, and a command costs a few microseconds less.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hiredis import pack_command as pack
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import DataError
+
+_packed: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+
+
+def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    """``connection_class`` packing its commands with hiredis (one class per class)."""
+    if connection_class in _packed.values():
+        return connection_class
+    if connection_class in _packed:
+        return _packed[connection_class]
+
+    class Packed(connection_class):  # type: ignore[valid-type,misc]
+        def pack_command(self, *args: Any) -> list[bytes]:
+            # As redis-py does: a command name such as "CONFIG GET" is two words on the
+            # wire. Anything but the UTF-8 default goes the Python way.
+            if self.encoder.encoding != "utf-8" or self.encoder.encoding_errors != "strict":
+                return super().pack_command(*args)  # type: ignore[no-any-return]
+            if isinstance(args[0], str):
+                args = (*args[0].encode().split(), *args[1:])
+            elif b" " in args[0]:
+                args = (*args[0].split(), *args[1:])
+            try:
+                return [pack(args)]
+            except TypeError as exc:  # what redis-py's own encoder says of such a value
+                raise DataError(str(exc)) from None
+
+    Packed.__name__ = Packed.__qualname__ = f"Packed{connection_class.__name__}"
+    _packed[connection_class] = Packed
+    return Packed
