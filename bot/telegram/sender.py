@@ -28,7 +28,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import EditMessageText, Response, SendAudio, SendMessage, SendPhoto
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetUpdates,
+    Response,
+    SendAudio,
+    SendMessage,
+    SendPhoto,
+)
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
@@ -89,6 +97,7 @@ _single_try: ContextVar[bool] = ContextVar("single_try", default=False)
 RESPONSE_TYPES = tuple(
     Response[method.__returning__]  # type: ignore[name-defined]
     for method in (SendMessage, EditMessageText, SendAudio, SendPhoto)
+    + (GetUpdates, AnswerCallbackQuery)  # long polling, and every button pressed
 )
 
 RECORD_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # about half a minute in all
