@@ -5,6 +5,9 @@ Use :class:`StreamConsumer` for every stream the workers process: new entries co
 durable), entries of a consumer that died are taken over with ``XAUTOCLAIM`` once idle,
 and an entry that keeps failing moves to a dead-letter stream after ``max_deliveries``.
 Handlers must be idempotent: an entry may be handled again after a crash.
+
+A handler whose last write is a script may acknowledge the entry in that same script,
+saving the round trip of its own: see :func:`handling`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +29,31 @@ log = logging.getLogger(__name__)
 Entry = dict[str, str]
 EntryHandler = Callable[[str, Entry], Awaitable[None]]
 DeadHandler = Callable[[str, Entry, int], Awaitable[None]]
+
+
+@dataclass
+class Handling:
+    """The stream entry a handler is handling. A script that makes the handler's effects
+    durable may acknowledge it too (``XACK stream group entry_id``, only when its writes
+    took effect), then call :meth:`acknowledged`: the consumer sends no ``XACK`` of its
+    own. Nothing the handler does after that write may matter any more."""
+
+    stream: str
+    group: str
+    entry_id: str
+    acked: bool = False
+
+    def acknowledged(self) -> None:
+        self.acked = True
+
+
+_current: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+
+def handling() -> Handling | None:
+    """The entry this task's handler is handling, if any. Tasks it starts inherit it, so
+    take it where the handler's last write is decided, and pass it on explicitly."""
+    return _current.get()
 
 
 @dataclass(frozen=True)
@@ -233,9 +262,12 @@ class StreamConsumer:
             await self._handle_logged(stream, entry_id, fields)
 
     async def _handle_logged(self, stream: str, entry_id: str, fields: Entry) -> None:
+        entry = Handling(stream, self.group, entry_id)
+        token = _current.set(entry)
         try:
             await self.handler(entry_id, fields)
-            await self._acks.ack(stream, entry_id)
+            if not entry.acked:
+                await self._acks.ack(stream, entry_id)
             self._errors.pop(entry_id, None)
         except Exception as exc:
             if len(self._errors) >= 10_000:  # entries other workers took over: forget them
@@ -243,6 +275,7 @@ class StreamConsumer:
             self._errors[entry_id] = f"{type(exc).__name__}: {exc}"[:200]
             log.exception("stream %s entry %s failed; it will be retried", stream, entry_id)
         finally:
+            _current.reset(token)
             self._handling[stream].discard(entry_id)
 
     async def _keep_claimed(self) -> None:

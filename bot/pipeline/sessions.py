@@ -21,6 +21,7 @@ from redis.exceptions import LockNotOwnedError
 from bot.domain import CallContext, CallerId, CallNote
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
+from bot.pipeline.consumer import Handling
 from bot.storage import Keys
 from bot.storage.lease import lease
 from bot.storage.write_batch import WriteBatch
@@ -322,9 +323,10 @@ def _client_number(event: CallLegEvent, direction: Direction) -> str | None:
     return None
 
 
-# KEYS[1] the session's lock, KEYS[2] the session, KEYS[3] the account's last event seen;
-# ARGV[1] lock token, ARGV[2] JSON (empty: unchanged), ARGV[3] ttl, ARGV[4] now (Unix s).
-# The lock is given back with the write.
+# KEYS[1] the session's lock, KEYS[2] the session, KEYS[3] the account's last event seen,
+# KEYS[4] the stream of the entry handled ('' for none); ARGV[1] lock token, ARGV[2] JSON
+# (empty: unchanged), ARGV[3] ttl, ARGV[4] now (Unix s), ARGV[5..6] the entry's group and
+# id. The lock is given back with the write, and the entry acknowledged.
 _SAVE_IF_HELD = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
@@ -336,6 +338,9 @@ else
 end
 redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
 redis.call('DEL', KEYS[1])
+if KEYS[4] ~= '' then
+  redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
+end
 return 1
 """
 
@@ -352,12 +357,15 @@ class SessionStore:
         return CallSession.model_validate_json(raw) if raw else None
 
     @asynccontextmanager
-    async def open(self, account: str, call_id: str) -> AsyncIterator[CallSession]:
+    async def open(
+        self, account: str, call_id: str, *, last_for: Handling | None = None
+    ) -> AsyncIterator[CallSession]:
         """The session, locked for this worker; saved when the block ends without error.
 
         If the lock expired meanwhile (this worker stood still for longer than the lease),
         another worker may have saved a newer state: nothing is saved, and the event is
-        handled again later from what is stored."""
+        handled again later from what is stored. With ``last_for``, the save is the last
+        effect of handling that stream entry, and acknowledges it."""
         key = self._keys.call_session(account, call_id)
         async with lease(
             self._redis, f"{key}:lock", wait=30, reads=lambda pipe: pipe.get(key)
@@ -374,20 +382,27 @@ class SessionStore:
             # reconciliation reads it at start-up to know how far back to look. So does
             # giving the lock back.
             saved_json = session.model_dump_json()
+            entry = ("", "", "")
+            if last_for is not None:
+                entry = (last_for.stream, last_for.group, last_for.entry_id)
             async with self._redis.pipeline(transaction=False) as pipe:
                 session.writes.apply(pipe)
                 pipe.eval(
                     _SAVE_IF_HELD,
-                    3,
+                    4,
                     f"{key}:lock",
                     key,
                     self._keys.last_event(account),
+                    entry[0],
                     held.token,
                     "" if saved_json == raw else saved_json,
                     SESSION_TTL_SECONDS,
                     int(time.time()),
+                    *entry[1:],
                 )
                 saved = (await pipe.execute())[-1]
             held.handed_back()
             if not saved:
                 raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")
+            if last_for is not None:
+                last_for.acknowledged()

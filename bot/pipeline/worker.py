@@ -23,6 +23,7 @@ from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pipeline.closing import CallCloser
 from bot.pipeline.command_results import CommandResults
+from bot.pipeline.consumer import handling
 from bot.pipeline.identify import Identifier
 from bot.pipeline.notify import Notifier
 from bot.pipeline.sessions import CallSession, SessionStore
@@ -74,8 +75,11 @@ class EventWorker:
         account = self.settings.account(event.account)
         region = account.region if account else "RU"
         ask = False
+        # For these events the session's save is the last effect: it acknowledges the
+        # stream entry too (what follows it, the address-book look-up, runs on its own).
+        entry = handling()
         if isinstance(event, CallLegEvent):
-            async with self.sessions.open(event.account, event.call_id) as session:
+            async with self.sessions.open(event.account, event.call_id, last_for=entry) as session:
                 if session.apply_leg(event, region):
                     ask = await self._identify(session, event)
                     await self.notifier.on_leg(session, event)
@@ -85,7 +89,7 @@ class EventWorker:
                     if self.closer is not None:
                         await self.closer.watch(session)
         elif isinstance(event, CallSummaryEvent):
-            async with self.sessions.open(event.account, event.call_id) as session:
+            async with self.sessions.open(event.account, event.call_id, last_for=entry) as session:
                 session.apply_summary(event, region)
                 ask = await self._identify(session)
                 await self.notifier.on_summary(session)
@@ -93,7 +97,7 @@ class EventWorker:
                     self.presence.follow(session)
                 await self.call_log.record(session, batch=session.writes)
         elif isinstance(event, DtmfEvent) and _in_menu(event):
-            async with self.sessions.open(event.account, event.call_id) as session:
+            async with self.sessions.open(event.account, event.call_id, last_for=entry) as session:
                 if session.menu != event.digits:
                     session.menu = event.digits
                     await self.redraw(session)

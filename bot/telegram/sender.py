@@ -53,6 +53,7 @@ from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
+from bot.pipeline.consumer import Handling, handling
 from bot.ratelimit import SharedRateLimiter, Take
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
@@ -96,8 +97,15 @@ _single_try: ContextVar[bool] = ContextVar("single_try", default=False)
 # garbage collected and rebuilt over and over, which costs milliseconds each time.
 RESPONSE_TYPES = tuple(
     Response[method.__returning__]  # type: ignore[name-defined]
-    for method in (SendMessage, EditMessageText, SendAudio, SendPhoto)
-    + (GetUpdates, AnswerCallbackQuery)  # long polling, and every button pressed
+    # what the sender sends, long polling, and every button pressed
+    for method in (
+        SendMessage,
+        EditMessageText,
+        SendAudio,
+        SendPhoto,
+        GetUpdates,
+        AnswerCallbackQuery,
+    )
 )
 
 RECORD_BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # about half a minute in all
@@ -109,13 +117,15 @@ GROUP_CHAT_LIMIT = RateLimitItemPerMinute(20)
 EDGE = 0.05
 GROUP_EDGE = 1.0
 
-# KEYS[1] the slot, KEYS[2] its lock, KEYS[3] the message's "about" key ('' for none);
-# ARGV[1] the lock's token, ARGV[2] 1 when the slot waited out an outage, ARGV[3] what
-# the message is about, ARGV[4] how long that is kept (s), ARGV[5..6] the outage fields,
-# ARGV[7..] field, value pairs. Returns 1 when the lock was the holder's and is given back.
+# KEYS[1] the slot, KEYS[2] its lock, KEYS[3] the message's "about" key ('' for none),
+# KEYS[4] the stream of the entry delivered ('' for none); ARGV[1] the lock's token,
+# ARGV[2] 1 when the slot waited out an outage, ARGV[3] what the message is about, ARGV[4]
+# how long that is kept (s), ARGV[5..6] the outage fields, ARGV[7..8] the entry's group
+# and id, ARGV[9..] field, value pairs. Returns 1 when the lock was the holder's and is
+# given back (and the entry acknowledged).
 _NOTE_SENT = """
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 if ARGV[2] == '1' then
   redis.call('HDEL', KEYS[1], ARGV[5], ARGV[6])
@@ -127,6 +137,9 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[2])
+if KEYS[4] ~= '' then
+  redis.call('XACK', KEYS[4], ARGV[7], ARGV[8])
+end
 return 1
 """
 
@@ -293,7 +306,16 @@ class Sender:
             about = None  # a new message about a call: a reply to it becomes a note
             if message.about and message_id is not None and "message_id" not in state:
                 about = (self.keys.message_about(message.chat_id, message_id), message.about)
-            await self._record_sent(key, mapping, waited=FAILURES in state, about=about, held=held)
+            # Noting it is the last thing a delivery does (but a probe's): it acknowledges
+            # the outbox entry too.
+            await self._record_sent(
+                key,
+                mapping,
+                waited=FAILURES in state,
+                about=about,
+                held=held,
+                last_for=None if probe else handling(),
+            )
         if probe:
             released = await self.outbox.release_stalled()
             log.info("telegram answers again; %d waiting messages go out in order", released)
@@ -312,6 +334,7 @@ class Sender:
         waited: bool,
         about: tuple[str, str] | None = None,
         held: Lease,
+        last_for: Handling | None = None,
     ) -> None:
         """Note what Telegram now shows (and forget an outage the slot waited out; note
         which call a new message is about), giving the slot's lock back with it. Telegram
@@ -319,21 +342,30 @@ class Sender:
         message again next time."""
         about_key, about_value = about or ("", "")
         fields = [part for pair in mapping.items() for part in pair]
+        stream, group, entry_id = (
+            ("", "", "")
+            if last_for is None
+            else (last_for.stream, last_for.group, last_for.entry_id)
+        )
         for pause in (*RECORD_BACKOFF, None):
             try:
                 given_back = await self._note_sent(
-                    keys=[key, held.name, about_key],
+                    keys=[key, held.name, about_key, stream],
                     args=[
                         held.token,
                         int(waited),
                         about_value,
                         int(self.about_ttl.total_seconds()),
                         *OUTAGE_FIELDS,
+                        group,
+                        entry_id,
                         *fields,
                     ],
                 )
                 if given_back:
                     held.handed_back()
+                    if last_for is not None:
+                        last_for.acknowledged()
                 return
             except (RedisConnectionError, RedisTimeoutError):
                 if pause is None:

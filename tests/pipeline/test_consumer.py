@@ -1,19 +1,26 @@
-"""The stream consumer: ack after success, take over crashed consumers, dead-letter."""
+"""The stream consumer: ack after success (or let the handler's last write do it), take
+over crashed consumers, dead-letter."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import LockNotOwnedError
 
 from bot.pipeline.consumer import (
     ConsumerOptions,
     DeadHandler,
     Entry,
     EntryHandler,
+    Handling,
     StreamConsumer,
+    handling,
 )
+from bot.pipeline.sessions import SessionStore
+from bot.storage import Keys
 
 FAST = ConsumerOptions(block_ms=50, claim_idle_ms=50, claim_every_s=0.05, max_deliveries=3)
 
@@ -136,3 +143,59 @@ async def test_a_long_high_priority_stream_goes_before_what_a_blocking_read_brou
         stop.set()
         await task
     assert started == [f"h{n}" for n in range(10)] + [f"l{n}" for n in range(4)]
+
+
+async def test_a_handler_that_acknowledged_its_entry_itself_gets_no_second_xack(
+    redis: Redis,
+) -> None:
+    done = asyncio.Event()
+    seen: list[tuple[str, str, str]] = []
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        entry = handling()
+        assert entry is not None
+        seen.append((entry.stream, entry.group, entry.entry_id))
+        entry.acknowledged()  # says so without doing it: the consumer must believe it
+        done.set()
+
+    entry_id = await redis.xadd("s", {"n": "1"})
+    await _run_until(_consumer(redis, "a", handle), done)
+
+    assert seen == [("s", "g", entry_id)]
+    assert (await redis.xpending("s", "g"))["pending"] == 1
+    assert handling() is None  # only while a handler runs
+
+
+async def test_a_session_saved_last_acknowledges_its_entry_with_the_save(redis: Redis) -> None:
+    store = SessionStore(redis, Keys())
+    done = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        async with store.open("main", fields["call"], last_for=handling()) as session:
+            session.menu = "1"
+        done.set()
+
+    await redis.xadd("s", {"call": "E1"})
+    consumer = _consumer(redis, "a", handle)
+    await _run_until(consumer, done)
+
+    assert (await redis.xpending("s", "g"))["pending"] == 0
+    saved = await store.get("main", "E1")
+    assert saved is not None and saved.menu == "1"
+
+
+async def test_a_save_that_lost_its_lock_acknowledges_nothing(redis: Redis) -> None:
+    await redis.xgroup_create("s", "g", id="0", mkstream=True)
+    entry_id = await redis.xadd("s", {"call": "E1"})
+    await redis.xreadgroup("g", "a", {"s": ">"})
+    store = SessionStore(redis, Keys())
+    entry = Handling("s", "g", entry_id)
+
+    with pytest.raises(LockNotOwnedError):
+        async with store.open("main", "E1", last_for=entry) as session:
+            session.menu = "1"
+            await redis.delete(Keys().call_session("main", "E1") + ":lock")  # it expired
+
+    assert not entry.acked
+    assert (await redis.xpending("s", "g"))["pending"] == 1
+    assert await store.get("main", "E1") is None
