@@ -120,13 +120,16 @@ class CallSession(BaseModel):
     # drawing one again unchanged asks nothing of Redis.
     shown: dict[str, str] = {}
     busy_noted: list[str] = []  # extensions this call last noted as busy (see Presence)
-    # What handling the event decided to write, sent with the session's save.
-    _writes: WriteBatch = PrivateAttr(default_factory=WriteBatch)
+    # What handling the event decided to write, sent with the session's save. Made when
+    # first asked for: a default factory costs pydantic a signature inspection per load.
+    _writes: WriteBatch | None = PrivateAttr(default=None)
     missed_closed: bool = False  # the client's open missed calls were closed by this one
 
     @property
     def writes(self) -> WriteBatch:
         """Writes that go to Redis with this session's save (see :meth:`SessionStore.open`)."""
+        if self._writes is None:
+            self._writes = WriteBatch()
         return self._writes
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
