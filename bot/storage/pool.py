@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
+from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.storage.packing import packing_in_c
@@ -22,6 +23,9 @@ class WaitingConnectionPool(ConnectionPool):
     """At most ``max_connections``; a checkout waits up to ``timeout`` seconds for one."""
 
     def __init__(self, *, timeout: float = 20.0, **kwargs: Any) -> None:
+        # What the connections tell Redis of the client (CLIENT SETINFO), made once: each
+        # connection would otherwise read the installed package's metadata again.
+        kwargs.setdefault("driver_info", DriverInfo())
         super().__init__(**kwargs)
         self.connection_class = packing_in_c(self.connection_class)
         self.timeout = timeout

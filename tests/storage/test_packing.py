@@ -37,7 +37,7 @@ def test_a_pipeline_packs_the_same_too() -> None:
 
 
 @pytest.mark.parametrize("value", [None, True, object()])
-def test_values_redis_py_refuses_are_refused_alike(value: object) -> None:
+def test_values_redis_py_refuses_are_refused_alike(value: Any) -> None:
     with pytest.raises(DataError):
         Connection().pack_command("SET", "k", value)
     with pytest.raises(DataError):
@@ -64,7 +64,8 @@ async def test_the_shared_pool_talks_to_redis_through_packed_connections(redis_u
     try:
         await client.set("pbxgram:test:ключ", "значение ☎", ex=60)
         async with client.pipeline(transaction=True) as pipe:
-            pipe.get("pbxgram:test:ключ").strlen("pbxgram:test:ключ")
+            pipe.get("pbxgram:test:ключ")
+            pipe.strlen("pbxgram:test:ключ")
             assert await pipe.execute() == ["значение ☎", len("значение ☎".encode())]
         assert pool.connection_class.__name__.startswith("Packed")
     finally:

@@ -4,6 +4,7 @@ one, gives up plainly after its timeout, and a failed connect gives its place ba
 from __future__ import annotations
 
 import asyncio
+from importlib import metadata
 
 import pytest
 from redis.asyncio import Redis
@@ -66,3 +67,27 @@ async def test_a_failed_connect_gives_its_place_back() -> None:
                 await pool.get_connection()
     finally:
         await pool.aclose()
+
+
+async def test_new_connections_read_no_package_metadata(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the installed package's metadata costs about a millisecond: once per pool,
+    not once per connection opened under load."""
+    pool = WaitingConnectionPool.from_url(redis_url, max_connections=4, client_name="meta-test")
+    client = Redis.from_pool(pool)
+    read: list[str] = []
+    real_version = metadata.version
+
+    def version(name: str) -> str:
+        read.append(name)
+        return real_version(name)
+
+    monkeypatch.setattr(metadata, "version", version)
+    try:
+        await asyncio.gather(*(client.blpop(["pbxgram:test:nothing"], 0.05) for _ in range(4)))
+        assert read == []
+        [info] = [c for c in await client.client_list() if c["name"] == "meta-test"][:1]
+        assert info["lib-name"] == "redis-py" and info["lib-ver"] == real_version("redis")
+    finally:
+        await client.aclose()
