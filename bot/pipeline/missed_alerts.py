@@ -18,6 +18,7 @@ from bot.pipeline.caller_view import (
 from bot.pipeline.notify_base import NotifierBase, spam_row
 from bot.pipeline.sessions import CallSession
 from bot.services.missed_calls import MissedCall, ladder_times
+from bot.storage.write_batch import WriteBatch
 from bot.telegram.callbacks import MissedAction, MissedCallback
 from bot.telegram.outbox import Button, OutMessage, Priority
 
@@ -80,7 +81,7 @@ class MissedAlerts(NotifierBase):
             missed.copies = _with_copies(missed, recipients)
             if missed != existing:
                 await self.missed.save(missed)
-        await self.render_missed(missed)
+        await self.render_missed(missed, batch=session.writes)
 
     async def _called_again(
         self, first: MissedCall, session: CallSession, recipients: list[int]
@@ -95,7 +96,7 @@ class MissedAlerts(NotifierBase):
             missed.rang = list(dict.fromkeys([*missed.rang, *session.rang]))
             missed.copies = _with_copies(missed, recipients)
             await self.missed.save(missed)
-        await self.render_missed(missed)
+        await self.render_missed(missed, batch=session.writes)
         if missed.taken_by_chat is not None:
             chat_id = missed.taken_by_chat
             t = await self.translator(chat_id)
@@ -109,6 +110,7 @@ class MissedAlerts(NotifierBase):
                 f"again:{missed.ref}:{session.call_id}",
                 OutMessage(chat_id=chat_id, text=text, reply_to_slot=missed.copy_in(chat_id)),
                 Priority.MISSED,
+                batch=session.writes,
             )
 
     async def _missed_recipients(self, session: CallSession) -> list[int]:
@@ -134,8 +136,9 @@ class MissedAlerts(NotifierBase):
                 chats.append(link.telegram_id)
         return list(dict.fromkeys(chats))
 
-    async def render_missed(self, missed: MissedCall) -> None:
-        """Queue every copy of the alert with its current state (open, taken or closed)."""
+    async def render_missed(self, missed: MissedCall, *, batch: WriteBatch | None = None) -> None:
+        """Queue every copy of the alert with its current state (open, taken or closed);
+        with ``batch``, all of them ride on that batch's write (a call session's save)."""
         names = [await self.name_of(missed.account, ext) or ext for ext in missed.rang]
         for chat_id, slot in missed.copies:
             t = await self.translator(chat_id)
@@ -183,7 +186,7 @@ class MissedAlerts(NotifierBase):
                 late_note=t.label("calls.late"),
                 about=f"{missed.account} {missed.call_id}",
             )
-            await self.outbox.put(slot, message, Priority.MISSED)
+            await self.outbox.put(slot, message, Priority.MISSED, batch=batch)
 
     async def close_missed(self, session: CallSession) -> None:
         """Someone talked to this client: close every open missed call from them."""
