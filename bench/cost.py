@@ -497,8 +497,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"round {round_ + 1}: {name}", file=sys.stderr, flush=True)
                 start, queues = starts[name]
                 # Each from the same state: no missed calls, reminders or call log left by
-                # the one before to send more messages for.
+                # the one before to send more messages for, and no calls in the PBX's own
+                # log that this empty database never heard of (the app's reconciliation
+                # would recover them all as missed calls, and alert every one).
                 await direct.flushdb()
+                sim.history.clear()
                 await link_people(redis_url, sim.base_url, args.slots)
                 async with start(h) as pid:
                     await measure(h, pid, queues, args.calls, args.warmup, args.idle, *costs[name])
