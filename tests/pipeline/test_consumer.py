@@ -189,12 +189,15 @@ async def test_a_save_that_lost_its_lock_acknowledges_nothing(redis: Redis) -> N
     entry_id = await redis.xadd("s", {"call": "E1"})
     await redis.xreadgroup("g", "a", {"s": ">"})
     store = SessionStore(redis, Keys())
-    entry = Handling("s", "g", entry_id)
+    entry = Handling("s", "g", str(entry_id))
 
-    with pytest.raises(LockNotOwnedError):
+    async def handle_while_the_lock_expires() -> None:
         async with store.open("main", "E1", last_for=entry) as session:
             session.menu = "1"
-            await redis.delete(Keys().call_session("main", "E1") + ":lock")  # it expired
+            await redis.delete(Keys().call_session("main", "E1") + ":lock")
+
+    with pytest.raises(LockNotOwnedError):
+        await handle_while_the_lock_expires()
 
     assert not entry.acked
     assert (await redis.xpending("s", "g"))["pending"] == 1
