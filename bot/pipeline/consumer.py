@@ -47,6 +47,12 @@ class Handling:
         self.acked = True
 
 
+def xack_args(entry: Handling | None) -> tuple[str, str, str]:
+    """(stream, group, entry id) for a script that acknowledges ``entry`` with its
+    write; three empty strings (acknowledge nothing) without one."""
+    return ("", "", "") if entry is None else (entry.stream, entry.group, entry.entry_id)
+
+
 _current: ContextVar[Handling | None] = ContextVar("handling", default=None)
 
 

@@ -21,7 +21,7 @@ from redis.exceptions import LockNotOwnedError
 from bot.domain import CallContext, CallerId, CallNote
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
-from bot.pipeline.consumer import Handling
+from bot.pipeline.consumer import Handling, xack_args
 from bot.storage import Keys
 from bot.storage.lease import lease
 from bot.storage.write_batch import WriteBatch
@@ -385,9 +385,7 @@ class SessionStore:
             # reconciliation reads it at start-up to know how far back to look. So does
             # giving the lock back.
             saved_json = session.model_dump_json()
-            entry = ("", "", "")
-            if last_for is not None:
-                entry = (last_for.stream, last_for.group, last_for.entry_id)
+            stream, group, entry_id = xack_args(last_for)
             async with self._redis.pipeline(transaction=False) as pipe:
                 session.writes.apply(pipe)
                 pipe.eval(
@@ -396,12 +394,13 @@ class SessionStore:
                     f"{key}:lock",
                     key,
                     self._keys.last_event(account),
-                    entry[0],
+                    stream,
                     held.token,
                     "" if saved_json == raw else saved_json,
                     SESSION_TTL_SECONDS,
                     int(time.time()),
-                    *entry[1:],
+                    group,
+                    entry_id,
                 )
                 saved = (await pipe.execute())[-1]
             held.handed_back()

@@ -2,8 +2,10 @@
 
 Use :class:`WaitingConnectionPool` where redis-py's ``BlockingConnectionPool`` would do:
 same promise (at most ``max_connections``, a command waits up to ``timeout`` seconds for
-one), but a checkout costs one semaphore instead of a condition, a lock and a timer, which
-matters when every call event makes several round trips.
+one), but a checkout costs one semaphore instead of a condition, a lock and a timer, and
+giving a connection back neither locks nor fires events, which matters when every call
+event makes several round trips. Its connections pack commands in C
+(:mod:`bot.storage.packing`).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
-from bot.pipeline.consumer import Handling, handling
+from bot.pipeline.consumer import Handling, handling, xack_args
 from bot.ratelimit import SharedRateLimiter, Take
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
@@ -342,11 +342,7 @@ class Sender:
         message again next time."""
         about_key, about_value = about or ("", "")
         fields = [part for pair in mapping.items() for part in pair]
-        stream, group, entry_id = (
-            ("", "", "")
-            if last_for is None
-            else (last_for.stream, last_for.group, last_for.entry_id)
-        )
+        stream, group, entry_id = xack_args(last_for)
         for pause in (*RECORD_BACKOFF, None):
             try:
                 given_back = await self._note_sent(
