@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
+from bot.pipeline.stream import entry_call
 from bot.runtime import JobRunner, Polling, stop_tasks
 from bot.runtime.telegram_link import Backoff, TelegramLink
 from bot.storage import open_redis
@@ -141,6 +142,7 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
         ),
         options=app.tuning.consumer,
         dead_letters_max=app.settings.dead_letters_max,
+        key=entry_call,
     )
     outbox = StreamConsumer(
         app.redis,

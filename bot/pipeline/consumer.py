@@ -8,12 +8,17 @@ Handlers must be idempotent: an entry may be handled again after a crash.
 
 A handler whose last write is a script may acknowledge the entry in that same script,
 saving the round trip of its own: see :func:`handling`.
+
+Entries that share a key (``key``: the call an event belongs to, the message slot a
+delivery is for) are handled one after another in this process, in stream order, instead
+of side by side racing for the same Redis lock and polling it until it is free.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,6 +34,7 @@ log = logging.getLogger(__name__)
 Entry = dict[str, str]
 EntryHandler = Callable[[str, Entry], Awaitable[None]]
 DeadHandler = Callable[[str, Entry, int], Awaitable[None]]
+EntryKey = Callable[[Entry], str | None]
 
 
 @dataclass
@@ -143,6 +149,7 @@ class StreamConsumer:
         on_dead: DeadHandler | None = None,
         options: ConsumerOptions | None = None,
         dead_letters_max: int = 10_000,
+        key: EntryKey | None = None,
     ) -> None:
         self.redis = redis
         self.streams = (streams,) if isinstance(streams, str) else tuple(streams)
@@ -158,6 +165,9 @@ class StreamConsumer:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._handling: dict[str, set[str]] = {stream: set() for stream in self.streams}
         self._acks = _Acks(redis, group)
+        self._key = key
+        # key -> the entries of that key waiting behind the one being handled
+        self._chains: dict[str, deque[tuple[str, str, Entry]]] = {}
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the streams) if they do not exist yet."""
@@ -250,14 +260,39 @@ class StreamConsumer:
         """Start handling each entry as soon as a slot is free; do not wait for them.
 
         One slow entry (a chat that must wait for its rate limit, a recording not ready)
-        holds only its own slot, never the entries read with it.
+        holds only its own slot, never the entries read with it. An entry whose key is
+        being handled here already waits behind it, without a slot of its own.
         """
         for entry_id, fields in entries:
+            key = None if self._key is None else self._key(fields)
+            if key is not None and key in self._chains:
+                self._handling[stream].add(entry_id)
+                self._chains[key].append((stream, entry_id, fields))
+                continue
             await self._slots.acquire()
             self._handling[stream].add(entry_id)
-            task = asyncio.create_task(self._handle(stream, entry_id, fields))
+            if key is not None:
+                self._chains[key] = deque()
+            task = asyncio.create_task(self._handle_chain(key, stream, entry_id, fields))
             self._in_flight.add(task)
             task.add_done_callback(self._done)
+
+    async def _handle_chain(
+        self, key: str | None, stream: str, entry_id: str, fields: Entry
+    ) -> None:
+        """Handle an entry, then those of its key that arrived meanwhile, in order."""
+        if key is None:
+            await self._handle(stream, entry_id, fields)
+            return
+        chain = self._chains[key]
+        try:
+            await self._handle(stream, entry_id, fields)
+            while chain:
+                await self._handle(*chain.popleft())
+        finally:
+            del self._chains[key]
+            for waiting_stream, waiting_id, _ in chain:  # stopped: they stay pending
+                self._handling[waiting_stream].discard(waiting_id)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)

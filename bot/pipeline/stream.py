@@ -1,7 +1,8 @@
 """The events stream: verified, normalised PBX events waiting for the workers.
 
 Use :class:`EventStream.put` from the web tier (one ``XADD`` per event) and
-:func:`decode_event` to read an entry back.
+:func:`decode_event` to read an entry back; :func:`entry_call` says which call an entry
+belongs to (the workers handle a call's entries one after another).
 """
 
 from __future__ import annotations
@@ -28,6 +29,21 @@ def decode_event(data: str | bytes) -> PbxEvent:
     return EVENT_ADAPTER.validate_json(data)
 
 
+def entry_fields(event: PbxEvent) -> dict[str, str]:
+    """The fields of ``event``'s stream entry: the event itself, and the call it is of."""
+    fields = {"event": encode_event(event), "dedupe": event.dedupe_key}
+    call_id = getattr(event, "call_id", None)
+    if call_id:
+        fields["call"] = f"{event.account}:{call_id}"
+    return fields
+
+
+def entry_call(fields: dict[str, str]) -> str | None:
+    """The call a stream entry is of (``account:call_id``), None for other events and for
+    entries written before the field existed."""
+    return fields.get("call")
+
+
 class EventStream:
     """Append events to the Redis stream the workers read.
 
@@ -44,7 +60,7 @@ class EventStream:
 
     async def put(self, events: Sequence[PbxEvent]) -> list[str]:
         """Store every event durably (in one transaction); return the entry ids."""
-        fields = [{"event": encode_event(event), "dedupe": event.dedupe_key} for event in events]
+        fields = [entry_fields(event) for event in events]
         if not fields:
             return []
         done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()

@@ -65,6 +65,65 @@ async def test_entries_are_handled_then_acked(redis: Redis) -> None:
     assert pending["pending"] == 0
 
 
+async def test_entries_of_one_key_are_handled_one_after_another_in_order(redis: Redis) -> None:
+    running: Counter[str] = Counter()
+    most: Counter[str] = Counter()
+    started: list[str] = []
+    done = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        key = fields.get("call", "none")
+        running[key] += 1
+        running["all"] += 1
+        most[key] = max(most[key], running[key])
+        most["all"] = max(most["all"], running["all"])
+        started.append(fields["n"])
+        await asyncio.sleep(0.02)
+        running[key] -= 1
+        running["all"] -= 1
+        if len(started) == 7:
+            done.set()
+
+    for n, call in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("x", None), ("a3", "a"), ("b2", "b")]:
+        await redis.xadd("s", {"n": n} | ({"call": call} if call else {}))
+    await redis.xadd("s", {"n": "y"})
+    consumer = StreamConsumer(
+        redis, "s", "g", "c", handle, dead_letter_stream="s:dead", options=FAST, key=_call_of
+    )
+    await _run_until(consumer, done)
+
+    assert most["a"] == most["b"] == 1  # never two of one key at once
+    assert most["all"] >= 3  # the keys, and entries without one, side by side
+    assert [n for n in started if n.startswith("a")] == ["a1", "a2", "a3"]
+    assert [n for n in started if n.startswith("b")] == ["b1", "b2"]
+    assert (await redis.xpending("s", "g"))["pending"] == 0
+
+
+async def test_an_entry_waiting_behind_its_key_is_not_taken_over_meanwhile(redis: Redis) -> None:
+    handled: Counter[str] = Counter()
+    done = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        handled[fields["n"]] += 1
+        if fields["n"] == "first":
+            await asyncio.sleep(0.3)  # far past FAST's claim idle time
+        else:
+            done.set()
+
+    await redis.xadd("s", {"n": "first", "call": "a"})
+    await redis.xadd("s", {"n": "second", "call": "a"})
+    consumer = StreamConsumer(
+        redis, "s", "g", "c", handle, dead_letter_stream="s:dead", options=FAST, key=_call_of
+    )
+    await _run_until(consumer, done)
+
+    assert handled == {"first": 1, "second": 1}
+
+
+def _call_of(fields: Entry) -> str | None:
+    return fields.get("call")
+
+
 async def test_entries_of_a_crashed_consumer_are_taken_over(redis: Redis) -> None:
     crashed = _consumer(redis, "crashed")
     await crashed.ensure_group()

@@ -16,7 +16,7 @@ from bot.metrics import Metrics
 from bot.pbx.mango.signing import sign
 from bot.pbx.providers import Providers
 from bot.pipeline.ingest import add_ingest_routes
-from bot.pipeline.stream import EventStream, decode_event
+from bot.pipeline.stream import EventStream, decode_event, entry_call
 from bot.storage import Keys
 from bot.web import build_web_app
 from tests.helpers import serving
@@ -68,6 +68,18 @@ async def test_verified_event_is_stored_and_answered(pbx: httpx.AsyncClient, red
     assert isinstance(event, CallLegEvent)
     assert event.leg_id == "MToxMDE2MzU0MTo0MDQ6NzY0"
     assert event.raw == CALL
+
+
+async def test_a_stored_event_names_its_call_for_the_workers(
+    pbx: httpx.AsyncClient, redis: Redis
+) -> None:
+    await pbx.post("/pbx/main/events/call", data=_form(CALL))
+
+    [(_, fields)] = await redis.xrange(Keys().events_stream()) or []
+    assert fields is not None
+    event = decode_event(str(fields["event"]))
+    assert isinstance(event, CallLegEvent)
+    assert entry_call(fields) == f"main:{event.call_id}" == f"main:{CALL['entry_id']}"
 
 
 async def test_unicode_escaped_and_raw_utf8_both_verify(
