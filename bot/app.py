@@ -143,6 +143,7 @@ def _start_workers(app: App, stop: asyncio.Event) -> None:
         options=app.tuning.consumer,
         dead_letters_max=app.settings.dead_letters_max,
         key=entry_call,
+        together=app.worker.handle_together,
     )
     outbox = StreamConsumer(
         app.redis,

@@ -9,9 +9,11 @@ Handlers must be idempotent: an entry may be handled again after a crash.
 A handler whose last write is a script may acknowledge the entry in that same script,
 saving the round trip of its own: see :func:`handling`.
 
-Entries that share a key (``key``: the call an event belongs to, the message slot a
-delivery is for) are handled one after another in this process, in stream order, instead
-of side by side racing for the same Redis lock and polling it until it is free.
+Entries that share a key (``key``: the call an event belongs to) are handled one after
+another in this process, in stream order, instead of side by side racing for the same
+Redis lock and polling it until it is free. Those that arrived while one of their key was
+being handled go together to ``together``, when given: one lock, one read and one write
+for all of them.
 """
 
 from __future__ import annotations
@@ -35,18 +37,20 @@ Entry = dict[str, str]
 EntryHandler = Callable[[str, Entry], Awaitable[None]]
 DeadHandler = Callable[[str, Entry, int], Awaitable[None]]
 EntryKey = Callable[[Entry], str | None]
+EntriesHandler = Callable[[list[tuple[str, Entry]]], Awaitable[None]]
 
 
 @dataclass
 class Handling:
-    """The stream entry a handler is handling. A script that makes the handler's effects
-    durable may acknowledge it too (``XACK stream group entry_id``, only when its writes
-    took effect), then call :meth:`acknowledged`: the consumer sends no ``XACK`` of its
-    own. Nothing the handler does after that write may matter any more."""
+    """The stream entries a handler is handling (one, or those handled together). A
+    script that makes the handler's effects durable may acknowledge them too (``XACK
+    stream group id...``, only when its writes took effect; see :data:`XACK_LUA`), then
+    call :meth:`acknowledged`: the consumer sends no ``XACK`` of its own. Nothing the
+    handler does after that write may matter any more."""
 
     stream: str
     group: str
-    entry_id: str
+    entry_ids: tuple[str, ...]
     acked: bool = False
 
     def acknowledged(self) -> None:
@@ -54,9 +58,22 @@ class Handling:
 
 
 def xack_args(entry: Handling | None) -> tuple[str, str, str]:
-    """(stream, group, entry id) for a script that acknowledges ``entry`` with its
-    write; three empty strings (acknowledge nothing) without one."""
-    return ("", "", "") if entry is None else (entry.stream, entry.group, entry.entry_id)
+    """(stream, group, entry ids separated by spaces) for a script that acknowledges
+    ``entry`` with its write; three empty strings (acknowledge nothing) without one."""
+    if entry is None:
+        return ("", "", "")
+    return (entry.stream, entry.group, " ".join(entry.entry_ids))
+
+
+def xack_lua(stream: str, group: str, ids: str) -> str:
+    """Lua that acknowledges what :func:`xack_args` gave, in the script's ``stream``,
+    ``group`` and ``ids`` (e.g. ``KEYS[4]``, ``ARGV[5]``, ``ARGV[6]``); nothing when the
+    stream is empty."""
+    return f"""if {stream} ~= '' then
+  local ids = {{}}
+  for id in string.gmatch({ids}, '%S+') do ids[#ids + 1] = id end
+  redis.call('XACK', {stream}, {group}, unpack(ids))
+end"""
 
 
 _current: ContextVar[Handling | None] = ContextVar("handling", default=None)
@@ -91,8 +108,8 @@ class _Acks:
         self._flushing = False
         self._task: asyncio.Task[None] | None = None  # the flush in flight (kept alive)
 
-    async def ack(self, stream: str, entry_id: str) -> None:
-        self._pending.setdefault(stream, []).append(entry_id)
+    async def ack(self, stream: str, *entry_ids: str) -> None:
+        self._pending.setdefault(stream, []).extend(entry_ids)
         if self._done is None:
             self._done = asyncio.get_running_loop().create_future()
         done = self._done
@@ -150,6 +167,7 @@ class StreamConsumer:
         options: ConsumerOptions | None = None,
         dead_letters_max: int = 10_000,
         key: EntryKey | None = None,
+        together: EntriesHandler | None = None,
     ) -> None:
         self.redis = redis
         self.streams = (streams,) if isinstance(streams, str) else tuple(streams)
@@ -166,6 +184,7 @@ class StreamConsumer:
         self._handling: dict[str, set[str]] = {stream: set() for stream in self.streams}
         self._acks = _Acks(redis, group)
         self._key = key
+        self._together = together
         # key -> the entries of that key waiting behind the one being handled
         self._chains: dict[str, deque[tuple[str, str, Entry]]] = {}
 
@@ -288,7 +307,15 @@ class StreamConsumer:
         try:
             await self._handle(stream, entry_id, fields)
             while chain:
-                await self._handle(*chain.popleft())
+                if self._together is None or len(chain) == 1:
+                    await self._handle(*chain.popleft())
+                    continue
+                stream = chain[0][0]
+                group: list[tuple[str, Entry]] = []
+                while chain and chain[0][0] == stream:
+                    _, waiting_id, waiting_fields = chain.popleft()
+                    group.append((waiting_id, waiting_fields))
+                await self._handle_together(stream, group)
         finally:
             del self._chains[key]
             for waiting_stream, waiting_id, _ in chain:  # stopped: they stay pending
@@ -303,21 +330,34 @@ class StreamConsumer:
             await self._handle_logged(stream, entry_id, fields)
 
     async def _handle_logged(self, stream: str, entry_id: str, fields: Entry) -> None:
-        entry = Handling(stream, self.group, entry_id)
+        await self._run(stream, (entry_id,), self.handler(entry_id, fields))
+
+    async def _handle_together(self, stream: str, entries: list[tuple[str, Entry]]) -> None:
+        assert self._together is not None
+        ids = tuple(entry_id for entry_id, _ in entries)
+        with log_fields(stream=stream, entry=f"{ids[0]}..{ids[-1]}"):
+            await self._run(stream, ids, self._together(entries))
+
+    async def _run(self, stream: str, ids: tuple[str, ...], handled: Awaitable[None]) -> None:
+        """Await the handling of the entries ``ids``; acknowledge them unless it did,
+        or note why they failed (they stay pending, to be handled again)."""
+        entry = Handling(stream, self.group, ids)
         token = _current.set(entry)
         try:
-            await self.handler(entry_id, fields)
+            await handled
             if not entry.acked:
-                await self._acks.ack(stream, entry_id)
-            self._errors.pop(entry_id, None)
+                await self._acks.ack(stream, *ids)
+            for entry_id in ids:
+                self._errors.pop(entry_id, None)
         except Exception as exc:
             if len(self._errors) >= 10_000:  # entries other workers took over: forget them
                 self._errors.clear()
-            self._errors[entry_id] = f"{type(exc).__name__}: {exc}"[:200]
-            log.exception("stream %s entry %s failed; it will be retried", stream, entry_id)
+            for entry_id in ids:
+                self._errors[entry_id] = f"{type(exc).__name__}: {exc}"[:200]
+            log.exception("stream %s entries %s failed; they will be retried", stream, ids)
         finally:
             _current.reset(token)
-            self._handling[stream].discard(entry_id)
+            self._handling[stream].difference_update(ids)
 
     async def _keep_claimed(self) -> None:
         """Reset the idle time of the entries still being handled here (``JUSTID`` does not

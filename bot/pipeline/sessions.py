@@ -21,7 +21,7 @@ from redis.exceptions import LockNotOwnedError
 from bot.domain import CallContext, CallerId, CallNote
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
-from bot.pipeline.consumer import Handling, xack_args
+from bot.pipeline.consumer import Handling, xack_args, xack_lua
 from bot.storage import Keys
 from bot.storage.lease import lease
 from bot.storage.write_batch import WriteBatch
@@ -328,9 +328,10 @@ def _client_number(event: CallLegEvent, direction: Direction) -> str | None:
 
 # KEYS[1] the session's lock, KEYS[2] the session, KEYS[3] the account's last event seen,
 # KEYS[4] the stream of the entry handled ('' for none); ARGV[1] lock token, ARGV[2] JSON
-# (empty: unchanged), ARGV[3] ttl, ARGV[4] now (Unix s), ARGV[5..6] the entry's group and
-# id. The lock is given back with the write, and the entry acknowledged.
-_SAVE_IF_HELD = """
+# (empty: unchanged), ARGV[3] ttl, ARGV[4] now (Unix s), ARGV[5..6] the entries' group and
+# ids. The lock is given back with the write, and the entry acknowledged.
+_SAVE_IF_HELD = (
+    """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
@@ -341,11 +342,12 @@ else
 end
 redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
 redis.call('DEL', KEYS[1])
-if KEYS[4] ~= '' then
-  redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
-end
+"""
+    + xack_lua("KEYS[4]", "ARGV[5]", "ARGV[6]")
+    + """
 return 1
 """
+)
 
 
 class SessionStore:

@@ -71,40 +71,25 @@ class EventWorker:
             await self.process(event)
         self.metrics.events_processed.labels(event.kind).inc()
 
-    async def process(self, event: PbxEvent) -> None:
-        account = self.settings.account(event.account)
-        region = account.region if account else "RU"
-        ask = False
-        # For these events the session's save is the last effect: it acknowledges the
-        # stream entry too (what follows it, the address-book look-up, runs on its own).
-        entry = handling()
-        if isinstance(event, CallLegEvent):
-            async with self.sessions.open(event.account, event.call_id, last_for=entry) as session:
-                if session.apply_leg(event, region):
-                    ask = await self._identify(session, event)
-                    await self.notifier.on_leg(session, event)
-                    if self.presence is not None:
-                        self.presence.follow(session)
-                    await self.call_log.record(session, batch=session.writes)
-                    if self.closer is not None:
-                        await self.closer.watch(session)
-        elif isinstance(event, CallSummaryEvent):
-            async with self.sessions.open(event.account, event.call_id, last_for=entry) as session:
-                session.apply_summary(event, region)
-                ask = await self._identify(session)
-                await self.notifier.on_summary(session)
-                if self.presence is not None:
-                    self.presence.follow(session)
-                await self.call_log.record(session, batch=session.writes)
-        elif isinstance(event, DtmfEvent) and _in_menu(event):
-            async with self.sessions.open(event.account, event.call_id, last_for=entry) as session:
-                if session.menu != event.digits:
-                    session.menu = event.digits
-                    await self.redraw(session)
+    async def handle_together(self, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """Consumer handler for entries of one call that arrived while an earlier one was
+        being handled: applied in order to the session, opened and saved once."""
+        events = [decode_event(fields["event"]) for _, fields in entries]
+        first = events[0]
+        with log_fields(account=first.account, call=getattr(first, "call_id", None)):
+            if all(_in_session(event) for event in events):
+                await self._apply_together(events)
+            else:  # one at a time; the consumer acknowledges them once all are done
+                for event in events:
+                    await self.process(event, acknowledge=False)
+        for event in events:
+            self.metrics.events_processed.labels(event.kind).inc()
+
+    async def process(self, event: PbxEvent, *, acknowledge: bool = True) -> None:
+        if _in_session(event):
+            await self._apply_together([event], acknowledge=acknowledge)
         elif isinstance(event, RecordingEvent):
             await self._recording(event)
-        if ask and self.identifier is not None:
-            self.identifier.ask(session)
         if self.command_results is not None:
             if isinstance(event, CommandResultEvent):
                 await self.command_results.on_result(event)
@@ -112,6 +97,47 @@ class EventWorker:
                     await self.call_control.on_result(event)
             elif isinstance(event, SmsStatusEvent):
                 await self.command_results.on_sms_status(event)
+
+    async def _apply_together(self, events: list[PbxEvent], *, acknowledge: bool = True) -> None:
+        """Apply events of one call to its session in order, under one lock and one save.
+        The save is the last effect: it acknowledges the stream entries too (what follows
+        it, the address-book look-up, runs on its own)."""
+        first = events[0]
+        assert isinstance(first, CallLegEvent | CallSummaryEvent | DtmfEvent)
+        account = self.settings.account(first.account)
+        region = account.region if account else "RU"
+        ask = False
+        entry = handling() if acknowledge else None
+        async with self.sessions.open(first.account, first.call_id, last_for=entry) as session:
+            for event in events:
+                ask = await self._apply(session, event, region) or ask
+        if ask and self.identifier is not None:
+            self.identifier.ask(session)
+
+    async def _apply(self, session: CallSession, event: PbxEvent, region: str) -> bool:
+        """Apply one event to its call's session and decide what people see; True when
+        the caller must still be looked up in the address book."""
+        ask = False
+        if isinstance(event, CallLegEvent):
+            if session.apply_leg(event, region):
+                ask = await self._identify(session, event)
+                await self.notifier.on_leg(session, event)
+                if self.presence is not None:
+                    self.presence.follow(session)
+                await self.call_log.record(session, batch=session.writes)
+                if self.closer is not None:
+                    await self.closer.watch(session)
+        elif isinstance(event, CallSummaryEvent):
+            session.apply_summary(event, region)
+            ask = await self._identify(session)
+            await self.notifier.on_summary(session)
+            if self.presence is not None:
+                self.presence.follow(session)
+            await self.call_log.record(session, batch=session.writes)
+        elif isinstance(event, DtmfEvent) and session.menu != event.digits:
+            session.menu = event.digits
+            await self.redraw(session)
+        return ask
 
     async def _identify(self, session: CallSession, event: CallLegEvent | None = None) -> bool:
         if self.identifier is None:
@@ -139,6 +165,13 @@ class EventWorker:
             await self.call_log.record(session, batch=session.writes)
         if self.transcripts is not None:
             await self.transcripts.expect(event.account, event.recording_id, chats)
+
+
+def _in_session(event: PbxEvent) -> bool:
+    """Events that change a call's session: its legs, its summary, its menu choice."""
+    return isinstance(event, CallLegEvent | CallSummaryEvent) or (
+        isinstance(event, DtmfEvent) and _in_menu(event)
+    )
 
 
 def _in_menu(event: DtmfEvent) -> bool:

@@ -53,7 +53,7 @@ from bot.log_context import log_fields
 from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
-from bot.pipeline.consumer import Handling, handling, xack_args
+from bot.pipeline.consumer import Handling, handling, xack_args, xack_lua
 from bot.ratelimit import SharedRateLimiter, Take
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
@@ -123,9 +123,10 @@ GROUP_EDGE = 1.0
 # KEYS[4] the stream of the entry delivered ('' for none); ARGV[1] the lock's token,
 # ARGV[2] 1 when the slot waited out an outage, ARGV[3] what the message is about, ARGV[4]
 # how long that is kept (s), ARGV[5..6] the outage fields, ARGV[7..8] the entry's group
-# and id, ARGV[9..] field, value pairs. Returns 1 when the lock was the holder's and is
+# and ids, ARGV[9..] field, value pairs. Returns 1 when the lock was the holder's and is
 # given back (and the entry acknowledged).
-_NOTE_SENT = """
+_NOTE_SENT = (
+    """
 local fields = {}
 for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
@@ -139,11 +140,12 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[2])
-if KEYS[4] ~= '' then
-  redis.call('XACK', KEYS[4], ARGV[7], ARGV[8])
-end
+"""
+    + xack_lua("KEYS[4]", "ARGV[7]", "ARGV[8]")
+    + """
 return 1
 """
+)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -85,7 +86,8 @@ async def test_entries_of_one_key_are_handled_one_after_another_in_order(redis: 
             done.set()
 
     for n, call in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("x", None), ("a3", "a"), ("b2", "b")]:
-        await redis.xadd("s", {"n": n} | ({"call": call} if call else {}))
+        fields: dict[Any, Any] = {"n": n} | ({"call": call} if call else {})
+        await redis.xadd("s", fields)
     await redis.xadd("s", {"n": "y"})
     consumer = StreamConsumer(
         redis, "s", "g", "c", handle, dead_letter_stream="s:dead", options=FAST, key=_call_of
@@ -118,6 +120,100 @@ async def test_an_entry_waiting_behind_its_key_is_not_taken_over_meanwhile(redis
     await _run_until(consumer, done)
 
     assert handled == {"first": 1, "second": 1}
+
+
+async def test_entries_that_waited_behind_their_key_are_handled_together(redis: Redis) -> None:
+    singles: list[str] = []
+    groups: list[list[str]] = []
+    done = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        singles.append(fields["n"])
+        if fields["n"] == "a1":
+            await release.wait()  # a2..a4 and b1 are read meanwhile
+
+    async def together(entries: list[tuple[str, Entry]]) -> None:
+        groups.append([fields["n"] for _, fields in entries])
+        done.set()
+
+    for n, call in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a"), ("a4", "a")]:
+        await redis.xadd("s", {"n": n, "call": call})
+    consumer = StreamConsumer(
+        redis,
+        "s",
+        "g",
+        "c",
+        handle,
+        dead_letter_stream="s:dead",
+        options=FAST,
+        key=_call_of,
+        together=together,
+    )
+    await consumer.ensure_group()
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await _read_already(redis, 4)  # b1 may be done already
+    release.set()
+    await asyncio.wait_for(done.wait(), 5)
+    stop.set()
+    await task
+
+    assert singles == ["a1", "b1"]
+    assert groups == [["a2", "a3", "a4"]]
+    assert (await redis.xpending("s", "g"))["pending"] == 0
+
+
+async def test_entries_handled_together_that_failed_are_retried_each_on_its_own(
+    redis: Redis,
+) -> None:
+    singles: list[str] = []
+    done = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handle(entry_id: str, fields: Entry) -> None:
+        singles.append(fields["n"])
+        if fields["n"] == "a1":
+            await release.wait()
+        if singles.count("a2") and singles.count("a3"):
+            done.set()
+
+    async def together(entries: list[tuple[str, Entry]]) -> None:
+        raise RuntimeError("boom")
+
+    for n in ("a1", "a2", "a3"):
+        await redis.xadd("s", {"n": n, "call": "a"})
+    consumer = StreamConsumer(
+        redis,
+        "s",
+        "g",
+        "c",
+        handle,
+        dead_letter_stream="s:dead",
+        options=FAST,
+        key=_call_of,
+        together=together,
+    )
+    await consumer.ensure_group()
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await _read_already(redis, 3)
+    release.set()
+    await asyncio.wait_for(done.wait(), 5)
+    stop.set()
+    await task
+
+    assert sorted(singles) == ["a1", "a2", "a3"]  # taken over once idle, one by one
+    assert (await redis.xpending("s", "g"))["pending"] == 0
+
+
+async def _read_already(redis: Redis, entries: int) -> None:
+    """Wait until the consumer has read ``entries`` entries (they are pending)."""
+    for _ in range(500):
+        if (await redis.xpending("s", "g"))["pending"] >= entries:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the entries were not read")
 
 
 def _call_of(fields: Entry) -> str | None:
@@ -208,19 +304,19 @@ async def test_a_handler_that_acknowledged_its_entry_itself_gets_no_second_xack(
     redis: Redis,
 ) -> None:
     done = asyncio.Event()
-    seen: list[tuple[str, str, str]] = []
+    seen: list[tuple[str, str, tuple[str, ...]]] = []
 
     async def handle(entry_id: str, fields: Entry) -> None:
         entry = handling()
         assert entry is not None
-        seen.append((entry.stream, entry.group, entry.entry_id))
+        seen.append((entry.stream, entry.group, entry.entry_ids))
         entry.acknowledged()  # says so without doing it: the consumer must believe it
         done.set()
 
     entry_id = await redis.xadd("s", {"n": "1"})
     await _run_until(_consumer(redis, "a", handle), done)
 
-    assert seen == [("s", "g", entry_id)]
+    assert seen == [("s", "g", (entry_id,))]
     assert (await redis.xpending("s", "g"))["pending"] == 1
     assert handling() is None  # only while a handler runs
 
@@ -248,7 +344,7 @@ async def test_a_save_that_lost_its_lock_acknowledges_nothing(redis: Redis) -> N
     entry_id = await redis.xadd("s", {"call": "E1"})
     await redis.xreadgroup("g", "a", {"s": ">"})
     store = SessionStore(redis, Keys())
-    entry = Handling("s", "g", str(entry_id))
+    entry = Handling("s", "g", (str(entry_id),))
 
     async def handle_while_the_lock_expires() -> None:
         async with store.open("main", "E1", last_for=entry) as session:

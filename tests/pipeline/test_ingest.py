@@ -79,7 +79,11 @@ async def test_a_stored_event_names_its_call_for_the_workers(
     assert fields is not None
     event = decode_event(str(fields["event"]))
     assert isinstance(event, CallLegEvent)
-    assert entry_call(fields) == f"main:{event.call_id}" == f"main:{CALL['entry_id']}"
+    assert (
+        entry_call({str(k): str(v) for k, v in fields.items()})
+        == f"main:{event.call_id}"
+        == f"main:{CALL['entry_id']}"
+    )
 
 
 async def test_unicode_escaped_and_raw_utf8_both_verify(
