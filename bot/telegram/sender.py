@@ -74,6 +74,7 @@ from bot.telegram.outage import (
 from bot.telegram.outbox import Outbox, OutMessage
 from bot.telegram.recording_links import RecordingLinks
 from bot.telegram.retry import outbox_delivery
+from bot.telegram.text_messages import TextMessages
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ class Sender:
         about_ttl: timedelta = CALL_LOG_RETENTION,  # how long a reply to a message is a note
     ) -> None:
         self.bot = bot
+        self.text_messages = TextMessages(bot, request_timeout)
         self.redis = redis
         self.keys = keys
         self.outbox = outbox
@@ -388,27 +390,17 @@ class Sender:
 
     async def _send(self, message: OutMessage) -> int:
         reply_to = await self._reply_target(message)
-        sent = await self.bot.send_message(
-            message.chat_id,
-            message.text,
-            reply_markup=_markup(message),
-            reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-            if reply_to
-            else None,
-            request_timeout=self.request_timeout,
+        sent = await self.text_messages.send(
+            message.chat_id, message.text, message.buttons, reply_to
         )
         self.metrics.telegram_sent.labels("sent").inc()
-        return sent.message_id
+        return sent
 
     async def _edit(self, message: OutMessage, message_id: int) -> bool:
         """True when the message now shows the content; False if it is gone."""
         try:
-            await self.bot.edit_message_text(
-                text=message.text,
-                chat_id=message.chat_id,
-                message_id=message_id,
-                reply_markup=_markup(message),
-                request_timeout=self.request_timeout,
+            await self.text_messages.edit(
+                message.chat_id, message_id, message.text, message.buttons
             )
         except TelegramBadRequest as exc:
             if "not modified" in exc.message:
