@@ -312,6 +312,7 @@ def build_app(
         None
         if not tuning.identify
         else Identifier(
+            redis,
             CallerIdentity(
                 redis,
                 keys,

@@ -15,6 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
 from bot.events import CallLegEvent, Direction
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.services.call_context import CallContexts
@@ -31,12 +34,14 @@ class Identifier:
 
     def __init__(
         self,
+        redis: Redis,
         identity: CallerIdentity,
         contexts: CallContexts,
         sessions: SessionStore,
         redraw: Redraw,
         missed: MissedCalls,
     ) -> None:
+        self.redis = redis
         self.identity = identity
         self.contexts = contexts
         self.missed = missed
@@ -51,13 +56,17 @@ class Identifier:
             return False
         assert session.client_number is not None
         session.identified = True
-        number, at = session.client_number, session.started_at or datetime.now(UTC)
-        # Read at once, side by side: the card waits for these.
-        known, session.spam, session.context = await asyncio.gather(
-            self.identity.known(session.account, number, _pbx_name(session, event)),
-            self.missed.is_spam(session.account, number),
-            self.contexts.of(session.account, number, session.call_id, at),
-        )
+        account, number = session.account, session.client_number
+        at = session.started_at or datetime.now(UTC)
+        # Read at once, in one round trip: the card waits for these.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            identity = _queued(pipe, lambda: self.identity.queue_known(pipe, account, number))
+            spam = _queued(pipe, lambda: self.missed.queue_is_spam(pipe, account, number))
+            context = _queued(pipe, lambda: self.contexts.queue_of(pipe, account, number, at))
+            answers = await pipe.execute()
+        known = self.identity.known_from(account, _pbx_name(session, event), answers[identity])
+        [session.spam] = [bool(answer) for answer in answers[spam]]
+        session.context = await self.contexts.of_answers(account, session.call_id, answers[context])
         session.caller = known.caller
         return known.ask_address_book
 
@@ -92,6 +101,13 @@ class Identifier:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _queued(pipe: Pipeline, queue: Callable[[], None]) -> slice:
+    """Where the answers of the reads ``queue`` adds to ``pipe`` will be."""
+    before = len(pipe.command_stack)
+    queue()
+    return slice(before, len(pipe.command_stack))
 
 
 def _from_client(session: CallSession) -> bool:

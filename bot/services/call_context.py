@@ -1,14 +1,18 @@
 """The context line of a card: how often the client called lately, and how the last call
 went. Use :meth:`CallContexts.of` once per call, when its client is first known: two
 round trips to Redis (the number's index in the call log, then its last call and that
-call's missed-call record), whatever the log's size.
+call's missed-call record), whatever the log's size. The first can ride with other reads
+(:meth:`CallContexts.queue_of`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.domain import CallContext
 from bot.services.call_log import LoggedCall
@@ -27,13 +31,25 @@ class CallContexts:
 
     async def of(self, account: str, number: str, call_id: str, at: datetime) -> CallContext | None:
         """The context of call ``call_id`` from ``number``; None for a first call."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self.queue_of(pipe, account, number, at)
+            answers = await pipe.execute()
+        return await self.of_answers(account, call_id, answers)
+
+    def queue_of(self, pipe: Pipeline, account: str, number: str, at: datetime) -> None:
+        """Add :meth:`of`'s first reads to ``pipe`` (another's, say); give their answers
+        to :meth:`of_answers`."""
         index = self._keys.call_log_by_number(account, number)
         since = (at - timedelta(days=CONTEXT_DAYS)).timestamp()
         # The two newest calls: this one may be logged already (a late event).
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrevrangebyscore(index, "+inf", since, start=0, num=2)
-            pipe.zcount(index, since, "+inf")
-            ids, total = await pipe.execute()
+        pipe.zrevrangebyscore(index, "+inf", since, start=0, num=2)
+        pipe.zcount(index, since, "+inf")
+
+    async def of_answers(
+        self, account: str, call_id: str, answers: Sequence[Any]
+    ) -> CallContext | None:
+        """The context, from what :meth:`queue_of`'s reads answered."""
+        ids, total = answers
         before = [str(i) for i in ids if str(i) != call_id][:1]
         count = int(total) - int(call_id in {str(i) for i in ids})
         if count == 0 or not before:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.domain import CallerId, CallerSource, Contact
 from bot.pbx.base import Capability, PbxError
@@ -60,13 +63,23 @@ class CallerIdentity:
         self.timeout = timeout
 
     async def known(self, account: str, number: str, pbx_name: str | None = None) -> Known:
-        provider = self._providers.get(account)
-        asks = provider is not None and provider.supports(Capability.ADDRESS_BOOK)
         # One round trip: the address book's cached answer and the phonebook's entry.
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._keys.caller_identity(account, number))
-            self._phonebook.queue_find(pipe, number)
-            cached, listed = await pipe.execute()
+            self.queue_known(pipe, account, number)
+            answers = await pipe.execute()
+        return self.known_from(account, pbx_name, answers)
+
+    def queue_known(self, pipe: Pipeline, account: str, number: str) -> None:
+        """Add :meth:`known`'s reads to ``pipe`` (another's, say); give their answers to
+        :meth:`known_from`."""
+        pipe.get(self._keys.caller_identity(account, number))
+        self._phonebook.queue_find(pipe, number)
+
+    def known_from(self, account: str, pbx_name: str | None, answers: Sequence[Any]) -> Known:
+        """What :meth:`known` says, from what :meth:`queue_known`'s reads answered."""
+        cached, listed = answers
+        provider = self._providers.get(account)
+        asks = provider is not None and provider.supports(Capability.ADDRESS_BOOK)
         if asks and cached:
             try:
                 return Known(CallerId.model_validate_json(cached), False)

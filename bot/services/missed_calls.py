@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.accounts import AccountBase
 from bot.domain import CallContext, CallerId, CallNote
@@ -179,6 +180,10 @@ class MissedCalls:
 
     async def is_spam(self, account: str, number: str) -> bool:
         return bool(await self._redis.sismember(self._keys.spam_numbers(account), number))
+
+    def queue_is_spam(self, pipe: Pipeline, account: str, number: str) -> None:
+        """Add :meth:`is_spam`'s read to ``pipe``; its answer is truthy for spam."""
+        pipe.sismember(self._keys.spam_numbers(account), number)
 
     async def spam_list(self, account: str) -> list[SpamMark]:
         """Every number marked as spam, newest mark first."""

@@ -12,6 +12,9 @@ from redis.asyncio import Redis
 
 from bot.app import App
 from bot.domain import SubscriptionKind
+from bot.events import Direction
+from bot.pipeline.sessions import CallSession
+from bot.services.phonebook import Phonebook, PhonebookEntry
 from sandbox.mango import Group, MangoSimulator
 from sandbox.redis_tap import RedisTap, TapSnapshot
 from sandbox.telegram import ChatMessage, TelegramEmulator
@@ -147,3 +150,27 @@ async def test_redis_commands_per_call_stay_within_budget(
         f"{missed} (about {COMMANDS_PER_MISSED_CALL_MEASURED} when the bound was set)",
         missed_raw,
     )
+
+
+async def test_a_new_callers_identity_spam_mark_and_context_are_one_round_trip(
+    tap: RedisTap, direct: Redis, start_app: StartApp
+) -> None:
+    app = await start_app(redis_url=tap.url)
+    identifier = app.worker.identifier
+    assert identifier is not None
+    number = "+79001234567"
+    await Phonebook(direct, app.keys).replace({number: PhonebookEntry(name="Ivan Sidorov")})
+    await direct.sadd(app.keys.spam_numbers("main"), number)
+    session = CallSession(
+        account="main", call_id="C1", direction=Direction.INBOUND, client_number=number
+    )
+
+    before = tap.snapshot()
+    ask = await identifier.prepare(session)
+    spent = tap.snapshot() - before
+
+    assert session.caller is not None and session.caller.name == "Ivan Sidorov"
+    assert session.spam is True
+    assert session.context is None  # a first call
+    assert ask is True  # MANGO's address book is still to be asked, in the background
+    assert spent.round_trips == 1
