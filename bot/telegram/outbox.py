@@ -32,16 +32,18 @@ PROBE_GUARD_SECONDS = 120.0
 RELEASE_BATCH = 5000
 
 # KEYS[1] slot hash, KEYS[2] stream; ARGV[1] content, ARGV[2] ttl, ARGV[3] now,
-# ARGV[4] priority, ARGV[5] chat
+# ARGV[4] priority, ARGV[5] chat. The entry names the slot's version it was queued for (and
+# the slot's creation time, which tells a slot from a later one of the same name).
 _PUT = """
 if redis.call('HGET', KEYS[1], 'content') == ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'content', ARGV[1], 'priority', ARGV[4], 'chat', ARGV[5])
 redis.call('HSETNX', KEYS[1], 'created', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'version', 1)
+local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'slot', KEYS[1], 'chat', ARGV[5])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'slot', KEYS[1], 'chat', ARGV[5],
+  'version', version, 'created', redis.call('HGET', KEYS[1], 'created'))
 return 1
 """
 

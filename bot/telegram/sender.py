@@ -170,6 +170,37 @@ class RetryLater(Exception):
         self.delay = delay
 
 
+class DeliveredVersions:
+    """The newest version of each slot this process saw delivered, for the slots of late.
+
+    An outbox entry names the version it was queued for: once a newer one went out, the
+    entry has nothing left to deliver, and is done without asking Redis (an edit queued
+    while the card was waiting for its turn in the chat went out with it)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._versions: dict[str, tuple[str, int]] = {}  # slot -> (its creation, version)
+
+    def note(self, slot: str, created: str | None, version: str | int | None) -> None:
+        """The slot created at ``created`` is delivered up to ``version``."""
+        if created is None or version is None:
+            return
+        known = self._versions.pop(slot, None)
+        newest = int(version)
+        if known is not None and known[0] == created and known[1] > newest:
+            newest = known[1]
+        self._versions[slot] = (created, newest)
+        if len(self._versions) > self._size:
+            del self._versions[next(iter(self._versions))]  # the one noted longest ago
+
+    def covers(self, slot: str, created: str | None, version: str | None) -> bool:
+        """True when ``version`` of the slot created at ``created`` is delivered."""
+        known = self._versions.get(slot)
+        if known is None or created is None or version is None:
+            return False
+        return known[0] == created and known[1] >= int(version)
+
+
 class Sender:
     """Deliver one outbox slot: send it, or edit what was sent."""
 
@@ -199,6 +230,7 @@ class Sender:
     ) -> None:
         self.bot = bot
         self.text_messages = TextMessages(bot, request_timeout)
+        self._delivered = DeliveredVersions()
         self.redis = redis
         self.keys = keys
         self.outbox = outbox
@@ -225,6 +257,8 @@ class Sender:
         """Consumer handler for outbox entries."""
         key = fields["slot"]
         probe = fields.get("probe") == "1"
+        if not probe and self._delivered.covers(key, fields.get("created"), fields.get("version")):
+            return  # this process delivered that version of the slot, or a newer one
         # One chat's messages one at a time, in the order they were queued (taken before
         # any await, so entries read in order are delivered in order).
         async with self._chats.hold(fields.get("chat") or key):
@@ -247,6 +281,8 @@ class Sender:
 
         async with lease(self.redis, f"{key}:lock", wait=60, reads=reads) as held:
             state, line_waits = held.read
+            if state:
+                self._delivered.note(key, state.get("created"), state.get("sent_version"))
             if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
                 if probe:
                     await self.outbox.probe_after(0)  # nothing to try with: the next one
@@ -322,6 +358,7 @@ class Sender:
                 held=held,
                 last_for=None if probe else handling(),
             )
+            self._delivered.note(key, state.get("created"), version)
         if probe:
             released = await self.outbox.release_stalled()
             log.info("telegram answers again; %d waiting messages go out in order", released)

@@ -15,6 +15,7 @@ from bot.domain import SubscriptionKind
 from bot.events import Direction
 from bot.pipeline.sessions import CallSession
 from bot.services.phonebook import Phonebook, PhonebookEntry
+from bot.telegram.outbox import OutMessage, Priority
 from sandbox.mango import Group, MangoSimulator
 from sandbox.redis_tap import RedisTap, TapSnapshot
 from sandbox.telegram import ChatMessage, TelegramEmulator
@@ -174,3 +175,29 @@ async def test_a_new_callers_identity_spam_mark_and_context_are_one_round_trip(
     assert session.context is None  # a first call
     assert ask is True  # MANGO's address book is still to be asked, in the background
     assert spent.round_trips == 1
+
+
+async def test_an_outbox_entry_for_a_version_already_delivered_costs_no_lock(
+    tap: RedisTap, direct: Redis, emulator: TelegramEmulator, start_app: StartApp
+) -> None:
+    app = await staff(emulator, await start_app(redis_url=tap.url))
+    await app.outbox.put("card:test", OutMessage(chat_id=BORIS, text="Ringing"), Priority.RINGING)
+    await app.outbox.put("card:test", OutMessage(chat_id=BORIS, text="Ended"), Priority.RINGING)
+    await settled(app, direct)
+    [card] = [m for m in emulator.bot_messages(BORIS) if m.text in ("Ringing", "Ended")]
+    assert card.text == "Ended"
+    slot = app.keys.slot("card:test")
+    created = await direct.hget(slot, "created")
+    assert await direct.hget(slot, "sent_version") == "2"
+
+    before = tap.snapshot()
+    await direct.xadd(
+        app.keys.outbox(Priority.RINGING),
+        {"slot": slot, "chat": str(BORIS), "version": "1", "created": str(created)},
+    )
+    await settled(app, direct)
+    spent = tap.snapshot() - before
+
+    assert "HGETALL" not in spent.by_command  # not even read: nothing was left to deliver
+    assert spent.by_command.get("XACK") == 1
+    assert [m.text for m in emulator.bot_messages(BORIS) if m.text == "Ended"] == ["Ended"]
