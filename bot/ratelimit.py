@@ -16,6 +16,7 @@ from limits import RateLimitItem
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.runtime.keyed_locks import KeyedLocks
 
@@ -59,6 +60,11 @@ class Take:
     identifiers: tuple[str, ...]
     margin: float = 0.0
     shared: bool = False
+
+
+def took_all(answer: Any) -> bool:
+    """Whether the try :meth:`SharedRateLimiter.queue_take_all` queued took every slot."""
+    return bool(int(answer[0]))
 
 
 class RateLimitTimeout(Exception):
@@ -125,14 +131,32 @@ class SharedRateLimiter:
     async def _try_all(self, takes: Sequence[Take], unless: str | None) -> tuple[int | None, float]:
         """(None, 0) when every slot was taken; else which stands in the way (0 for the
         cooldown, i for ``takes[i - 1]``) and how long it will."""
+        keys, args = self._take_args(takes, unless)
+        answer: Any = await self._take_all(keys=keys, args=args)
+        taken, blocker, wait = answer
+        return (None, 0.0) if int(taken) else (int(blocker), max(float(wait), 0.0))
+
+    def _take_args(
+        self, takes: Sequence[Take], unless: str | None
+    ) -> tuple[list[str], list[float | int]]:
         keys = [unless or f"{self._prefix}:no-cooldown"]
         args: list[float | int] = [time.time()]
         for take in takes:
             keys.append(f"{self._prefix}:{take.item.key_for(*take.identifiers)}")
             args += [take.item.amount, take.item.get_expiry()]
-        answer: Any = await self._take_all(keys=keys, args=args)
-        taken, blocker, wait = answer
-        return (None, 0.0) if int(taken) else (int(blocker), max(float(wait), 0.0))
+        return keys, args
+
+    def queue_take_all(self, pipe: Pipeline, takes: Sequence[Take], *, unless: str | None) -> None:
+        """Add one try of :meth:`take_all` to ``pipe``, to ride on another round trip;
+        :func:`took_all` reads its answer. Where it found no room, call
+        :meth:`take_all` as usual."""
+        keys, args = self._take_args(takes, unless)
+        pipe.eval(_TAKE_ALL, len(keys), *keys, *args)
+
+    def queued(self, take: Take) -> bool:
+        """True while waiters of this process queue for the shared limit ``take``: one
+        that tries on its own (:meth:`queue_take_all`) would go before them."""
+        return self._queues.busy(take.item.key_for(*take.identifiers))
 
     async def try_acquire(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Take a slot if one is free now."""

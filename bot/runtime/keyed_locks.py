@@ -34,6 +34,10 @@ class KeyedLocks:
             else:
                 self._locks[key] = (lock, users - 1)
 
+    def busy(self, key: str) -> bool:
+        """True while someone holds or waits for the lock of ``key``."""
+        return key in self._locks
+
     def __len__(self) -> int:
         """How many keys are held or waited for."""
         return len(self._locks)

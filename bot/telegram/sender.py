@@ -54,7 +54,7 @@ from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
 from bot.pipeline.consumer import Handling, handling, xack_args, xack_lua
-from bot.ratelimit import SharedRateLimiter, Take
+from bot.ratelimit import SharedRateLimiter, Take, took_all
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
 from bot.storage import Keys, Repositories
@@ -91,6 +91,8 @@ MESSAGE_TIMEOUT = 20
 T = TypeVar("T")
 # Set while delivering the probe of an outage: one try, no quick retries.
 _single_try: ContextVar[bool] = ContextVar("single_try", default=False)
+# Set while a delivery holds rate-limit slots it took with its lease, not used yet.
+_turn_taken: ContextVar[bool] = ContextVar("turn_taken", default=False)
 
 
 # aiogram builds ``Response[<result type>]`` for every answer, and pydantic only keeps
@@ -263,24 +265,36 @@ class Sender:
         # any await, so entries read in order are delivered in order).
         async with self._chats.hold(fields.get("chat") or key):
             token = _single_try.set(probe)
+            taken = _turn_taken.set(False)
             try:
                 with outbox_delivery(), log_fields(chat=fields.get("chat")):
-                    await self._deliver_slot(key, probe=probe)
+                    chat = fields.get("chat")
+                    early = None if probe or not chat else int(chat)
+                    await self._deliver_slot(key, probe=probe, early_chat=early)
             finally:
+                _turn_taken.reset(taken)
                 _single_try.reset(token)
 
-    async def _deliver_slot(self, key: str, *, probe: bool = False) -> None:
+    async def _deliver_slot(
+        self, key: str, *, probe: bool = False, early_chat: int | None = None
+    ) -> None:
         """Deliver the slot ``key``. While Telegram is unreachable, slots wait in line (see
         :meth:`Outbox.stall`) and only the ``probe`` tries it; once it answers, the whole
-        line goes out in order."""
+        line goes out in order. ``early_chat``: the chat whose rate-limit slots to try to take
+        with the lease (the first request then needs no round trip of its own for them)."""
         stalled_key = self.keys.outbox_stalled()
+        early = self._early_turn(early_chat)
 
         def reads(pipe: Pipeline) -> None:
             pipe.hgetall(key)
             pipe.exists(stalled_key)
+            if early is not None and early_chat is not None:
+                cooldown = self.keys.chat_cooldown(early_chat)
+                self.limiter.queue_take_all(pipe, early, unless=cooldown)
 
         async with lease(self.redis, f"{key}:lock", wait=60, reads=reads) as held:
-            state, line_waits = held.read
+            state, line_waits, *took = held.read
+            _turn_taken.set(bool(took) and took_all(took[0]))
             if state:
                 self._delivered.note(key, state.get("created"), state.get("sent_version"))
             if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
@@ -300,6 +314,10 @@ class Sender:
                 message = message.model_copy(
                     update={"text": f"{message.text}\n\n{message.late_note}"}
                 )
+            if message.audio is not None or message.photo is not None:
+                # A file goes out only once fetched: a slot taken now would be spent long
+                # before it arrives. Let it go unused, and take one when it is ready.
+                _turn_taken.set(False)
             message_id = int(state["message_id"]) if state.get("message_id") else None
             age = time.time() - float(state.get("created", time.time()))
             try:
@@ -581,16 +599,34 @@ class Sender:
         """Wait out a 429 cooldown, then take a slot in the global and per-chat limits (and
         a group's 20 a minute, which Telegram sets for messages sent, not for edits), all
         at once: Telegram counts a message when it arrives, so every slot is taken as
-        late as it can be, just before the message goes."""
+        late as it can be, just before the message goes. A slot taken with the delivery's
+        lease (see :meth:`_early_turn`) serves the first request instead."""
+        if _turn_taken.get():
+            _turn_taken.set(False)
+            self.metrics.telegram_wait.observe(0.0)
+            return
         started = time.monotonic()
+        takes = self._turn_takes(chat_id, edit=edit)
+        await self.limiter.take_all(takes, unless=self.keys.chat_cooldown(chat_id), max_wait=300)
+        self.metrics.telegram_wait.observe(time.monotonic() - started)
+
+    def _turn_takes(self, chat_id: int, *, edit: bool) -> list[Take]:
         takes = [
             Take(self.limits.private_chat, ("tg", "chat", str(chat_id)), margin=EDGE),
             Take(self.limits.global_limit, ("tg", "global"), margin=EDGE, shared=True),
         ]
         if chat_id < 0 and not edit:  # like any chat about one a second; a group also 20 a minute
             takes.append(Take(self.limits.group_chat, ("tg", "group", str(chat_id)), GROUP_EDGE))
-        await self.limiter.take_all(takes, unless=self.keys.chat_cooldown(chat_id), max_wait=300)
-        self.metrics.telegram_wait.observe(time.monotonic() - started)
+        return takes
+
+    def _early_turn(self, chat_id: int | None) -> list[Take] | None:
+        """The slots a delivery to ``chat_id`` may take with its lease, in the same round
+        trip: a private chat's (a send and an edit take the same there), while nobody in
+        this process waits for the global limit (they go first). None: not this time."""
+        if chat_id is None or chat_id < 0:
+            return None
+        takes = self._turn_takes(chat_id, edit=False)
+        return None if any(self.limiter.queued(t) for t in takes if t.shared) else takes
 
     async def _cool_down(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nobody writes to this chat for ``seconds``."""

@@ -5,7 +5,7 @@ Redis (so what Lua scripts run inside Redis counts once, as the one EVALSHA sent
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest_asyncio
 from redis.asyncio import Redis
@@ -14,6 +14,7 @@ from bot.app import App
 from bot.domain import SubscriptionKind
 from bot.events import Direction
 from bot.pipeline.sessions import CallSession
+from bot.ratelimit import SharedRateLimiter, Take
 from bot.services.phonebook import Phonebook, PhonebookEntry
 from bot.telegram.outbox import OutMessage, Priority
 from sandbox.mango import Group, MangoSimulator
@@ -201,3 +202,31 @@ async def test_an_outbox_entry_for_a_version_already_delivered_costs_no_lock(
     assert "HGETALL" not in spent.by_command  # not even read: nothing was left to deliver
     assert spent.by_command.get("XACK") == 1
     assert [m.text for m in emulator.bot_messages(BORIS) if m.text == "Ended"] == ["Ended"]
+
+
+class CountingLimiter(SharedRateLimiter):
+    """The app's rate limiter, counting the tries that cost a round trip of their own."""
+
+    tries = 0
+
+    async def _try_all(self, takes: Sequence[Take], unless: str | None) -> tuple[int | None, float]:
+        CountingLimiter.tries += 1
+        return await super()._try_all(takes, unless)
+
+
+async def test_a_private_chats_rate_limit_slot_rides_on_the_deliverys_lease(
+    direct: Redis, emulator: TelegramEmulator, start_app: StartApp
+) -> None:
+    app = await staff(emulator, await start_app())
+    await settled(app, direct)
+    app.sender.limiter = CountingLimiter(app.redis)
+    emulator.add_bot_to_group(GROUP, 1000)
+
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        hello = OutMessage(chat_id=chat, text="Hello")
+        await app.outbox.put(f"note:{chat}", hello, Priority.RINGING)
+    await settled(app, direct)
+
+    for chat in (REP_ANNA, BORIS, MARIA, GROUP):
+        assert [m.text for m in emulator.bot_messages(chat)][-1] == "Hello", chat
+    assert CountingLimiter.tries == 1  # only the group's: its 20 a minute is for sends alone
