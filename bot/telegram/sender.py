@@ -259,11 +259,13 @@ class Sender:
         """Consumer handler for outbox entries."""
         key = fields["slot"]
         probe = fields.get("probe") == "1"
-        if not probe and self._delivered.covers(key, fields.get("created"), fields.get("version")):
-            return  # this process delivered that version of the slot, or a newer one
         # One chat's messages one at a time, in the order they were queued (taken before
         # any await, so entries read in order are delivered in order).
         async with self._chats.hold(fields.get("chat") or key):
+            if not probe and self._delivered.covers(
+                key, fields.get("created"), fields.get("version")
+            ):
+                return  # this process delivered that version of the slot, or a newer one
             token = _single_try.set(probe)
             taken = _turn_taken.set(False)
             try:
