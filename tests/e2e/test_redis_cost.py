@@ -218,9 +218,10 @@ async def test_a_private_chats_rate_limit_slot_rides_on_the_deliverys_lease(
     direct: Redis, emulator: TelegramEmulator, start_app: StartApp
 ) -> None:
     app = await staff(emulator, await start_app())
+    emulator.add_bot_to_group(GROUP, 1000)
+    await emulator.wait_for_message(GROUP)  # its welcome
     await settled(app, direct)
     app.sender.limiter = CountingLimiter(app.redis)
-    emulator.add_bot_to_group(GROUP, 1000)
 
     for chat in (REP_ANNA, BORIS, MARIA, GROUP):
         hello = OutMessage(chat_id=chat, text="Hello")
