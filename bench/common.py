@@ -185,7 +185,15 @@ def _pinned(args: list[str], core: int | None) -> list[str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far; 0 where /proc is missing."""
+    """CPU time (user + system) a process has used so far; 0 where /proc is missing.
+
+    Summed over its threads from ``schedstat`` (nanoseconds) where the kernel keeps it:
+    ``stat`` counts in clock ticks (10 ms), too coarse for a second of idle polling."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return sum(int((task / "schedstat").read_text().split()[0]) for task in tasks) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:

@@ -14,6 +14,7 @@ from redis.exceptions import LockNotOwnedError
 from bot.pipeline.consumer import (
     ConsumerOptions,
     DeadHandler,
+    EntriesHandler,
     Entry,
     EntryHandler,
     Handling,
@@ -139,25 +140,7 @@ async def test_entries_that_waited_behind_their_key_are_handled_together(redis: 
 
     for n, call in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("a3", "a"), ("a4", "a")]:
         await redis.xadd("s", {"n": n, "call": call})
-    consumer = StreamConsumer(
-        redis,
-        "s",
-        "g",
-        "c",
-        handle,
-        dead_letter_stream="s:dead",
-        options=FAST,
-        key=_call_of,
-        together=together,
-    )
-    await consumer.ensure_group()
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    await _read_already(redis, 4)  # b1 may be done already
-    release.set()
-    await asyncio.wait_for(done.wait(), 5)
-    stop.set()
-    await task
+    await _run_keyed(redis, handle, together, read=4, release=release, done=done)  # b1 may be done
 
     assert singles == ["a1", "b1"]
     assert groups == [["a2", "a3", "a4"]]
@@ -183,6 +166,23 @@ async def test_entries_handled_together_that_failed_are_retried_each_on_its_own(
 
     for n in ("a1", "a2", "a3"):
         await redis.xadd("s", {"n": n, "call": "a"})
+    await _run_keyed(redis, handle, together, read=3, release=release, done=done)
+
+    assert sorted(singles) == ["a1", "a2", "a3"]  # taken over once idle, one by one
+    assert (await redis.xpending("s", "g"))["pending"] == 0
+
+
+async def _run_keyed(
+    redis: Redis,
+    handle: EntryHandler,
+    together: EntriesHandler,
+    *,
+    read: int,
+    release: asyncio.Event,
+    done: asyncio.Event,
+) -> None:
+    """Run a consumer keyed by call; once it has read ``read`` entries, set ``release``;
+    stop once ``done`` is set."""
     consumer = StreamConsumer(
         redis,
         "s",
@@ -197,14 +197,13 @@ async def test_entries_handled_together_that_failed_are_retried_each_on_its_own(
     await consumer.ensure_group()
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
-    await _read_already(redis, 3)
-    release.set()
-    await asyncio.wait_for(done.wait(), 5)
-    stop.set()
-    await task
-
-    assert sorted(singles) == ["a1", "a2", "a3"]  # taken over once idle, one by one
-    assert (await redis.xpending("s", "g"))["pending"] == 0
+    try:
+        await _read_already(redis, read)
+        release.set()
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        stop.set()
+        await task
 
 
 async def _read_already(redis: Redis, entries: int) -> None:
