@@ -44,7 +44,7 @@ EntriesHandler = Callable[[list[tuple[str, Entry]]], Awaitable[None]]
 class Handling:
     """The stream entries a handler is handling (one, or those handled together). A
     script that makes the handler's effects durable may acknowledge them too (``XACK
-    stream group id...``, only when its writes took effect; see :data:`XACK_LUA`), then
+    stream group id...``, only when its writes took effect; see :func:`xack_lua`), then
     call :meth:`acknowledged`: the consumer sends no ``XACK`` of its own. Nothing the
     handler does after that write may matter any more."""
 

@@ -173,7 +173,7 @@ class RetryLater(Exception):
 
 
 class DeliveredVersions:
-    """The newest version of each slot this process saw delivered, for the slots of late.
+    """The newest version of each slot this process delivered lately.
 
     An outbox entry names the version it was queued for: once a newer one went out, the
     entry has nothing left to deliver, and is done without asking Redis (an edit queued
@@ -258,10 +258,11 @@ class Sender:
     async def deliver(self, entry_id: str, fields: dict[str, str]) -> None:
         """Consumer handler for outbox entries."""
         key = fields["slot"]
+        chat = fields.get("chat")
         probe = fields.get("probe") == "1"
         # One chat's messages one at a time, in the order they were queued (taken before
         # any await, so entries read in order are delivered in order).
-        async with self._chats.hold(fields.get("chat") or key):
+        async with self._chats.hold(chat or key):
             if not probe and self._delivered.covers(
                 key, fields.get("created"), fields.get("version")
             ):
@@ -269,8 +270,7 @@ class Sender:
             token = _single_try.set(probe)
             taken = _turn_taken.set(False)
             try:
-                with outbox_delivery(), log_fields(chat=fields.get("chat")):
-                    chat = fields.get("chat")
+                with outbox_delivery(), log_fields(chat=chat):
                     early = None if probe or not chat else int(chat)
                     await self._deliver_slot(key, probe=probe, early_chat=early)
             finally:
