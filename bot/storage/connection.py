@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.errors import StorageError
+from bot.storage.client import AppRedis
 from bot.storage.pool import WaitingConnectionPool
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             socket_keepalive=True,
             socket_keepalive_options=KEEPALIVE,
         )
-        client: Redis = Redis.from_pool(pool)
+        client: Redis = AppRedis.from_pool(pool)
         stack.push_async_callback(client.aclose)
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):  # commands themselves have none

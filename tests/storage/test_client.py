@@ -1,0 +1,122 @@
+"""The app's client: its pipelines answer as redis-py's do, give their connection back
+whatever happens, and make no task of their own per round trip."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Generator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot.storage.client import AppRedis, LeanPipeline
+from bot.storage.pool import WaitingConnectionPool
+
+KEY = "pbxgram:test:client"
+
+
+@pytest_asyncio.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    pool = WaitingConnectionPool.from_url(
+        redis_url, decode_responses=True, max_connections=2, socket_timeout=None
+    )
+    app_redis = AppRedis.from_pool(pool)
+    await app_redis.delete(KEY, f"{KEY}:n")
+    yield app_redis
+    await app_redis.delete(KEY, f"{KEY}:n")
+    await app_redis.aclose()
+
+
+def _free(client: Redis) -> int:
+    pool = client.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    return pool._slots._value
+
+
+async def test_answers_are_redis_pys(client: Redis) -> None:
+    for transaction in (False, True):
+        async with client.pipeline(transaction=transaction) as pipe:
+            assert isinstance(pipe, LeanPipeline)
+            pipe.set(KEY, "v", nx=True)
+            pipe.set(KEY, "w", nx=True)
+            pipe.get(KEY)
+            pipe.incr(f"{KEY}:n")
+            pipe.hgetall(f"{KEY}:none")
+            answers = await pipe.execute()
+        assert answers[:3] == [True, None, "v"]
+        assert answers[4] == {}
+        await client.delete(KEY)
+    assert await client.get(f"{KEY}:n") == "2"
+    assert _free(client) == 2
+
+
+async def test_a_failed_command_raises_and_gives_the_connection_back(client: Redis) -> None:
+    await client.set(KEY, "text")
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.incr(KEY)
+        pipe.get(KEY)
+        with pytest.raises(ResponseError, match="not an integer"):
+            await pipe.execute()
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.incr(KEY)
+        pipe.get(KEY)
+        error, value = await pipe.execute(raise_on_error=False)
+    assert isinstance(error, ResponseError)
+    assert value == "text"
+    assert _free(client) == 2
+
+
+async def test_a_cancelled_round_trip_gives_the_connection_back(client: Redis) -> None:
+    async def slow() -> None:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.blpop([f"{KEY}:never"], timeout=5)
+            await pipe.execute()
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.1)
+    assert _free(client) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _free(client) == 2
+    assert await client.ping()
+
+
+async def test_watching_goes_the_librarys_way(client: Redis) -> None:
+    async with client.pipeline(transaction=True) as pipe:
+        await pipe.watch(KEY)
+        assert await pipe.get(KEY) is None
+        pipe.multi()
+        pipe.set(KEY, "x")
+        assert await pipe.execute() == [True]
+    assert _free(client) == 2
+
+
+async def test_a_round_trip_makes_no_task(client: Redis) -> None:
+    loop = asyncio.get_running_loop()
+    made: list[str] = []
+    default = loop.get_task_factory()
+
+    def counting(
+        loop: asyncio.AbstractEventLoop,
+        coro: Generator[Any, None, Any] | Coroutine[Any, Any, Any],
+        **kwargs: Any,
+    ) -> asyncio.Future[Any]:
+        made.append(getattr(coro, "__qualname__", "?"))
+        if default is not None:
+            return default(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting)
+    try:
+        for _ in range(3):
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.set(KEY, "x")
+                pipe.get(KEY)
+                await pipe.execute()
+    finally:
+        loop.set_task_factory(default)
+    assert made == []
