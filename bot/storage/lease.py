@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -58,7 +58,7 @@ class Lease:
         self.lost = asyncio.Event()
         self.read: list[Any] = []
         self._redis = redis
-        self._token = uuid.uuid4().hex
+        self._token = os.urandom(16).hex()  # unique to this holder, as a UUID would be
         self._given_back = False
 
     @property
