@@ -89,7 +89,7 @@ async def test_watching_goes_the_librarys_way(client: Redis) -> None:
     async with client.pipeline(transaction=True) as pipe:
         await pipe.watch(KEY)
         assert await pipe.get(KEY) is None
-        pipe.multi()
+        pipe.multi()  # type: ignore[no-untyped-call]
         pipe.set(KEY, "x")
         assert await pipe.execute() == [True]
     assert _free(client) == 2
