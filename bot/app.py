@@ -23,6 +23,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.config import Settings
+from bot.pbx.http_transport import AiohttpTransport
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
 from bot.pipeline.stream import entry_call
 from bot.runtime import JobRunner, Polling, stop_tasks
@@ -61,7 +62,9 @@ async def running(
         tuning = Tuning(consumer=ConsumerOptions(claim_idle_ms=claim_ms))
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=tuning.pbx_timeout))
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=tuning.pbx_timeout, transport=AiohttpTransport())
+        )
         app = build_app(settings, redis, http, tuning)
         stack.push_async_callback(app.bot.session.close)
         stop = asyncio.Event()
