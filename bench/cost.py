@@ -514,7 +514,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=40, help="measured calls per round")
-    parser.add_argument("--warmup", type=int, default=8, help="warm-up calls per round")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        help="warm-up calls per round (default: one per slot, so every ring group, every "
+        "person and every kind of call has been seen once before the measured calls)",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--slots", type=int, default=16, help="calls at a time")
     parser.add_argument(
@@ -528,4 +533,7 @@ if __name__ == "__main__":
         metavar="TREE",
         help="also measure the app of another checkout (an earlier commit), interleaved",
     )
-    print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
+    arguments = parser.parse_args()
+    if arguments.warmup is None:
+        arguments.warmup = arguments.slots
+    print(json.dumps(asyncio.run(main(arguments)), indent=2))
