@@ -23,7 +23,8 @@ from bot.runtime.keyed_locks import KeyedLocks
 # KEYS[1] a cooldown nobody may write through while it lasts, KEYS[2..] moving windows
 # (lists of Unix times, newest first, as the ``limits`` package keeps them); ARGV[1] now,
 # then each window's limit and length (s). Takes a slot in every window, or in none and
-# says which stands in the way (0: the cooldown) and for how many seconds.
+# says which stands in the way (0: the cooldown) and for how many seconds. Having taken,
+# it adds for each window how long it is now full (0: there is room).
 _TAKE_ALL = """
 local cooldown = redis.call('PTTL', KEYS[1])
 if cooldown > 0 then
@@ -38,13 +39,23 @@ for i = 2, #KEYS do
     return {0, i - 1, tostring(tonumber(entry) + length - now)}
   end
 end
+local full = {1, 0, '0'}
 for i = 2, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 2])
+  local length = tonumber(ARGV[2 * i - 1])
   redis.call('LPUSH', KEYS[i], ARGV[1])
-  redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[2 * i - 2]) - 1)
+  redis.call('LTRIM', KEYS[i], 0, limit - 1)
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
+  local oldest = redis.call('LINDEX', KEYS[i], limit - 1)
+  if oldest and tonumber(oldest) >= now - length then
+    full[#full + 1] = tostring(tonumber(oldest) + length - now)
+  else
+    full[#full + 1] = '0'
+  end
 end
-return {1, 0, '0'}
+return full
 """
+FULL_WINDOWS_KEPT = 10_000  # past this many windows known full, those with room are forgotten
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,6 @@ class Take:
     identifiers: tuple[str, ...]
     margin: float = 0.0
     shared: bool = False
-
-
-def took_all(answer: Any) -> bool:
-    """Whether the try :meth:`SharedRateLimiter.queue_take_all` queued took every slot."""
-    return bool(int(answer[0]))
 
 
 class RateLimitTimeout(Exception):
@@ -88,6 +94,9 @@ class SharedRateLimiter:
         # while the others wait their turn: no herd of polls after every free slot, and a
         # slot is used the moment it is granted.
         self._queues = KeyedLocks()
+        # When each window this process has heard of is known to have room again
+        # (monotonic time): a try before then would only be told to wait.
+        self._full_until: dict[str, float] = {}
 
     async def take_all(
         self, takes: Sequence[Take], *, unless: str | None = None, max_wait: float = 30.0
@@ -97,7 +106,13 @@ class SharedRateLimiter:
         that cannot happen within ``max_wait`` seconds."""
         deadline = time.monotonic() + max_wait
         while True:
-            blocker, wait = await self._try_all(takes, unless)
+            await self._wait(self.known_full(takes, shared=False), deadline)
+            blocker: int | None
+            shared = next((t for t in takes if t.shared and self._waits_for(t)), None)
+            if shared is not None:  # full, or others of this process wait for it: queue
+                blocker, wait = takes.index(shared) + 1, 0.0
+            else:
+                blocker, wait = await self._try_all(takes, unless)
             if blocker is None:
                 return
             take = takes[blocker - 1] if blocker else None
@@ -117,13 +132,14 @@ class SharedRateLimiter:
         try again; what stands in the way then (None: everything was taken)."""
         blocker: int | None = shared
         while blocker == shared:
-            blocker, wait = await self._try_all(takes, unless)
-            if blocker == shared:
-                await self._wait(wait + takes[shared - 1].margin, deadline)
+            await self._wait(self.known_full(takes[shared - 1 : shared]), deadline)
+            blocker, _ = await self._try_all(takes, unless)
         return blocker
 
     @staticmethod
     async def _wait(seconds: float, deadline: float) -> None:
+        if seconds <= 0:
+            return
         if time.monotonic() + seconds > deadline:
             raise RateLimitTimeout("no slot frees up within the allowed wait")
         await asyncio.sleep(seconds)
@@ -133,8 +149,50 @@ class SharedRateLimiter:
         cooldown, i for ``takes[i - 1]``) and how long it will."""
         keys, args = self._take_args(takes, unless)
         answer: Any = await self._take_all(keys=keys, args=args)
-        taken, blocker, wait = answer
-        return (None, 0.0) if int(taken) else (int(blocker), max(float(wait), 0.0))
+        if self.took_all(takes, answer):
+            return None, 0.0
+        return int(answer[1]), max(float(answer[2]), 0.0)
+
+    def took_all(self, takes: Sequence[Take], answer: Any) -> bool:
+        """Whether a try (of :meth:`queue_take_all`, or made here) took every slot; what it
+        says of when each window has room again is kept for the next try."""
+        now = time.monotonic()
+        if not int(answer[0]):
+            blocker = int(answer[1])
+            if blocker:  # a window is full (a cooldown is not kept: a 429 may set it anew)
+                self._note_full(takes[blocker - 1], now + max(float(answer[2]), 0.001))
+            return False
+        for take, wait in zip(takes, answer[3:], strict=False):
+            if float(wait) > 0:
+                self._note_full(take, now + float(wait))
+        return True
+
+    def known_full(self, takes: Sequence[Take], *, shared: bool = True) -> float:
+        """Seconds until every window of ``takes`` is known to have room (plus each one's
+        margin); 0 when none is known full. ``shared=False`` leaves the shared ones out."""
+        now = time.monotonic()
+        longest = 0.0
+        for take in takes:
+            if take.shared and not shared:
+                continue
+            until = self._full_until.get(self._key(take), 0.0)
+            if until > now:
+                longest = max(longest, until - now + take.margin)
+        return longest
+
+    def _waits_for(self, take: Take) -> bool:
+        """True when a try now would wait for the shared limit ``take`` anyway: it is
+        known full, or this process's waiters for it are ahead in line."""
+        return self.known_full([take]) > 0 or self.queued(take)
+
+    def _note_full(self, take: Take, until: float) -> None:
+        if len(self._full_until) > FULL_WINDOWS_KEPT:  # forget those that have room again
+            now = time.monotonic()
+            self._full_until = {k: t for k, t in self._full_until.items() if t > now}
+        self._full_until[self._key(take)] = until
+
+    def _key(self, take: Take) -> str:
+        return f"{self._prefix}:{take.item.key_for(*take.identifiers)}"
 
     def _take_args(
         self, takes: Sequence[Take], unless: str | None
@@ -142,13 +200,13 @@ class SharedRateLimiter:
         keys = [unless or f"{self._prefix}:no-cooldown"]
         args: list[float | int] = [time.time()]
         for take in takes:
-            keys.append(f"{self._prefix}:{take.item.key_for(*take.identifiers)}")
+            keys.append(self._key(take))
             args += [take.item.amount, take.item.get_expiry()]
         return keys, args
 
     def queue_take_all(self, pipe: Pipeline, takes: Sequence[Take], *, unless: str | None) -> None:
         """Add one try of :meth:`take_all` to ``pipe``, to ride on another round trip;
-        :func:`took_all` reads its answer. Where it found no room, call
+        :meth:`took_all` reads its answer. Where it found no room, call
         :meth:`take_all` as usual."""
         keys, args = self._take_args(takes, unless)
         pipe.eval(_TAKE_ALL, len(keys), *keys, *args)

@@ -54,7 +54,7 @@ from bot.metrics import Metrics
 from bot.pbx.base import PbxError
 from bot.pbx.providers import Providers
 from bot.pipeline.consumer import Handling, handling, xack_args, xack_lua
-from bot.ratelimit import SharedRateLimiter, Take, took_all
+from bot.ratelimit import SharedRateLimiter, Take
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
 from bot.storage import Keys, Repositories
@@ -296,7 +296,9 @@ class Sender:
 
         async with lease(self.redis, f"{key}:lock", wait=60, reads=reads) as held:
             state, line_waits, *took = held.read
-            _turn_taken.set(bool(took) and took_all(took[0]))
+            _turn_taken.set(
+                early is not None and bool(took) and self.limiter.took_all(early, took[0])
+            )
             if state:
                 self._delivered.note(key, state.get("created"), state.get("sent_version"))
             if not state or int(state.get("sent_version", 0)) >= int(state["version"]):
@@ -624,11 +626,14 @@ class Sender:
     def _early_turn(self, chat_id: int | None) -> list[Take] | None:
         """The slots a delivery to ``chat_id`` may take with its lease, in the same round
         trip: a private chat's (a send and an edit take the same there), while nobody in
-        this process waits for the global limit (they go first). None: not this time."""
+        this process waits for the global limit (they go first) and no window is known to
+        be full. None: not this time."""
         if chat_id is None or chat_id < 0:
             return None
         takes = self._turn_takes(chat_id, edit=False)
-        return None if any(self.limiter.queued(t) for t in takes if t.shared) else takes
+        if self.limiter.known_full(takes) or any(self.limiter.queued(t) for t in takes if t.shared):
+            return None
+        return takes
 
     async def _cool_down(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nobody writes to this chat for ``seconds``."""

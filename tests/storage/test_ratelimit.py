@@ -74,3 +74,35 @@ async def test_a_cooldown_holds_everything_and_a_full_limit_takes_nothing(redis:
         await limiter.take_all(takes, unless="test:cooldown", max_wait=0.3)
     # ... and the bot's window was left alone: one slot taken, nine free
     assert await redis.llen("test:limits:" + bot.key_for("bot")) == 1
+
+
+async def _scripts_run(redis: Redis) -> int:
+    stats = await redis.info("commandstats")
+    calls = (stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+    return sum(int(n) for n in calls)
+
+
+async def test_a_window_known_full_is_waited_out_before_asking(redis: Redis) -> None:
+    limiter = SharedRateLimiter(redis, prefix="test:limits")
+    takes = [Take(parse("1/second"), ("chat", "1")), Take(parse("30/second"), ("bot",))]
+    await limiter.take_all(takes)
+    asked = await _scripts_run(redis)
+    started = time.monotonic()
+    await limiter.take_all(takes, max_wait=5)
+    assert time.monotonic() - started >= 0.95  # the chat's second was kept
+    assert await _scripts_run(redis) - asked == 1  # one try, the one that took
+
+
+async def test_waiters_for_a_full_shared_limit_ask_about_once_each(redis: Redis) -> None:
+    limiter = SharedRateLimiter(redis, prefix="test:limits")
+    bot = parse("5/second")
+    asked = await _scripts_run(redis)
+
+    async def one(chat_id: int) -> None:
+        await asyncio.sleep(chat_id * 0.02)  # one after another, as messages come
+        takes = [Take(parse("1/second"), ("chat", str(chat_id))), Take(bot, ("bot",), shared=True)]
+        await limiter.take_all(takes, unless="test:cooldown", max_wait=10)
+
+    await asyncio.gather(*(one(chat_id) for chat_id in range(15)))
+    tries = await _scripts_run(redis) - asked
+    assert tries <= 15 + 2, tries  # who comes while the bot's second is full asks no sooner
