@@ -6,6 +6,7 @@ session, so running a decision twice (a redelivered event) queues nothing new.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from bot.domain import SubscriptionKind
@@ -60,37 +61,82 @@ class Notifier(MissedAlerts):
             t = await self.translator(chat_id)
             state = self._card_state(session, extension)
             acting, acting_state = await self._acting_side(session, extension, state, chat_id)
-            text = t(
-                "card",
-                state=state,
-                client=display(session.client_number) if session.client_number else None,
-                caller_name=await self._caller_name(session),
-                line=display(session.line_number) if session.line_number else None,
-                group=(await self.directory.group_names(session.account)).get(
+            view = {
+                "state": state,
+                "client": display(session.client_number) if session.client_number else None,
+                "caller_name": await self._caller_name(session),
+                "line": display(session.line_number) if session.line_number else None,
+                "group": (await self.directory.group_names(session.account)).get(
                     session.group or "", session.group
                 ),
-                colleague=await self.name_of(session.account, session.answered_by),
-                talk=duration(self._talk_shown(session, extension)),
-                comment=session.comment,
-                action=await action_line(
+                "colleague": await self.name_of(session.account, session.answered_by),
+                "talk": duration(self._talk_shown(session, extension)),
+                "comment": session.comment,
+                "action": await action_line(
                     t, session, acting, self._names(session.account), self._person
                 ),
                 **await self._about_caller(t, session),
+            }
+            closing = session.finished and state in ("missed", "ended")
+            manager_row = (
+                closing and not session.spam and await self._shows_manager_buttons(chat_id)
             )
+            slot = card_slot(session, extension)
+            # What the card would show follows from these alone: the same again draws
+            # nothing (the template, its buttons and the message cost most of an event).
+            drawn = self._drawn(t, chat_id, view, session, acting, acting_state, manager_row)
+            if session.drawn.get(slot) == drawn:
+                continue
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
             buttons = _call_back(t, session) if state in ("missed", "ended") else ()
             buttons += control_rows(t, session, acting, acting_state, self._provider(session))
-            if session.finished and state in ("missed", "ended"):
+            if closing:
                 buttons += self._tag_buttons(t, session)
-                if not session.spam and await self._shows_manager_buttons(chat_id):
+                if manager_row:
                     buttons += spam_row(t, session.account, session.client_number)
             await self.outbox.put(
-                card_slot(session, extension),
-                OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
+                slot,
+                OutMessage(
+                    chat_id=chat_id, text=t("card", **view), buttons=buttons, about=about(session)
+                ),
                 priority,
                 shown=session.shown,
                 batch=session.writes,
             )
+            session.drawn[slot] = drawn
+
+    def _drawn(
+        self,
+        t: Translator,
+        chat_id: int,
+        view: dict[str, Any],
+        session: CallSession,
+        acting: str,
+        acting_state: str,
+        manager_row: bool,
+    ) -> str:
+        """A digest of everything a card is drawn from: its template's values, what its
+        buttons depend on, and this process's drawing (templates and settings as loaded)."""
+        account = self.settings.account(session.account)
+        inputs = (
+            self._drawing,
+            t.language,
+            chat_id,
+            view,
+            session.account,
+            session.call_id,
+            session.direction,
+            session.client_number,
+            session.finished,
+            session.spam,
+            tuple(session.tags),
+            acting,
+            acting_state,
+            session.actions.get(acting),
+            manager_row,
+            tuple(account.tags) if account is not None else (),
+        )
+        return hashlib.blake2b(repr(inputs).encode(), digest_size=8).hexdigest()
 
     async def _about_caller(self, t: Translator, session: CallSession) -> dict[str, Any]:
         """The caller's identity, context line and voice-menu choice, for the templates."""

@@ -4,6 +4,7 @@ words, and the time. :class:`bot.pipeline.notify.Notifier` builds on it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ class NotifierBase:
         self.notices = notices
         self.clock_source = clock
         self.providers = providers
+        # Marks what this process drew (with its templates and settings as loaded): a card
+        # another process, or an earlier run, drew is drawn again rather than trusted.
+        self._drawing = os.urandom(8).hex()
 
     # people and words ------------------------------------------------------------
     async def translator(self, chat_id: int) -> Translator:

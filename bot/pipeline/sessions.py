@@ -119,6 +119,8 @@ class CallSession(BaseModel):
     # Digests of what the call's cards and summaries were last queued to show, by slot:
     # drawing one again unchanged asks nothing of Redis.
     shown: dict[str, str] = {}
+    # Digests of what each card was last drawn from (see Notifier.refresh_cards).
+    drawn: dict[str, str] = {}
     busy_noted: list[str] = []  # extensions this call last noted as busy (see Presence)
     # What handling the event decided to write, sent with the session's save. Made when
     # first asked for: a default factory costs pydantic a signature inspection per load.

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.app import App
+from bot.domain import Language
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState, Party, PbxEvent
 from bot.pipeline.sessions import CallSession, SessionStore
 from bot.pipeline.stream import EventStream
@@ -107,4 +109,30 @@ async def test_a_burst_of_one_calls_events_ends_as_the_same_events_one_by_one(
     assert "Ответил(а) Boris Ivanov" in anna
     [(boris, _)] = cards(emulator, BORIS, "+7 900 222-00-00")
     assert "Call ended" in boris
+    assert "Talk time: 0:30" in boris
+
+
+async def test_a_card_is_drawn_again_only_when_what_it_shows_may_change(
+    emulator: TelegramEmulator, staffed: App
+) -> None:
+    drawn: list[str] = []
+    render = staffed.texts.render
+
+    def counting(language: Language, template_name: str, /, **context: Any) -> str:
+        if template_name == "card":
+            drawn.append(context["state"])
+        return render(language, template_name, **context)
+
+    staffed.texts.render = counting  # type: ignore[method-assign]
+    stream = EventStream(staffed.redis, staffed.keys)
+    for event in ring_group_call("DRAWN", "79003330000"):
+        await stream.put([event])
+        await drained(staffed)
+
+    # Six events, two cards: drawn each time one of them may look different, not on every
+    # event (eleven times).
+    assert drawn == ["ringing", "ringing", "colleague", "talking", "ended", "colleague", "ended"]
+    [(anna, _)] = cards(emulator, REP_ANNA, "+7 900 333-00-00")
+    assert "Ответил(а) Boris Ivanov" in anna
+    [(boris, _)] = cards(emulator, BORIS, "+7 900 333-00-00")
     assert "Talk time: 0:30" in boris
