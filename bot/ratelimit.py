@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from limits import RateLimitItem
@@ -72,6 +73,11 @@ class Take:
     margin: float = 0.0
     shared: bool = False
 
+    @cached_property
+    def key(self) -> str:
+        """The limit's name for these identifiers (as the ``limits`` package names it)."""
+        return self.item.key_for(*self.identifiers)
+
 
 class RateLimitTimeout(Exception):
     """No slot freed up within the allowed wait."""
@@ -118,7 +124,7 @@ class SharedRateLimiter:
             take = takes[blocker - 1] if blocker else None
             if take is not None and take.shared:
                 # This process's waiters for a shared limit ask in turn, each afresh.
-                async with self._queues.hold(take.item.key_for(*take.identifiers)):
+                async with self._queues.hold(take.key):
                     blocker = await self._wait_shared(takes, unless, blocker, deadline)
                 if blocker is None:
                     return
@@ -192,7 +198,7 @@ class SharedRateLimiter:
         self._full_until[self._key(take)] = until
 
     def _key(self, take: Take) -> str:
-        return f"{self._prefix}:{take.item.key_for(*take.identifiers)}"
+        return f"{self._prefix}:{take.key}"
 
     def _take_args(
         self, takes: Sequence[Take], unless: str | None
@@ -214,7 +220,7 @@ class SharedRateLimiter:
     def queued(self, take: Take) -> bool:
         """True while waiters of this process queue for the shared limit ``take``: one
         that tries on its own (:meth:`queue_take_all`) would go before them."""
-        return self._queues.busy(take.item.key_for(*take.identifiers))
+        return self._queues.busy(take.key)
 
     async def try_acquire(self, item: RateLimitItem, *identifiers: str) -> bool:
         """Take a slot if one is free now."""
