@@ -39,8 +39,6 @@ __all__ = ["App", "Tuning", "build_app", "running"]
 
 log = logging.getLogger(__name__)
 
-GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest objects
-
 
 @asynccontextmanager
 async def running(
@@ -89,12 +87,6 @@ async def running(
         gc.collect()
         gc.freeze()
         stack.callback(gc.unfreeze)
-        # Each call event leaves thousands of short-lived objects: with the default
-        # threshold the collector walked the young ones every few hundred allocations,
-        # a few per cent of all CPU. Cycles wait a little longer to be freed instead.
-        thresholds = gc.get_threshold()
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
-        stack.callback(gc.set_threshold, *thresholds)
         yield app
 
 
