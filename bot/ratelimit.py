@@ -114,7 +114,7 @@ class SharedRateLimiter:
         while True:
             await self._wait(self.known_full(takes, shared=False), deadline)
             blocker: int | None
-            shared = next((t for t in takes if t.shared and self._waits_for(t)), None)
+            shared = next((t for t in takes if t.shared and self.would_wait([t])), None)
             if shared is not None:  # full, or others of this process wait for it: queue
                 blocker, wait = takes.index(shared) + 1, 0.0
             else:
@@ -186,10 +186,10 @@ class SharedRateLimiter:
                 longest = max(longest, until - now + take.margin)
         return longest
 
-    def _waits_for(self, take: Take) -> bool:
-        """True when a try now would wait for the shared limit ``take`` anyway: it is
-        known full, or this process's waiters for it are ahead in line."""
-        return self.known_full([take]) > 0 or self.queued(take)
+    def would_wait(self, takes: Sequence[Take]) -> bool:
+        """True when a try now would have to wait anyway: a window is known full, or this
+        process's waiters for a shared one are ahead in line (they go first)."""
+        return self.known_full(takes) > 0 or any(self._queued(t) for t in takes if t.shared)
 
     def _note_full(self, take: Take, until: float) -> None:
         if len(self._full_until) > FULL_WINDOWS_KEPT:  # forget those that have room again
@@ -217,7 +217,7 @@ class SharedRateLimiter:
         keys, args = self._take_args(takes, unless)
         pipe.eval(_TAKE_ALL, len(keys), *keys, *args)
 
-    def queued(self, take: Take) -> bool:
+    def _queued(self, take: Take) -> bool:
         """True while waiters of this process queue for the shared limit ``take``: one
         that tries on its own (:meth:`queue_take_all`) would go before them."""
         return self._queues.busy(take.key)

@@ -631,9 +631,7 @@ class Sender:
         if chat_id is None or chat_id < 0:
             return None
         takes = self._turn_takes(chat_id, edit=False)
-        if self.limiter.known_full(takes) or any(self.limiter.queued(t) for t in takes if t.shared):
-            return None
-        return takes
+        return None if self.limiter.would_wait(takes) else takes
 
     async def _cool_down(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nobody writes to this chat for ``seconds``."""
