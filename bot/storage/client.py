@@ -1,16 +1,20 @@
-"""The app's Redis client: redis-py's, with pipelines that cost less per round trip.
+"""The app's Redis client: redis-py's, with commands and pipelines that cost less per
+round trip.
 
 Use :class:`AppRedis` where the app builds its shared client (``open_redis`` does). Its
-pipelines behave as redis-py's (same commands, answers, errors and retries on a dropped
-connection); what they leave out is bookkeeping this app does not use:
+commands and pipelines behave as redis-py's (same commands, answers, errors and retries
+on a dropped connection); what they leave out is bookkeeping this app does not use:
 
 - giving the connection back through ``asyncio.shield``, which makes a task of every
   release: the app's pool gives a connection back without awaiting anything, so there
   is nothing a cancellation could interrupt halfway;
-- redis-py's operation metrics (OpenTelemetry), which the app does not export.
+- redis-py's operation metrics (OpenTelemetry), which the app does not export;
+- for a single command, the checks for features the app does not use (a client bound to
+  one connection, ``HIMPORT``'s per-connection state).
 
 A pipeline that WATCHes keys, runs registered scripts or opened MULTI itself goes the
-library's own way, and so does giving back a connection to any other pool.
+library's own way, and so does a command of a client bound to one connection, an
+``HIMPORT``, and anything given a connection of another pool.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import AbstractConnection, Connection
+from redis.exceptions import ResponseError
 
 from bot.storage.pool import WaitingConnectionPool
 
@@ -30,7 +36,9 @@ class LeanPipeline(Pipeline):
         stack = self.command_stack
         if not stack or self.watching or self.scripts or self.explicit_transaction:
             return await super().execute(raise_on_error)
-        run = self._execute_transaction if self.is_transaction else self._execute_pipeline
+        if any(_is_himport(args[0]) for args, _ in stack):
+            return await super().execute(raise_on_error)
+        run = self._execute_transaction if self.is_transaction else self._send_all
         connection = self.connection or await self.connection_pool.get_connection()  # type: ignore[no-untyped-call]
         self.connection = connection
         try:
@@ -40,6 +48,22 @@ class LeanPipeline(Pipeline):
             )
         finally:
             await self.reset()
+
+    async def _send_all(
+        self, connection: Connection, commands: list[Any], raise_on_error: bool
+    ) -> list[Any]:
+        """redis-py's ``_execute_pipeline`` less what only ``HIMPORT`` needs: one write,
+        then every answer read, so the connection is never left out of step."""
+        await connection.send_packed_command(connection.pack_commands([a for a, _ in commands]))
+        answers: list[Any] = []
+        for args, options in commands:
+            try:
+                answers.append(await self.parse_response(connection, args[0], **options))
+            except ResponseError as error:
+                answers.append(error)
+        if raise_on_error:
+            self.raise_first_error(commands, answers)
+        return answers
 
     async def reset(self) -> None:  # type: ignore[override]
         if self.watching or not isinstance(self.connection_pool, WaitingConnectionPool):
@@ -54,7 +78,39 @@ class LeanPipeline(Pipeline):
 
 
 class AppRedis(Redis):
-    """redis-py's client whose pipelines are :class:`LeanPipeline`."""
+    """redis-py's client whose commands and pipelines make only their round trip."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        pool = self.connection_pool
+        if (
+            self.connection is not None
+            or self.single_connection_client
+            or not isinstance(pool, WaitingConnectionPool)
+            or _is_himport(args[0])
+        ):
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        connection = await pool.get_connection()
+        try:
+            return await connection.retry.call_with_retry(
+                lambda: self._ask(connection, args, options),
+                lambda error: connection.disconnect(error=error),
+            )
+        finally:
+            await pool.release(connection)
+
+    async def _ask(
+        self, connection: AbstractConnection, args: tuple[Any, ...], options: dict[str, Any]
+    ) -> Any:
+        """Send one command and read its answer (``options`` as redis-py's parsing takes
+        them, copied: it removes what it used)."""
+        await connection.send_command(*args)
+        return await self.parse_response(connection, args[0], **options)  # type: ignore[arg-type]
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         return LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+def _is_himport(name: str | bytes) -> bool:
+    """``HIMPORT ...``: a command whose wire form depends on the connection's state."""
+    head = name[:7]
+    return (head.upper() == b"HIMPORT") if isinstance(head, bytes) else head.upper() == "HIMPORT"

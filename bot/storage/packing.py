@@ -8,6 +8,7 @@ wire are identical, and a command costs a few microseconds less.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from hiredis import pack_command as pack
@@ -38,6 +39,12 @@ def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractCon
                 return [pack(args)]
             except TypeError as exc:  # what redis-py's own encoder says of such a value
                 raise DataError(str(exc)) from None
+
+        def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
+            # One piece for the whole pipeline: it goes out in one write anyway.
+            return [
+                b"".join(piece for command in commands for piece in self.pack_command(*command))
+            ]
 
     Packed.__name__ = Packed.__qualname__ = f"Packed{connection_class.__name__}"
     _packed[connection_class] = Packed

@@ -49,7 +49,10 @@ class WaitingConnectionPool(ConnectionPool):
             self._slots.release()
             raise
         try:
-            await self.ensure_connection(connection)
+            # A connection that is up and has nothing left to read is ready as it is;
+            # anything else is made ready (connected, or reconnected) as redis-py does.
+            if not connection.is_connected or await connection.can_read():
+                await self.ensure_connection(connection)
         except BaseException:
             await self.release(connection)
             raise

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from bot.storage.client import AppRedis, LeanPipeline
@@ -120,3 +121,77 @@ async def test_a_round_trip_makes_no_task(client: Redis) -> None:
     finally:
         loop.set_task_factory(default)
     assert made == []
+
+
+async def test_single_commands_answer_as_redis_pys(client: Redis, redis_url: str) -> None:
+    plain = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        for each in (client, plain):
+            await each.delete(KEY, f"{KEY}:n")
+            got = [
+                await each.set(KEY, "v", nx=True),
+                await each.set(KEY, "w", nx=True),
+                await each.get(KEY),
+                await each.incr(f"{KEY}:n"),
+                await each.hgetall(f"{KEY}:none"),
+                await each.exists(KEY, f"{KEY}:none"),
+                await each.execute_command("CONFIG GET", "maxmemory-policy"),  # type: ignore[no-untyped-call]
+            ]
+            assert got[:6] == [True, None, "v", 1, {}, 1]
+            assert "maxmemory-policy" in got[6]
+        with pytest.raises(ResponseError, match="not an integer"):
+            await client.incr(KEY)
+    finally:
+        await plain.delete(KEY, f"{KEY}:n")
+        await plain.aclose()
+    assert _free(client) == 2
+
+
+async def test_a_cancelled_command_leaves_the_connection_in_step(client: Redis) -> None:
+    async def slow() -> None:
+        await client.blpop([f"{KEY}:never"], timeout=5)
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.1)
+    assert _free(client) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _free(client) == 2
+    await client.set(KEY, "after")
+    for _ in range(3):  # whichever connection comes next answers its own command
+        assert await client.get(KEY) == "after"
+        assert await client.incr(f"{KEY}:n") >= 1
+
+
+async def test_a_dropped_connection_fails_as_redis_pys_and_the_next_one_reconnects(
+    client: Redis, redis_url: str
+) -> None:
+    await client.set(KEY, "kept")
+    admin = Redis.from_url(redis_url, decode_responses=True)
+    await admin.client_setname("pbxgram-test-admin")
+
+    async def drop_the_clients_connections() -> None:
+        mine = await admin.client_id()
+        for each in await admin.client_list():
+            if each.get("name") != "pbxgram-test-admin" and int(each["id"]) != mine:
+                await admin.client_kill_filter(_id=each["id"])
+
+    try:
+        await drop_the_clients_connections()
+        with pytest.raises(RedisConnectionError):  # redis-py's default: no retry
+            await client.get(KEY)
+        assert _free(client) == 2
+        assert await client.get(KEY) == "kept"
+        await drop_the_clients_connections()
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(KEY)
+            with pytest.raises(RedisConnectionError):
+                await pipe.execute()
+        assert _free(client) == 2
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.get(KEY)
+            pipe.exists(KEY)
+            assert await pipe.execute() == ["kept", 1]
+    finally:
+        await admin.aclose()
