@@ -32,8 +32,9 @@ PROBE_GUARD_SECONDS = 120.0
 RELEASE_BATCH = 5000
 
 # KEYS[1] slot hash, KEYS[2] stream; ARGV[1] content, ARGV[2] ttl, ARGV[3] now,
-# ARGV[4] priority, ARGV[5] chat. The entry names the slot's version it was queued for (and
-# the slot's creation time, which tells a slot from a later one of the same name).
+# ARGV[4] priority, ARGV[5] chat, ARGV[6] '1' for a plain text (no file, not a reply). The
+# entry names the slot's version it was queued for (and the slot's creation time, which
+# tells a slot from a later one of the same name), and whether it is a plain text.
 _PUT = """
 if redis.call('HGET', KEYS[1], 'content') == ARGV[1] then
   return 0
@@ -43,7 +44,7 @@ redis.call('HSETNX', KEYS[1], 'created', ARGV[3])
 local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'slot', KEYS[1], 'chat', ARGV[5],
-  'version', version, 'created', redis.call('HGET', KEYS[1], 'created'))
+  'version', version, 'created', redis.call('HGET', KEYS[1], 'created'), 'plain', ARGV[6])
 return 1
 """
 
@@ -159,6 +160,12 @@ class OutMessage(BaseModel):
     # "<account> <call id>" of the call the message is about: a reply to it is a note.
     about: str | None = None
 
+    @property
+    def plain(self) -> bool:
+        """A text that goes out as soon as its turn comes: no file to fetch first, no
+        message to wait for and reply to."""
+        return self.audio is None and self.photo is None and self.reply_to_slot is None
+
 
 class Outbox:
     """Queue slot contents for the sender."""
@@ -204,6 +211,7 @@ class Outbox:
             time.time(),
             int(priority),
             message.chat_id,
+            int(message.plain),
         ]
         if batch is not None:
             batch.add(lambda pipe: pipe.eval(_PUT, len(keys), *keys, *args))

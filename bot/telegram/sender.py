@@ -271,7 +271,9 @@ class Sender:
             taken = _turn_taken.set(False)
             try:
                 with outbox_delivery(), log_fields(chat=chat):
-                    early = None if probe or not chat else int(chat)
+                    early = None
+                    if not probe and chat:
+                        early = await self._early_chat(int(chat), fields)
                     await self._deliver_slot(key, probe=probe, early_chat=early)
             finally:
                 _turn_taken.reset(taken)
@@ -623,12 +625,39 @@ class Sender:
             takes.append(Take(self.limits.group_chat, ("tg", "group", str(chat_id)), GROUP_EDGE))
         return takes
 
+    async def _early_chat(self, chat_id: int, fields: Mapping[str, str]) -> int | None:
+        """The chat whose slots the delivery of the outbox entry ``fields`` may take with its
+        lease (see :meth:`_early_turn`), or None.
+
+        A private chat's: a send and an edit take the same there. While its window is
+        known to be full and Telegram is known to answer, that wait comes first (the
+        delivery would wait for it after the lease anyway), so the slot is then taken
+        with the lease. Not while Telegram may be out of reach: a delivery must look for
+        a line of waiting messages (to join it) before it waits, or it could go out ahead
+        of the line once that is let go. A group's only for the first send of a plain
+        text: an edit takes no slot of a group's minute, and a file or a reply may have
+        to wait after the lease."""
+        if chat_id < 0:
+            first_plain = fields.get("plain") == "1" and fields.get("version") == "1"
+            return chat_id if first_plain else None
+        if self.telegram is not None and self.telegram.up is not True:
+            return chat_id
+        await self._wait_for_room(chat_id)
+        return chat_id
+
+    async def _wait_for_room(self, chat_id: int) -> None:
+        """Wait until the windows of a private chat are no longer known to be full."""
+        wait = self.limiter.known_full(self._turn_takes(chat_id, edit=False), shared=False)
+        if wait > 0:
+            started = time.monotonic()
+            await asyncio.sleep(wait)
+            self.metrics.telegram_wait.observe(time.monotonic() - started)
+
     def _early_turn(self, chat_id: int | None) -> list[Take] | None:
         """The slots a delivery to ``chat_id`` may take with its lease, in the same round
-        trip: a private chat's (a send and an edit take the same there), while nobody in
-        this process waits for the global limit (they go first) and no window is known to
-        be full. None: not this time."""
-        if chat_id is None or chat_id < 0:
+        trip, while nobody in this process waits for the global limit (they go first) and
+        no window is known to be full. None: not this time."""
+        if chat_id is None:
             return None
         takes = self._turn_takes(chat_id, edit=False)
         return None if self.limiter.would_wait(takes) else takes

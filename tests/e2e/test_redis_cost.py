@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import pytest_asyncio
+from limits import parse
 from redis.asyncio import Redis
 
 from bot.app import App
@@ -17,6 +18,7 @@ from bot.pipeline.sessions import CallSession
 from bot.ratelimit import SharedRateLimiter, Take
 from bot.services.phonebook import Phonebook, PhonebookEntry
 from bot.telegram.outbox import OutMessage, Priority
+from bot.telegram.sender import SendLimits
 from sandbox.mango import Group, MangoSimulator
 from sandbox.redis_tap import RedisTap, TapSnapshot
 from sandbox.telegram import ChatMessage, TelegramEmulator
@@ -215,7 +217,7 @@ class CountingLimiter(SharedRateLimiter):
         return await super()._try_all(takes, unless)
 
 
-async def test_a_private_chats_rate_limit_slot_rides_on_the_deliverys_lease(
+async def test_a_chats_rate_limit_slots_ride_on_the_deliverys_lease(
     direct: Redis, emulator: TelegramEmulator, start_app: StartApp
 ) -> None:
     app = await staff(emulator, await start_app())
@@ -223,12 +225,41 @@ async def test_a_private_chats_rate_limit_slot_rides_on_the_deliverys_lease(
     await emulator.wait_for_message(GROUP)  # its welcome
     await settled(app, direct)
     app.sender.limiter = CountingLimiter(app.redis)
+    app.sender.limits = SendLimits(
+        global_limit=parse("1000/second"),
+        private_chat=parse("2/second"),
+        group_chat=parse("100/second"),
+    )
+    CountingLimiter.tries = 0
 
     for chat in (REP_ANNA, BORIS, MARIA, GROUP):
         hello = OutMessage(chat_id=chat, text="Hello")
         await app.outbox.put(f"note:{chat}", hello, Priority.RINGING)
     await settled(app, direct)
-
     for chat in (REP_ANNA, BORIS, MARIA, GROUP):
         assert [m.text for m in emulator.bot_messages(chat)][-1] == "Hello", chat
-    assert CountingLimiter.tries == 1  # only the group's: its 20 a minute is for sends alone
+    assert CountingLimiter.tries == 0  # a group's first plain text too
+
+    # Boris's window is full after one more: the next ones wait for room before their
+    # lease, and then take their slots with it.
+    started = asyncio.get_running_loop().time()
+    for index in range(3):
+        more = OutMessage(chat_id=BORIS, text=f"More {index}")
+        await app.outbox.put(f"more:{index}", more, Priority.RINGING)
+    await emulator.wait_for_message(BORIS, lambda m: m.text == "More 2")
+    assert asyncio.get_running_loop().time() - started >= 1.0  # two a second at most
+    await settled(app, direct)
+    boris = emulator.bot_messages(BORIS)
+    assert [m.text for m in boris[-3:]] == ["More 0", "More 1", "More 2"]
+    assert CountingLimiter.tries == 0
+
+    # A group's edit takes no slot of the group's minute, and a reply may have to wait for
+    # the message it answers: each takes its slots on its own, just before its request.
+    again = OutMessage(chat_id=GROUP, text="Hello again")
+    await app.outbox.put(f"note:{GROUP}", again, Priority.RINGING)
+    reply = OutMessage(chat_id=GROUP, text="Noted", reply_to_slot=f"note:{GROUP}")
+    await app.outbox.put("reply", reply, Priority.RINGING)
+    await settled(app, direct)
+    texts = [m.text for m in emulator.bot_messages(GROUP)]
+    assert "Hello again" in texts and texts[-1] == "Noted"
+    assert CountingLimiter.tries == 2
