@@ -146,27 +146,16 @@ async def main(rate: float, seconds: float, chats: int, global_rate: int) -> dic
 
 
 def time_limiter_waits(sender: Sender) -> dict[int, list[float]]:
-    """From now on, note how long each send waited for the rate limits, per chat (s): the
-    wait for a full chat window before the delivery's lease, and the turn taken just
-    before the request."""
+    """From now on, note how long each send waited for the rate limits, per chat (s)."""
     waits: dict[int, list[float]] = defaultdict(list)
-    before_lease: dict[int, float] = defaultdict(float)
     wait_turn = sender._wait_turn
-    wait_for_room = sender._wait_for_room
 
     async def timed(chat_id: int, *, edit: bool = False) -> None:
         started = time.monotonic()
         await wait_turn(chat_id, edit=edit)
-        waited = time.monotonic() - started
-        waits[chat_id].append(waited + before_lease.pop(chat_id, 0.0))
-
-    async def timed_room(chat_id: int) -> None:
-        started = time.monotonic()
-        await wait_for_room(chat_id)
-        before_lease[chat_id] += time.monotonic() - started
+        waits[chat_id].append(time.monotonic() - started)
 
     sender._wait_turn = timed  # type: ignore[method-assign]
-    sender._wait_for_room = timed_room  # type: ignore[method-assign]
     return waits
 
 

@@ -25,14 +25,23 @@ from bot.runtime.keyed_locks import KeyedLocks
 # (lists of Unix times, newest first, as the ``limits`` package keeps them); ARGV[1] now,
 # then each window's limit and length (s). Takes a slot in every window, or in none and
 # says which stands in the way (0: the cooldown) and for how many seconds. Having taken,
-# it adds for each window how long it is now full (0: there is room).
+# it adds for each window how long it is now full (0: there is room). Optionally a lock
+# after the windows (its key last in KEYS, its holder's token last in ARGV): then it takes
+# only while that lock is the holder's, and otherwise answers as for a cooldown of 0 s.
 _TAKE_ALL = """
+local windows = #KEYS
+if #ARGV == 2 * #KEYS - 2 then
+  windows = #KEYS - 1
+  if redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then
+    return {0, 0, '0'}
+  end
+end
 local cooldown = redis.call('PTTL', KEYS[1])
 if cooldown > 0 then
   return {0, 0, tostring(cooldown / 1000)}
 end
 local now = tonumber(ARGV[1])
-for i = 2, #KEYS do
+for i = 2, windows do
   local limit = tonumber(ARGV[2 * i - 2])
   local length = tonumber(ARGV[2 * i - 1])
   local entry = redis.call('LINDEX', KEYS[i], limit - 1)
@@ -41,7 +50,7 @@ for i = 2, #KEYS do
   end
 end
 local full = {1, 0, '0'}
-for i = 2, #KEYS do
+for i = 2, windows do
   local limit = tonumber(ARGV[2 * i - 2])
   local length = tonumber(ARGV[2 * i - 1])
   redis.call('LPUSH', KEYS[i], ARGV[1])
@@ -202,19 +211,30 @@ class SharedRateLimiter:
 
     def _take_args(
         self, takes: Sequence[Take], unless: str | None
-    ) -> tuple[list[str], list[float | int]]:
+    ) -> tuple[list[str], list[float | int | bytes]]:
         keys = [unless or f"{self._prefix}:no-cooldown"]
-        args: list[float | int] = [time.time()]
+        args: list[float | int | bytes] = [time.time()]
         for take in takes:
             keys.append(self._key(take))
             args += [take.item.amount, take.item.get_expiry()]
         return keys, args
 
-    def queue_take_all(self, pipe: Pipeline, takes: Sequence[Take], *, unless: str | None) -> None:
+    def queue_take_all(
+        self,
+        pipe: Pipeline,
+        takes: Sequence[Take],
+        *,
+        unless: str | None,
+        holding: tuple[str, bytes] | None = None,
+    ) -> None:
         """Add one try of :meth:`take_all` to ``pipe``, to ride on another round trip;
         :meth:`took_all` reads its answer. Where it found no room, call
-        :meth:`take_all` as usual."""
+        :meth:`take_all` as usual. ``holding``: (a lock, its holder's token): take only if
+        that lock is the holder's when the try runs (say, one taken earlier in ``pipe``)."""
         keys, args = self._take_args(takes, unless)
+        if holding is not None:
+            keys.append(holding[0])
+            args.append(holding[1])
         pipe.eval(_TAKE_ALL, len(keys), *keys, *args)
 
     def _queued(self, take: Take) -> bool:

@@ -47,18 +47,23 @@ return redis.call('DEL', KEYS[1])
 Reads = Callable[[Pipeline], object]
 
 
+def new_token() -> str:
+    """A holder's token: unique to it, as a UUID would be."""
+    return os.urandom(16).hex()
+
+
 class Lease:
     """A lease being held. ``lost`` is set if it expired under its holder (Redis was out
     of reach, or the process stood still, for longer than the lease lasts). ``read`` holds
     the answers to the reads made with the taking."""
 
-    def __init__(self, redis: Redis, name: str, ttl: float) -> None:
+    def __init__(self, redis: Redis, name: str, ttl: float, token: str | None = None) -> None:
         self.name = name
         self.ttl = ttl
         self.lost = asyncio.Event()
         self.read: list[Any] = []
         self._redis = redis
-        self._token = os.urandom(16).hex()  # unique to this holder, as a UUID would be
+        self._token = token or new_token()
         self._given_back = False
 
     @property
@@ -114,12 +119,15 @@ async def lease(
     wait: float,
     ttl: float = LEASE_SECONDS,
     reads: Reads | None = None,
+    token: str | None = None,
 ) -> AsyncIterator[Lease]:
     """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds.
 
     ``reads`` adds commands to the taking's pipeline; their answers are in ``read`` (only
-    what was read once the lock was this holder's)."""
-    held = Lease(redis, name, ttl)
+    what was read once the lock was this holder's). ``token``: the holder's own (from
+    :func:`new_token`), for reads that must know it, e.g. to write only while the lock is
+    the holder's."""
+    held = Lease(redis, name, ttl, token)
     await held._take(wait, reads)
     every = ttl / 3
     renewal: asyncio.Task[None] | None = None

@@ -58,7 +58,7 @@ from bot.ratelimit import SharedRateLimiter, Take
 from bot.runtime.keyed_locks import KeyedLocks
 from bot.services.call_log import CALL_LOG_RETENTION
 from bot.storage import Keys, Repositories
-from bot.storage.lease import Lease, lease
+from bot.storage.lease import Lease, lease, new_token
 from bot.telegram.connection import TelegramState
 from bot.telegram.dead_letters import RefusedMessages
 from bot.telegram.files import StreamedFile
@@ -271,9 +271,7 @@ class Sender:
             taken = _turn_taken.set(False)
             try:
                 with outbox_delivery(), log_fields(chat=chat):
-                    early = None
-                    if not probe and chat:
-                        early = await self._early_chat(int(chat), fields)
+                    early = None if probe or not chat else self._early_chat(int(chat), fields)
                     await self._deliver_slot(key, probe=probe, early_chat=early)
             finally:
                 _turn_taken.reset(taken)
@@ -288,15 +286,19 @@ class Sender:
         with the lease (the first request then needs no round trip of its own for them)."""
         stalled_key = self.keys.outbox_stalled()
         early = self._early_turn(early_chat)
+        lock, token = f"{key}:lock", new_token()
 
         def reads(pipe: Pipeline) -> None:
             pipe.hgetall(key)
             pipe.exists(stalled_key)
             if early is not None and early_chat is not None:
+                # Only once the lock is this delivery's: a try that finds it taken would
+                # spend the slots for nothing, and the other holder may be waiting for them.
                 cooldown = self.keys.chat_cooldown(early_chat)
-                self.limiter.queue_take_all(pipe, early, unless=cooldown)
+                holding = (lock, token.encode())
+                self.limiter.queue_take_all(pipe, early, unless=cooldown, holding=holding)
 
-        async with lease(self.redis, f"{key}:lock", wait=60, reads=reads) as held:
+        async with lease(self.redis, lock, wait=60, reads=reads, token=token) as held:
             state, line_waits, *took = held.read
             _turn_taken.set(
                 early is not None and bool(took) and self.limiter.took_all(early, took[0])
@@ -625,33 +627,22 @@ class Sender:
             takes.append(Take(self.limits.group_chat, ("tg", "group", str(chat_id)), GROUP_EDGE))
         return takes
 
-    async def _early_chat(self, chat_id: int, fields: Mapping[str, str]) -> int | None:
+    def _early_chat(self, chat_id: int, fields: Mapping[str, str]) -> int | None:
         """The chat whose slots the delivery of the outbox entry ``fields`` may take with its
         lease (see :meth:`_early_turn`), or None.
 
-        A private chat's: a send and an edit take the same there. While its window is
-        known to be full and Telegram is known to answer, that wait comes first (the
-        delivery would wait for it after the lease anyway), so the slot is then taken
-        with the lease. Not while Telegram may be out of reach: a delivery must look for
-        a line of waiting messages (to join it) before it waits, or it could go out ahead
-        of the line once that is let go. A group's only for the first send of a plain
-        text: an edit takes no slot of a group's minute, and a file or a reply may have
-        to wait after the lease."""
+        Only while Telegram is known to answer: a delivery that will join the line of
+        messages waiting for it would spend its slots for nothing. A private chat's
+        whatever the message (a send and an edit take the same there); a group's only
+        for the first send of a plain text: an edit takes no slot of a group's minute,
+        and a file or a reply may have to wait after the lease, and a group has only 20
+        slots a minute to spend."""
+        if self.telegram is not None and self.telegram.up is not True:
+            return None
         if chat_id < 0:
             first_plain = fields.get("plain") == "1" and fields.get("version") == "1"
             return chat_id if first_plain else None
-        if self.telegram is not None and self.telegram.up is not True:
-            return chat_id
-        await self._wait_for_room(chat_id)
         return chat_id
-
-    async def _wait_for_room(self, chat_id: int) -> None:
-        """Wait until the windows of a private chat are no longer known to be full."""
-        wait = self.limiter.known_full(self._turn_takes(chat_id, edit=False), shared=False)
-        if wait > 0:
-            started = time.monotonic()
-            await asyncio.sleep(wait)
-            self.metrics.telegram_wait.observe(time.monotonic() - started)
 
     def _early_turn(self, chat_id: int | None) -> list[Take] | None:
         """The slots a delivery to ``chat_id`` may take with its lease, in the same round

@@ -5,10 +5,10 @@ Redis (so what Lua scripts run inside Redis counts once, as the one EVALSHA sent
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 
 import pytest_asyncio
-from limits import parse
 from redis.asyncio import Redis
 
 from bot.app import App
@@ -18,7 +18,6 @@ from bot.pipeline.sessions import CallSession
 from bot.ratelimit import SharedRateLimiter, Take
 from bot.services.phonebook import Phonebook, PhonebookEntry
 from bot.telegram.outbox import OutMessage, Priority
-from bot.telegram.sender import SendLimits
 from sandbox.mango import Group, MangoSimulator
 from sandbox.redis_tap import RedisTap, TapSnapshot
 from sandbox.telegram import ChatMessage, TelegramEmulator
@@ -225,11 +224,6 @@ async def test_a_chats_rate_limit_slots_ride_on_the_deliverys_lease(
     await emulator.wait_for_message(GROUP)  # its welcome
     await settled(app, direct)
     app.sender.limiter = CountingLimiter(app.redis)
-    app.sender.limits = SendLimits(
-        global_limit=parse("1000/second"),
-        private_chat=parse("2/second"),
-        group_chat=parse("100/second"),
-    )
     CountingLimiter.tries = 0
 
     for chat in (REP_ANNA, BORIS, MARIA, GROUP):
@@ -240,26 +234,33 @@ async def test_a_chats_rate_limit_slots_ride_on_the_deliverys_lease(
         assert [m.text for m in emulator.bot_messages(chat)][-1] == "Hello", chat
     assert CountingLimiter.tries == 0  # a group's first plain text too
 
-    # Boris's window is full after one more: the next ones wait for room before their
-    # lease, and then take their slots with it.
-    started = asyncio.get_running_loop().time()
-    for index in range(3):
-        more = OutMessage(chat_id=BORIS, text=f"More {index}")
-        await app.outbox.put(f"more:{index}", more, Priority.RINGING)
-    await emulator.wait_for_message(BORIS, lambda m: m.text == "More 2")
-    assert asyncio.get_running_loop().time() - started >= 1.0  # two a second at most
-    await settled(app, direct)
-    boris = emulator.bot_messages(BORIS)
-    assert [m.text for m in boris[-3:]] == ["More 0", "More 1", "More 2"]
-    assert CountingLimiter.tries == 0
-
     # A group's edit takes no slot of the group's minute, and a reply may have to wait for
     # the message it answers: each takes its slots on its own, just before its request.
     again = OutMessage(chat_id=GROUP, text="Hello again")
     await app.outbox.put(f"note:{GROUP}", again, Priority.RINGING)
+    await settled(app, direct)
     reply = OutMessage(chat_id=GROUP, text="Noted", reply_to_slot=f"note:{GROUP}")
     await app.outbox.put("reply", reply, Priority.RINGING)
     await settled(app, direct)
     texts = [m.text for m in emulator.bot_messages(GROUP)]
     assert "Hello again" in texts and texts[-1] == "Noted"
     assert CountingLimiter.tries == 2
+
+
+async def test_a_delivery_waiting_for_its_slots_lock_spends_no_rate_limit_slots(
+    direct: Redis, emulator: TelegramEmulator, start_app: StartApp
+) -> None:
+    """Another replica holds the slot's lock for a while: the tries to take it meanwhile
+    take no slot of the chat's limit (only the one that goes out does)."""
+    app = await staff(emulator, await start_app())
+    await settled(app, direct)
+    started = time.time()
+    slot = app.outbox.slot_key("note:boris")
+    await direct.set(f"{slot}:lock", "another replica", px=700)
+
+    await app.outbox.put("note:boris", OutMessage(chat_id=BORIS, text="Hello"), Priority.RINGING)
+    await emulator.wait_for_message(BORIS, lambda m: m.text == "Hello")
+
+    [chat_limit, *_] = app.sender._turn_takes(BORIS, edit=False)
+    window = await direct.lrange(app.sender.limiter._key(chat_limit), 0, -1)
+    assert len([at for at in window if float(at) >= started]) == 1

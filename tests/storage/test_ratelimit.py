@@ -106,3 +106,25 @@ async def test_waiters_for_a_full_shared_limit_ask_about_once_each(redis: Redis)
     await asyncio.gather(*(one(chat_id) for chat_id in range(15)))
     tries = await _scripts_run(redis) - asked
     assert tries <= 15 + 2, tries  # who comes while the bot's second is full asks no sooner
+
+
+async def test_a_try_riding_on_a_lock_takes_only_once_the_lock_is_the_holders(
+    redis: Redis,
+) -> None:
+    limiter = SharedRateLimiter(redis, prefix="test:limits")
+    takes = [Take(parse("5/second"), ("chat", "1")), Take(parse("30/second"), ("bot",))]
+    window = "test:limits:" + takes[0].key
+    await redis.delete("test:lock", window)
+    answers = []
+    for holder in ("other", "mine"):
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set("test:lock", holder, nx=True, px=2000)
+            limiter.queue_take_all(pipe, takes, unless=None, holding=("test:lock", b"mine"))
+            answers.append((await pipe.execute())[-1])
+        if holder == "other":
+            assert not limiter.took_all(takes, answers[-1])  # someone else holds it
+            assert await redis.llen(window) == 0
+            await redis.delete("test:lock")
+    assert limiter.took_all(takes, answers[-1])
+    assert await redis.llen(window) == 1
+    assert limiter.known_full(takes) == 0  # nothing learnt from the try that took nothing
