@@ -17,6 +17,7 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
 from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.storage.packing import packing_in_c
 
@@ -51,7 +52,11 @@ class WaitingConnectionPool(ConnectionPool):
         try:
             # A connection that is up and has nothing left to read is ready as it is;
             # anything else is made ready (connected, or reconnected) as redis-py does.
-            if not connection.is_connected or await connection.can_read():
+            try:
+                ready = connection.is_connected and not await connection.can_read()
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                ready = False
+            if not ready:
                 await self.ensure_connection(connection)
         except BaseException:
             await self.release(connection)

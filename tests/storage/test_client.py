@@ -195,3 +195,27 @@ async def test_a_dropped_connection_fails_as_redis_pys_and_the_next_one_reconnec
             assert await pipe.execute() == ["kept", 1]
     finally:
         await admin.aclose()
+
+
+async def test_a_connection_that_cannot_say_if_it_is_ready_is_made_ready_again(
+    client: Redis,
+) -> None:
+    pool = client.connection_pool
+    assert isinstance(pool, WaitingConnectionPool)
+    connection = await pool.get_connection()
+    await pool.release(connection)
+    asked = 0
+    can_read = connection.can_read
+
+    async def closed_once() -> bool:
+        nonlocal asked
+        asked += 1
+        if asked == 1:
+            raise RedisConnectionError("Buffer is closed.")
+        return await can_read()
+
+    connection.can_read = closed_once  # type: ignore[method-assign]
+    await client.set(KEY, "after")  # the next checkout gets this connection back
+    assert asked >= 2  # asked again once reconnected, as redis-py's pool does
+    assert await client.get(KEY) == "after"
+    assert _free(client) == 2
