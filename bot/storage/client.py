@@ -34,9 +34,13 @@ class LeanPipeline(Pipeline):
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         stack = self.command_stack
-        if not stack or self.watching or self.scripts or self.explicit_transaction:
-            return await super().execute(raise_on_error)
-        if any(_is_himport(args[0]) for args, _ in stack):
+        if (
+            not stack
+            or self.watching
+            or self.scripts
+            or self.explicit_transaction
+            or any(_is_himport(args[0]) for args, _ in stack)
+        ):
             return await super().execute(raise_on_error)
         run = self._execute_transaction if self.is_transaction else self._send_all
         connection = self.connection or await self.connection_pool.get_connection()  # type: ignore[no-untyped-call]

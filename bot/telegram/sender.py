@@ -271,21 +271,27 @@ class Sender:
             taken = _turn_taken.set(False)
             try:
                 with outbox_delivery(), log_fields(chat=chat):
-                    early = None if probe or not chat else self._early_chat(int(chat), fields)
-                    await self._deliver_slot(key, probe=probe, early_chat=early)
+                    early = None if probe or not chat else int(chat)
+                    await self._deliver_slot(key, probe=probe, early_chat=early, entry=fields)
             finally:
                 _turn_taken.reset(taken)
                 _single_try.reset(token)
 
     async def _deliver_slot(
-        self, key: str, *, probe: bool = False, early_chat: int | None = None
+        self,
+        key: str,
+        *,
+        probe: bool = False,
+        early_chat: int | None = None,
+        entry: Mapping[str, str] | None = None,
     ) -> None:
         """Deliver the slot ``key``. While Telegram is unreachable, slots wait in line (see
         :meth:`Outbox.stall`) and only the ``probe`` tries it; once it answers, the whole
         line goes out in order. ``early_chat``: the chat whose rate-limit slots to try to take
-        with the lease (the first request then needs no round trip of its own for them)."""
+        with the lease (the first request then needs no round trip of its own for them),
+        ``entry`` the outbox entry's fields."""
         stalled_key = self.keys.outbox_stalled()
-        early = self._early_turn(early_chat)
+        early = None if early_chat is None else self._early_turn(early_chat, entry or {})
         lock, token = f"{key}:lock", new_token()
 
         def reads(pipe: Pipeline) -> None:
@@ -627,28 +633,19 @@ class Sender:
             takes.append(Take(self.limits.group_chat, ("tg", "group", str(chat_id)), GROUP_EDGE))
         return takes
 
-    def _early_chat(self, chat_id: int, fields: Mapping[str, str]) -> int | None:
-        """The chat whose slots the delivery of the outbox entry ``fields`` may take with its
-        lease (see :meth:`_early_turn`), or None.
+    def _early_turn(self, chat_id: int, entry: Mapping[str, str]) -> list[Take] | None:
+        """The slots the delivery of the outbox entry ``entry`` to ``chat_id`` may take with
+        its lease, in the same round trip; None: not this time.
 
-        Only while Telegram is known to answer: a delivery that will join the line of
-        messages waiting for it would spend its slots for nothing. A private chat's
-        whatever the message (a send and an edit take the same there); a group's only
-        for the first send of a plain text: an edit takes no slot of a group's minute,
-        and a file or a reply may have to wait after the lease, and a group has only 20
-        slots a minute to spend."""
+        Only while Telegram is known to answer (a delivery that joins the line of messages
+        waiting for it would spend its slots for nothing), nobody in this process waits for
+        the global limit (they go first) and no window is known to be full. A private
+        chat's whatever the message (a send and an edit take the same there); a group's
+        only for the first send of a plain text: an edit takes no slot of a group's 20 a
+        minute, and a file or a reply may have to wait after the lease."""
         if self.telegram is not None and self.telegram.up is not True:
             return None
-        if chat_id < 0:
-            first_plain = fields.get("plain") == "1" and fields.get("version") == "1"
-            return chat_id if first_plain else None
-        return chat_id
-
-    def _early_turn(self, chat_id: int | None) -> list[Take] | None:
-        """The slots a delivery to ``chat_id`` may take with its lease, in the same round
-        trip, while nobody in this process waits for the global limit (they go first) and
-        no window is known to be full. None: not this time."""
-        if chat_id is None:
+        if chat_id < 0 and (entry.get("plain") != "1" or entry.get("version") != "1"):
             return None
         takes = self._turn_takes(chat_id, edit=False)
         return None if self.limiter.would_wait(takes) else takes
