@@ -109,6 +109,18 @@ class Cost:
         self.telegram.update(end.telegram - start.telegram)
         self.by_command.update(tap.by_command)
 
+    def merge(self, other: Cost) -> None:
+        """Pool ``other`` (another round's) into this."""
+        self.calls += other.calls
+        self.events += other.events
+        self.seconds += other.seconds
+        self.cpu += other.cpu
+        self.round_trips += other.round_trips
+        self.commands += other.commands
+        self.stats_commands += other.stats_commands
+        self.telegram.update(other.telegram)
+        self.by_command.update(other.by_command)
+
     @property
     def sends(self) -> int:
         """Telegram requests other than long polling."""
@@ -394,17 +406,44 @@ def figures_of(name: str, cost: Cost, idle: Cost) -> dict[str, float]:
     return out
 
 
-def report(costs: dict[str, tuple[Cost, Cost]], args: argparse.Namespace) -> dict[str, Any]:
+def ratio(mine: float, base: float) -> float:
+    return round(mine / base, 2) if base else float("nan")
+
+
+def round_ratios(rounds: dict[str, list[tuple[Cost, Cost]]], other: str) -> list[float]:
+    """pbxgram's net CPU per event over ``other``'s, round by round: how far the pooled
+    ratio could be moved by the noise of one round."""
+    return [
+        ratio(
+            figures_of("x", mine, mine_idle)["x_cpu_ms_per_event_net"],
+            figures_of("x", base, base_idle)["x_cpu_ms_per_event_net"],
+        )
+        for (mine, mine_idle), (base, base_idle) in zip(
+            rounds["pbxgram"], rounds[other], strict=True
+        )
+    ]
+
+
+def report(
+    costs: dict[str, tuple[Cost, Cost]],
+    args: argparse.Namespace,
+    rounds: dict[str, list[tuple[Cost, Cost]]] | None = None,
+) -> dict[str, Any]:
     figures: dict[str, float] = {}
     for name, (cost, idle) in costs.items():
         figures |= figures_of(name, cost, idle)
+    spread: dict[str, list[float]] = {}
     for other, prefix in (("baseline", "ratio"), (EARLIER, "ratio_to_earlier")):
         if other not in costs:
             continue
         for what in ("cpu_ms", "round_trips", "commands"):
             base = figures[f"{other}_{what}_per_event_net"]
             mine = figures[f"pbxgram_{what}_per_event_net"]
-            figures[f"{prefix}_{what}_per_event"] = round(mine / base, 2) if base else float("nan")
+            figures[f"{prefix}_{what}_per_event"] = ratio(mine, base)
+        if rounds is not None and len(rounds["pbxgram"]) > 1:
+            spread[other] = round_ratios(rounds, other)
+            figures[f"{prefix}_cpu_ms_per_event_lowest_round"] = min(spread[other])
+            figures[f"{prefix}_cpu_ms_per_event_highest_round"] = max(spread[other])
     app = costs["pbxgram"][0]
     top = ", ".join(f"{n} {per(c, app.calls)}" for n, c in app.by_command.most_common(12))
     methods = ", ".join(
@@ -459,6 +498,11 @@ def report(costs: dict[str, tuple[Cost, Cost]], args: argparse.Namespace) -> dic
             f" round trips {figures['ratio_to_earlier_round_trips_per_event']}×,"
             f" commands {figures['ratio_to_earlier_commands_per_event']}×"
         )
+    for other, ratios in spread.items():
+        lines.append(
+            f"- pbxgram / {other} CPU per event, round by round: "
+            + ", ".join(f"{r}×" for r in ratios)
+        )
     lines += [
         f"- pbxgram commands per call: {top}",
         f"- pbxgram Telegram requests per call: {methods}",
@@ -483,6 +527,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         names += [EARLIER] if args.compare_with else []
         names += ["pbxgram"]
         costs = {name: (Cost(), Cost()) for name in names}
+        rounds: dict[str, list[tuple[Cost, Cost]]] = {name: [] for name in names}
         earlier = args.compare_with
 
         def earlier_process(h: Harness) -> AbstractAsyncContextManager[int]:
@@ -505,10 +550,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 await direct.flushdb()
                 sim.history.clear()
                 await link_people(redis_url, sim.base_url, args.slots)
+                this_round = (Cost(), Cost())
                 async with start(h) as pid:
-                    await measure(h, pid, queues, args.calls, args.warmup, args.idle, *costs[name])
+                    await measure(h, pid, queues, args.calls, args.warmup, args.idle, *this_round)
+                rounds[name].append(this_round)
+                for pooled, one in zip(costs[name], this_round, strict=True):
+                    pooled.merge(one)
         await direct.aclose()
-    return report(costs, args)
+    return report(costs, args, rounds)
 
 
 if __name__ == "__main__":
