@@ -31,6 +31,7 @@ from bot.telegram.outbox import AudioRef, Button, OutMessage, Priority
 from bot.texts import Translator
 
 CARD_DIRECTIONS = {Direction.INBOUND, Direction.INTERNAL}
+CARD_TEXTS_KEPT = 256  # card texts drawn lately, kept for cards that show the same
 
 
 class Notifier(MissedAlerts):
@@ -94,16 +95,28 @@ class Notifier(MissedAlerts):
                 buttons += self._tag_buttons(t, session)
                 if manager_row:
                     buttons += spam_row(t, session.account, session.client_number)
+            text = self._card_text(t, view)
             await self.outbox.put(
                 slot,
-                OutMessage(
-                    chat_id=chat_id, text=t("card", **view), buttons=buttons, about=about(session)
-                ),
+                OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
                 priority,
                 shown=session.shown,
                 batch=session.writes,
             )
             session.drawn[slot] = drawn
+
+    def _card_text(self, t: Translator, view: dict[str, Any]) -> str:
+        """The card template drawn with ``view``. The cards of a ring group mostly show the
+        same (all ringing, all no longer ringing, all missed), one event after another: a
+        text drawn lately is reused (the template gives the same text for the same values)."""
+        key = (t.language.value, repr(view))
+        text = self._card_texts.get(key)
+        if text is None:
+            text = t("card", **view)
+            if len(self._card_texts) >= CARD_TEXTS_KEPT:
+                del self._card_texts[next(iter(self._card_texts))]  # the oldest
+            self._card_texts[key] = text
+        return text
 
     def _drawn(
         self,

@@ -51,6 +51,7 @@ class NotifierBase:
         # Marks what this process drew (with its templates and settings as loaded): a card
         # another process, or an earlier run, drew is drawn again rather than trusted.
         self._drawing = os.urandom(8).hex()
+        self._card_texts: dict[tuple[str, str], str] = {}  # (language, values) -> text
 
     # people and words ------------------------------------------------------------
     async def translator(self, chat_id: int) -> Translator:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from bot.app import App
-from bot.domain import SubscriptionKind
+from bot.domain import Language, SubscriptionKind
 from bot.services.missed_calls import NoCallBack
 from bot.services.missed_claims import no_call_back
 from sandbox.mango import MangoSimulator
@@ -47,13 +49,17 @@ def _unclocked(emulator: TelegramEmulator, chat: int) -> list[str]:
     ]
 
 
+def _is_card(message: ChatMessage) -> bool:
+    """A call card of a missed call: its call-back button dials."""
+    return any((b.callback_data or "").startswith("dl:") for row in message.buttons for b in row)
+
+
 def _missed(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Missed-call alerts; cards of missed calls (with their own call-back button) left out."""
     return [
         m
         for m in messages
-        if ("Missed call" in m.text or "Пропущенный звонок" in m.text)
-        and not any((b.callback_data or "").startswith("dl:") for row in m.buttons for b in row)
+        if ("Missed call" in m.text or "Пропущенный звонок" in m.text) and not _is_card(m)
     ]
 
 
@@ -78,6 +84,35 @@ async def test_ring_group_answered_by_one(
         assert _missed(emulator.bot_messages(chat)) == [], chat
     summary = emulator.bot_messages(GROUP)[-1].text
     assert "Inbound call" in summary or "Входящий звонок" in summary
+
+
+async def test_cards_that_show_the_same_are_drawn_once(
+    emulator: TelegramEmulator, mango: MangoSimulator, company: App
+) -> None:
+    drawn: list[tuple[str, str]] = []
+    render = company.texts.render
+
+    def counting(language: Language, template_name: str, /, **context: Any) -> str:
+        text = render(language, template_name, **context)
+        if template_name == "card":
+            drawn.append((language.value, text))
+        return text
+
+    company.texts.render = counting  # type: ignore[method-assign]
+    # Boris and Maria both read English: their cards ring, then are missed, together.
+    await mango.play_inbound(LINE, CLIENT, group_id=1, ring=["102", "103"], answered_by=None)
+    await mango.wait_idle()
+    await drained(company)
+
+    [boris_card] = [m for m in _calls(emulator, BORIS) if _is_card(m)]
+    [maria_card] = [m for m in _calls(emulator, MARIA) if _is_card(m)]
+    assert "Missed call" in boris_card.text
+    assert boris_card.text == maria_card.text
+    assert CLIENT_SHOWN in boris_card.text
+    assert drawn, "no card was drawn"
+    # Cards that show the same (both ringing, both no longer ringing, both missed) are
+    # one drawing, not one each.
+    assert all(one != next_one for one, next_one in itertools.pairwise(drawn))
 
 
 async def test_all_missed_then_taken_then_called_back(
