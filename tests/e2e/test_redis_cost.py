@@ -40,8 +40,10 @@ async def tap(redis_url: str) -> AsyncIterator[RedisTap]:
 
 @pytest_asyncio.fixture
 async def direct(redis_url: str) -> AsyncIterator[Redis]:
-    """A client beside the tap, for looking without being counted."""
+    """A client beside the tap, for looking without being counted, on an empty database:
+    what other tests left (calls of the same numbers, say) costs round trips of its own."""
     client: Redis = Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
     try:
         yield client
     finally:
@@ -78,6 +80,8 @@ async def settled(app: App, direct: Redis, patience: float = 15.0) -> None:
         if app.worker.identifier is not None:
             busy += app.worker.identifier.pending
         for stream, group in streams:
+            if not await direct.exists(stream):  # not made yet: nothing in it
+                continue
             for info in await direct.xinfo_groups(stream):
                 if info["name"] == group:
                     busy += int(info["pending"]) + int(info.get("lag") or 0)
@@ -159,13 +163,14 @@ async def test_a_new_callers_identity_spam_mark_and_context_are_one_round_trip(
     tap: RedisTap, direct: Redis, start_app: StartApp
 ) -> None:
     app = await start_app(redis_url=tap.url)
+    await settled(app, direct)  # past the start-up (its first reclaims and reads)
     identifier = app.worker.identifier
     assert identifier is not None
     number = "+79001234567"
     await Phonebook(direct, app.keys).replace({number: PhonebookEntry(name="Ivan Sidorov")})
     await direct.sadd(app.keys.spam_numbers("main"), number)
     spent: list[int] = []
-    for call_id in ("C1", "C2", "C3", "C4", "C5"):  # the least: the app's polling may cut in
+    for call_id in ("C1", "C2", "C3"):  # the least of three: the app's polling may cut in
         session = CallSession(
             account="main", call_id=call_id, direction=Direction.INBOUND, client_number=number
         )
