@@ -373,17 +373,21 @@ def per(value: float, count: int) -> float:
     return round(value / count, 3) if count else float("nan")
 
 
+def net_cpu(cost: Cost, idle: Cost) -> float:
+    """CPU seconds of ``cost`` less the idle background over its measured time."""
+    return cost.cpu - idle.cpu / (idle.seconds or 1.0) * cost.seconds
+
+
 def figures_of(name: str, cost: Cost, idle: Cost) -> dict[str, float]:
     """Raw and net (idle background subtracted over the measured time) figures."""
     rate = idle.seconds or 1.0
     background = {
-        "cpu": idle.cpu / rate * cost.seconds,
         "round_trips": idle.round_trips / rate * cost.seconds,
         "commands": idle.commands / rate * cost.seconds,
         "stats": idle.stats_commands / rate * cost.seconds,
     }
     values = {
-        "cpu_ms": (cost.cpu * 1000, (cost.cpu - background["cpu"]) * 1000),
+        "cpu_ms": (cost.cpu * 1000, net_cpu(cost, idle) * 1000),
         "round_trips": (cost.round_trips, cost.round_trips - background["round_trips"]),
         "commands": (cost.commands, cost.commands - background["commands"]),
         "commandstats": (cost.stats_commands, cost.stats_commands - background["stats"]),
@@ -414,10 +418,7 @@ def round_ratios(rounds: dict[str, list[tuple[Cost, Cost]]], other: str) -> list
     """pbxgram's net CPU per event over ``other``'s, round by round: how far the pooled
     ratio could be moved by the noise of one round."""
     return [
-        ratio(
-            figures_of("x", mine, mine_idle)["x_cpu_ms_per_event_net"],
-            figures_of("x", base, base_idle)["x_cpu_ms_per_event_net"],
-        )
+        ratio(net_cpu(mine, mine_idle) / mine.events, net_cpu(base, base_idle) / base.events)
         for (mine, mine_idle), (base, base_idle) in zip(
             rounds["pbxgram"], rounds[other], strict=True
         )
