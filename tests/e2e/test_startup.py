@@ -3,6 +3,7 @@ background, and whether it answers shows in the log, /readyz and pbxgram_telegra
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from bot.app import App, running
+from bot.app import YOUNG_COLLECTION_THRESHOLD, App, running
 from bot.config import Settings
 from bot.domain import Role
 from sandbox.mango import MangoSimulator
@@ -102,6 +103,17 @@ async def test_web_role_alone_never_calls_telegram(
         assert await app.redis.xlen(app.keys.events_stream()) >= len(mango.posted)
         assert app.tasks == []
     assert emulator.requests == []
+
+
+async def test_a_running_app_collects_young_objects_less_often_and_gives_the_setting_back(
+    emulator: TelegramEmulator, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(bot_token=emulator.token, telegram_api_url=emulator.base_url)
+    before = gc.get_threshold()
+    async with running(settings, web_role=True, worker_role=False, tuning=QUICK):
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *before[1:])
+        assert before[0] < YOUNG_COLLECTION_THRESHOLD
+    assert gc.get_threshold() == before
 
 
 async def test_web_role_in_webhook_mode_sets_the_webhook_in_the_background(
