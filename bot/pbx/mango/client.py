@@ -65,9 +65,17 @@ class MangoClient:
         self._limiter = limiter
         self._retry_delays = retry_delays
         self._base = account.base_api_url.rstrip("/") + "/"
+        # Parsed once per path: httpx parses a URL given as text again on every request.
+        self._parsed: dict[str, httpx.URL] = {}
 
     def url(self, path: str) -> str:
         return self._base + path.lstrip("/")
+
+    def _parsed_url(self, path: str) -> httpx.URL:
+        parsed = self._parsed.get(path)
+        if parsed is None:
+            parsed = self._parsed[path] = httpx.URL(self.url(path))
+        return parsed
 
     async def post(self, path: str, payload: Any) -> httpx.Response:
         """POST a signed request; retries rate limiting; raises PbxError on HTTP errors.
@@ -82,7 +90,7 @@ class MangoClient:
         for delay in (*self._retry_delays, None):
             await self._wait_for_slot(path)
             try:
-                response = await self._http.post(self.url(path), data=form)
+                response = await self._http.post(self._parsed_url(path), data=form)
             except httpx.HTTPError as exc:
                 raise transport_error(f"MANGO {path}", exc) from None
             if response.status_code == 503 and _is_rate_limited(response):
