@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 
-import httpx
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.config import Settings
+from bot.pbx.http_client import PbxHttpClient
 from bot.pbx.http_transport import AiohttpTransport
 from bot.pipeline.consumer import ConsumerOptions, StreamConsumer
 from bot.pipeline.stream import entry_call
@@ -65,7 +65,7 @@ async def running(
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
         http = await stack.enter_async_context(
-            httpx.AsyncClient(timeout=tuning.pbx_timeout, transport=AiohttpTransport())
+            PbxHttpClient(timeout=tuning.pbx_timeout, transport=AiohttpTransport())
         )
         app = build_app(settings, redis, http, tuning)
         stack.push_async_callback(app.bot.session.close)
