@@ -43,6 +43,7 @@ from sandbox.redis_tap import RedisTap, TapSnapshot
 from sandbox.telegram import Limits, TelegramEmulator
 
 SECTION = "Cost per call (app CPU and Redis round trips per event)"
+SIDE_BY_SIDE_SECTION = "Cost per call, side by side with an earlier commit"
 EARLIER = "earlier"  # the app of the checkout given with --compare-with
 KEY, SALT = "bench-key", "bench-salt"
 LINE = "74950000000"
@@ -358,6 +359,80 @@ async def idle_stretch(h: Harness, pid: int, seconds: float, idle: Cost) -> None
     idle.add(start, await h.read(pid), 0)
 
 
+async def measure_side_by_side(
+    lanes: list[tuple[Harness, int, Cost, Cost]], calls: int, warmup: int, idle_s: float
+) -> None:
+    """:func:`measure` for two apps at once, each in its own lane: the same calls reach
+    both at the same moments, so whatever slows the machine down slows both alike."""
+    await asyncio.gather(*(h.play(warmup) for h, *_ in lanes))
+    await asyncio.gather(*(h.quiet(APP_QUEUES) for h, *_ in lanes))
+    await idle_side_by_side(lanes, idle_s / 2)
+    starts = [await h.read(pid) for h, pid, *_ in lanes]
+    await asyncio.gather(*(h.play(calls) for h, *_ in lanes))
+    await asyncio.gather(*(h.quiet(APP_QUEUES) for h, *_ in lanes))
+    for (h, pid, cost, _), start in zip(lanes, starts, strict=True):
+        cost.add(start, await h.read(pid), calls)
+    await idle_side_by_side(lanes, idle_s / 2)
+
+
+async def idle_side_by_side(lanes: list[tuple[Harness, int, Cost, Cost]], seconds: float) -> None:
+    starts = [await h.read(pid) for h, pid, *_ in lanes]
+    await asyncio.sleep(seconds)
+    for (h, pid, _, idle), start in zip(lanes, starts, strict=True):
+        idle.add(start, await h.read(pid), 0)
+
+
+@asynccontextmanager
+async def lane(workdir: Path, args: argparse.Namespace) -> AsyncIterator[tuple[Harness, str]]:
+    """A Redis server behind its own tap, a Telegram emulator and a MANGO simulator for
+    one app of a side-by-side run; yields the harness and the Redis URL."""
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+    async with (
+        redis_server(workdir) as redis_url,
+        RedisTap(redis_url) as tap,
+        TelegramEmulator(limits=Limits.disabled()) as emulator,
+        MangoSimulator(KEY, SALT, limits=MangoLimits.disabled(), step_delay=args.step_delay) as sim,
+    ):
+        direct: Redis = Redis.from_url(redis_url, decode_responses=True)
+        directory(sim, emulator, args.slots)
+        try:
+            yield Harness(workdir, tap, direct, emulator, sim, args.slots), redis_url
+        finally:
+            await direct.aclose()
+
+
+async def side_by_side(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """The app of ``--compare-with`` and this one, measured at the same time, each in
+    its own lane; the trees swap lanes every round."""
+    names = [EARLIER, "pbxgram"]
+    trees = {EARLIER: args.compare_with, "pbxgram": ROOT}
+    costs = {name: (Cost(), Cost()) for name in names}
+    rounds: dict[str, list[tuple[Cost, Cost]]] = {name: [] for name in names}
+    async with lane(workdir / "a", args) as first, lane(workdir / "b", args) as second:
+        for round_ in range(args.rounds):
+            print(f"round {round_ + 1}: side by side", file=sys.stderr, flush=True)
+            order = names if round_ % 2 == 0 else names[::-1]
+            for h, redis_url in (first, second):
+                await h.direct.flushdb()
+                h.sim.history.clear()
+                await link_people(redis_url, h.sim.base_url, args.slots)
+            this_round = {name: (Cost(), Cost()) for name in names}
+            async with (
+                app_process(first[0], trees[order[0]]) as first_pid,
+                app_process(second[0], trees[order[1]]) as second_pid,
+            ):
+                lanes = [
+                    (first[0], first_pid, *this_round[order[0]]),
+                    (second[0], second_pid, *this_round[order[1]]),
+                ]
+                await measure_side_by_side(lanes, args.calls, args.warmup, args.idle)
+            for name in names:
+                rounds[name].append(this_round[name])
+                for pooled, one in zip(costs[name], this_round[name], strict=True):
+                    pooled.merge(one)
+    return report(costs, args, rounds)
+
+
 def checkout_name(tree: Path) -> str:
     """The commit a checkout is at, else its folder's name."""
     described = subprocess.run(  # noqa: S603 - git, on a folder the user named
@@ -475,6 +550,16 @@ def report(
         "same calls the same way, in rounds interleaved with the app's.",
         "",
     ]
+    if args.side_by_side:
+        lines[-1:-1] = [
+            "",
+            "Side by side: the earlier commit's app and this one ran at the same time, both",
+            "on core 0, each with its own Redis, proxy, emulator and simulator; the same calls",
+            "reached both at the same moments, and the two swapped lanes every round. What",
+            "slows the machine down then slows both alike, so their ratio holds where one",
+            "measured after the other drifts. Sharing a core, each app's figures differ from",
+            "those of a run on its own: compare the ratio only. No baseline in this mode.",
+        ]
     for name, (cost, _) in costs.items():
         f = {k.removeprefix(name + "_"): v for k, v in figures.items() if k.startswith(name)}
         lines += [
@@ -508,13 +593,15 @@ def report(
         f"- pbxgram commands per call: {top}",
         f"- pbxgram Telegram requests per call: {methods}",
     ]
-    record(SECTION, lines, figures)
+    record(SIDE_BY_SIDE_SECTION if args.side_by_side else SECTION, lines, figures)
     return figures
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     pin_self(1)
     workdir = Path(tempfile.mkdtemp(prefix="pbxgram-cost-"))
+    if args.side_by_side:
+        return await side_by_side(args, workdir)
     async with (
         redis_server(workdir) as redis_url,
         RedisTap(redis_url) as tap,
@@ -583,7 +670,16 @@ if __name__ == "__main__":
         metavar="TREE",
         help="also measure the app of another checkout (an earlier commit), interleaved",
     )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="with --compare-with: run both apps at the same time, each with its own Redis,"
+        " emulator and simulator, instead of in turn (no baseline); for comparing two"
+        " commits on a machine whose speed drifts",
+    )
     arguments = parser.parse_args()
+    if arguments.side_by_side and arguments.compare_with is None:
+        parser.error("--side-by-side needs --compare-with")
     if arguments.warmup is None:
         arguments.warmup = arguments.slots
     print(json.dumps(asyncio.run(main(arguments)), indent=2))
