@@ -9,10 +9,9 @@ to read-modify-write one session under a lock shared by all workers.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from enum import StrEnum
+from types import TracebackType
 
 from pydantic import BaseModel, PrivateAttr
 from redis.asyncio import Redis
@@ -23,7 +22,7 @@ from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState
 from bot.phones import normalise
 from bot.pipeline.consumer import Handling, xack_args, xack_lua
 from bot.storage import Keys
-from bot.storage.lease import lease
+from bot.storage.lease import Lease, lease
 from bot.storage.write_batch import WriteBatch
 
 SESSION_TTL_SECONDS = 2 * 24 * 3600
@@ -363,52 +362,106 @@ class SessionStore:
         raw = await self._redis.get(self._keys.call_session(account, call_id))
         return CallSession.model_validate_json(raw) if raw else None
 
-    @asynccontextmanager
-    async def open(
-        self, account: str, call_id: str, *, last_for: Handling | None = None
-    ) -> AsyncIterator[CallSession]:
-        """The session, locked for this worker; saved when the block ends without error.
+    def open(self, account: str, call_id: str, *, last_for: Handling | None = None) -> OpenSession:
+        """The session, locked for this worker (``async with store.open(...) as session``);
+        saved when the block ends without error.
 
         If the lock expired meanwhile (this worker stood still for longer than the lease),
         another worker may have saved a newer state: nothing is saved, and the event is
         handled again later from what is stored. With ``last_for``, the save is the last
         effect of handling that stream entry, and acknowledges it."""
-        key = self._keys.call_session(account, call_id)
-        async with lease(
-            self._redis, f"{key}:lock", wait=30, reads=lambda pipe: pipe.get(key)
-        ) as held:
+        return OpenSession(self._redis, self._keys, account, call_id, last_for)
+
+
+class OpenSession:
+    """The context of :meth:`SessionStore.open`. (A class rather than a generator: every
+    call event enters one.)"""
+
+    __slots__ = (
+        "_account",
+        "_call_id",
+        "_held",
+        "_key",
+        "_keys",
+        "_last_for",
+        "_leased",
+        "_raw",
+        "_redis",
+        "_session",
+    )
+    _held: Lease
+    _raw: str | None
+    _session: CallSession
+
+    def __init__(
+        self, redis: Redis, keys: Keys, account: str, call_id: str, last_for: Handling | None
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._account = account
+        self._call_id = call_id
+        self._last_for = last_for
+        self._key = key = keys.call_session(account, call_id)
+        self._leased = lease(redis, f"{key}:lock", wait=30, reads=lambda pipe: pipe.get(key))
+
+    async def __aenter__(self) -> CallSession:
+        self._held = held = await self._leased.__aenter__()
+        try:
             [raw] = held.read
-            session = (
+            self._session = (
                 CallSession.model_validate_json(raw)
                 if raw
-                else CallSession(account=account, call_id=call_id)
+                else CallSession(account=self._account, call_id=self._call_id)
             )
-            yield session
-            # What handling decided to write goes in the same round trip, before the save.
-            # Noting when this account last had an event rides on the save's script: the
-            # reconciliation reads it at start-up to know how far back to look. So does
-            # giving the lock back.
-            saved_json = session.model_dump_json()
-            stream, group, entry_id = xack_args(last_for)
-            async with self._redis.pipeline(transaction=False) as pipe:
-                session.writes.apply(pipe)
-                pipe.eval(
-                    _SAVE_IF_HELD,
-                    4,
-                    f"{key}:lock",
-                    key,
-                    self._keys.last_event(account),
-                    stream,
-                    held.token,
-                    "" if saved_json == raw else saved_json,
-                    SESSION_TTL_SECONDS,
-                    int(time.time()),
-                    group,
-                    entry_id,
-                )
-                saved = (await pipe.execute())[-1]
-            held.handed_back()
-            if not saved:
-                raise LockNotOwnedError(f"the lock of call {call_id} expired; not saved")
-            if last_for is not None:
-                last_for.acknowledged()
+        except BaseException as exc:
+            await self._leased.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._raw = raw
+        return self._session
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            await self._leased.__aexit__(exc_type, exc, tb)
+            return
+        try:
+            await self._save()
+        except BaseException as failed:
+            await self._leased.__aexit__(type(failed), failed, failed.__traceback__)
+            raise
+        await self._leased.__aexit__(None, None, None)
+
+    async def _save(self) -> None:
+        # What handling decided to write goes in the same round trip, before the save.
+        # Noting when this account last had an event rides on the save's script: the
+        # reconciliation reads it at start-up to know how far back to look. So does
+        # giving the lock back.
+        session, held, key, last_for = self._session, self._held, self._key, self._last_for
+        saved_json = session.model_dump_json()
+        stream, group, entry_id = xack_args(last_for)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            session.writes.apply(pipe)
+            pipe.eval(
+                _SAVE_IF_HELD,
+                4,
+                f"{key}:lock",
+                key,
+                self._keys.last_event(self._account),
+                stream,
+                held.token,
+                "" if saved_json == self._raw else saved_json,
+                SESSION_TTL_SECONDS,
+                int(time.time()),
+                group,
+                entry_id,
+            )
+            saved = (await pipe.execute())[-1]
+        held.handed_back()
+        if not saved:
+            raise LockNotOwnedError(f"the lock of call {self._call_id} expired; not saved")
+        if last_for is not None:
+            last_for.acknowledged()

@@ -13,11 +13,11 @@ so renewal only starts once one has lasted that long.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from redis.asyncio import Redis
@@ -82,7 +82,7 @@ class Lease:
         ms = int(self.ttl * 1000)
         while True:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(self.name, self._token, nx=True, px=ms)
+                pipe.execute_command("SET", self.name, self._token, "NX", "PX", ms)
                 if reads is not None:
                     reads(pipe)
                 taken, *self.read = await pipe.execute()
@@ -111,8 +111,7 @@ class Lease:
             await asyncio.sleep(every)
 
 
-@contextlib.asynccontextmanager
-async def lease(
+def lease(
     redis: Redis,
     name: str,
     *,
@@ -120,37 +119,61 @@ async def lease(
     ttl: float = LEASE_SECONDS,
     reads: Reads | None = None,
     token: str | None = None,
-) -> AsyncIterator[Lease]:
-    """Hold the lock ``name``; LockError when it is not free within ``wait`` seconds.
+) -> Leased:
+    """Hold the lock ``name`` (``async with lease(...) as held``); LockError when it is not
+    free within ``wait`` seconds.
 
     ``reads`` adds commands to the taking's pipeline; their answers are in ``read`` (only
     what was read once the lock was this holder's). ``token``: the holder's own (from
     :func:`new_token`), for reads that must know it, e.g. to write only while the lock is
     the holder's."""
-    held = Lease(redis, name, ttl, token)
-    await held._take(wait, reads)
-    every = ttl / 3
-    renewal: asyncio.Task[None] | None = None
+    return Leased(Lease(redis, name, ttl, token), wait, reads)
 
-    def start_renewal() -> None:
-        nonlocal renewal
-        renewal = asyncio.create_task(held._renew(every), name=f"lease {name}")
 
-    later = asyncio.get_running_loop().call_later(every, start_renewal)
-    failed = True
-    try:
-        yield held
-        failed = False
-    finally:
-        later.cancel()
+class Leased:
+    """The context of :func:`lease`: takes the lock on entry, renews it while the block
+    runs for longer than a third of the lease, gives it back on exit. (A class rather than
+    a generator: every call event enters one or two.)"""
+
+    __slots__ = ("_held", "_later", "_reads", "_renewal", "_wait")
+
+    def __init__(self, held: Lease, wait: float, reads: Reads | None) -> None:
+        self._held = held
+        self._wait = wait
+        self._reads = reads
+        self._later: asyncio.TimerHandle | None = None
+        self._renewal: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Lease:
+        held = self._held
+        await held._take(self._wait, self._reads)
+        self._later = asyncio.get_running_loop().call_later(held.ttl / 3, self._start_renewal)
+        return held
+
+    def _start_renewal(self) -> None:
+        held = self._held
+        self._renewal = asyncio.create_task(held._renew(held.ttl / 3), name=f"lease {held.name}")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._later is not None:
+            self._later.cancel()
+        renewal = self._renewal
         if renewal is not None:
             renewal.cancel()
             # asyncio.wait, not ``await renewal``: a cancellation of this task itself must
             # go on propagating, not be mistaken for the renewal's and swallowed.
             await asyncio.wait({renewal})
+        held = self._held
+        if held._given_back:
+            return
         try:
             await held._release()
         except LockNotOwnedError:
-            if not failed:
+            if exc_type is None:
                 raise
-            log.warning("lock %s was no longer held when its holder failed", name)
+            log.warning("lock %s was no longer held when its holder failed", held.name)
