@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
 
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import LockNotOwnedError
 
@@ -77,6 +77,9 @@ class CardAction(BaseModel):
         return self.state in (ActionState.ACCEPTED, ActionState.FAILED)
 
 
+_WRITES = "_writes"  # where a session keeps its WriteBatch
+
+
 class CallSession(BaseModel):
     """Everything pbxgram knows about one call so far."""
 
@@ -121,17 +124,18 @@ class CallSession(BaseModel):
     # Digests of what each card was last drawn from (see Notifier.refresh_cards).
     drawn: dict[str, str] = {}
     busy_noted: list[str] = []  # extensions this call last noted as busy (see Presence)
-    # What handling the event decided to write, sent with the session's save. Made when
-    # first asked for: a default factory costs pydantic a signature inspection per load.
-    _writes: WriteBatch | None = PrivateAttr(default=None)
     missed_closed: bool = False  # the client's open missed calls were closed by this one
 
     @property
     def writes(self) -> WriteBatch:
-        """Writes that go to Redis with this session's save (see :meth:`SessionStore.open`)."""
-        if self._writes is None:
-            self._writes = WriteBatch()
-        return self._writes
+        """Writes that go to Redis with this session's save (see :meth:`SessionStore.open`):
+        what handling the event decided to write. Made when first asked for, and kept in the
+        instance's dict beside the fields, where pydantic neither validates nor dumps it (a
+        private attribute costs every load and every access a detour through Python)."""
+        batch = self.__dict__.get(_WRITES)
+        if batch is None:
+            batch = self.__dict__[_WRITES] = WriteBatch()
+        return batch
 
     def apply_leg(self, event: CallLegEvent, region: str = "RU") -> bool:
         """Update from a leg event; False when it changed nothing (stale or duplicate).
