@@ -7,23 +7,39 @@ Wrap work in :func:`log_fields`; every record logged within carries the fields (
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from types import TracebackType
 
 CONTEXT_FIELDS = ("account", "call", "stream", "entry", "chat")
 _context: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # noqa: B039
 
 
-@contextmanager
-def log_fields(**fields: object) -> Iterator[None]:
-    """Add ``fields`` (None ones left out) to every record logged within."""
-    added = {name: str(value) for name, value in fields.items() if value is not None}
-    token = _context.set({**_context.get(), **added})
-    try:
-        yield
-    finally:
-        _context.reset(token)
+def log_fields(**fields: object) -> LogFields:
+    """Add ``fields`` (None ones left out) to every record logged within
+    (``with log_fields(call=...):``)."""
+    return LogFields({name: str(value) for name, value in fields.items() if value is not None})
+
+
+class LogFields:
+    """The context of :func:`log_fields`. (A class rather than a generator: every stream
+    entry enters a few.)"""
+
+    __slots__ = ("_added", "_token")
+    _token: Token[dict[str, str]]
+
+    def __init__(self, added: dict[str, str]) -> None:
+        self._added = added
+
+    def __enter__(self) -> None:
+        self._token = _context.set({**_context.get(), **self._added})
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _context.reset(self._token)
 
 
 class ContextFields(logging.Filter):

@@ -9,8 +9,7 @@ holds it or waits for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from types import TracebackType
 
 
 class KeyedLocks:
@@ -19,20 +18,10 @@ class KeyedLocks:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the lock of ``key`` (waiting for those who asked first)."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    def hold(self, key: str) -> HeldLock:
+        """Hold the lock of ``key`` (``async with locks.hold(key):``), waiting for those
+        who asked first."""
+        return HeldLock(self._locks, key)
 
     def busy(self, key: str) -> bool:
         """True while someone holds or waits for the lock of ``key``."""
@@ -41,3 +30,41 @@ class KeyedLocks:
     def __len__(self) -> int:
         """How many keys are held or waited for."""
         return len(self._locks)
+
+
+class HeldLock:
+    """The context of :meth:`KeyedLocks.hold`. (A class rather than a generator: every
+    delivery enters one.)"""
+
+    __slots__ = ("_key", "_lock", "_locks")
+
+    def __init__(self, locks: dict[str, tuple[asyncio.Lock, int]], key: str) -> None:
+        self._locks = locks
+        self._key = key
+
+    async def __aenter__(self) -> None:
+        known = self._locks.get(self._key)
+        lock, users = known if known is not None else (asyncio.Lock(), 0)
+        self._locks[self._key] = (lock, users + 1)
+        self._lock = lock
+        try:
+            await lock.acquire()
+        except BaseException:
+            self._forget()
+            raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+        self._forget()
+
+    def _forget(self) -> None:
+        lock, users = self._locks[self._key]
+        if users <= 1:
+            del self._locks[self._key]
+        else:
+            self._locks[self._key] = (lock, users - 1)
