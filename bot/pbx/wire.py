@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from yarl import URL
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,17 @@ async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         await response.aclose()
+
+
+def form_fields(text: str) -> dict[str, list[str]]:
+    """A form body (``application/x-www-form-urlencoded``), decoded: the same as the
+    standard library's ``parse_qs(text, keep_blank_values=True, strict_parsing=True)``,
+    ValueError for a piece without ``=`` included, but percent-decoded in C by yarl. Use
+    it for every form a PBX posts: a MANGO event is a whole JSON object percent-encoded
+    in one field, and decoding it in Python cost a sizeable share of a webhook."""
+    if text and not all("=" in piece for piece in text.split("&")):
+        raise ValueError("a form field without '='")
+    fields: dict[str, list[str]] = {}
+    for name, value in URL.build(query_string=text, encoded=True).query.items():
+        fields.setdefault(name, []).append(value)
+    return fields

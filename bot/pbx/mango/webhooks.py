@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from bot.events import (
     CallLegEvent,
@@ -29,6 +28,7 @@ from bot.events import (
 from bot.pbx.base import Inbound, WebhookForbidden, WebhookMalformed
 from bot.pbx.mango.codes import message_key
 from bot.pbx.mango.signing import sign, signature_matches
+from bot.pbx.wire import form_fields
 
 RECORDING_OK = 1000  # completion_code of a recording that completed ("Действие успешно выполнено")
 # recipient of a completed recording (3.1.3): only "Mail" leaves nothing in the cloud to fetch.
@@ -76,7 +76,7 @@ def _verified_json(inbound: Inbound, api_key: str, api_salt: str) -> str:
     if "application/x-www-form-urlencoded" not in content_type.lower():
         raise WebhookMalformed("expected a form (application/x-www-form-urlencoded)")
     try:
-        form = parse_qs(inbound.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        form = form_fields(inbound.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WebhookMalformed("body is not form data") from None
     key, signature, text = (form.get(name, [None])[0] for name in ("vpbx_api_key", "sign", "json"))

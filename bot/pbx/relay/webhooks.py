@@ -13,13 +13,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import BodyPartReader, MultipartReader, StreamReader
 
 from bot.events import Direction
 from bot.pbx.base import Inbound, WebhookMalformed
 from bot.pbx.relay.recordings import RecordingStore, Upload
+from bot.pbx.wire import form_fields
 
 CREATE = "create_call"
 UPDATE = "update_call"
@@ -93,7 +93,7 @@ async def _read_at_most(content: StreamReader, limit: int) -> bytes:
 
 def _decode_urlencoded(body: bytes) -> dict[str, list[str]]:
     try:
-        pairs = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+        pairs = form_fields(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise WebhookMalformed("the body is not form data") from None
     fields: dict[str, list[str]] = {}
