@@ -58,25 +58,37 @@ class Notifier(MissedAlerts):
             await self.on_summary(session)
 
     async def refresh_cards(self, session: CallSession) -> None:
+        if not session.cards:
+            return
+        # What every card of the call shows alike, worked out once for all of them (and
+        # what the caller is, once per language).
+        client = display(session.client_number) if session.client_number else None
+        caller_name = await self._caller_name(session)
+        line = display(session.line_number) if session.line_number else None
+        groups = await self.directory.group_names(session.account)
+        group = groups.get(session.group or "", session.group)
+        colleague = await self.name_of(session.account, session.answered_by)
+        about_caller: dict[str, dict[str, Any]] = {}
         for extension, chat_id in session.cards.items():
             t = await self.translator(chat_id)
             state = self._card_state(session, extension)
             acting, acting_state = await self._acting_side(session, extension, state, chat_id)
+            caller = about_caller.get(t.language.value)
+            if caller is None:
+                caller = about_caller[t.language.value] = await self._about_caller(t, session)
             view = {
                 "state": state,
-                "client": display(session.client_number) if session.client_number else None,
-                "caller_name": await self._caller_name(session),
-                "line": display(session.line_number) if session.line_number else None,
-                "group": (await self.directory.group_names(session.account)).get(
-                    session.group or "", session.group
-                ),
-                "colleague": await self.name_of(session.account, session.answered_by),
+                "client": client,
+                "caller_name": caller_name,
+                "line": line,
+                "group": group,
+                "colleague": colleague,
                 "talk": duration(self._talk_shown(session, extension)),
                 "comment": session.comment,
                 "action": await action_line(
                     t, session, acting, self._names(session.account), self._person
                 ),
-                **await self._about_caller(t, session),
+                **caller,
             }
             closing = session.finished and state in ("missed", "ended")
             manager_row = (
