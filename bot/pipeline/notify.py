@@ -97,7 +97,8 @@ class Notifier(MissedAlerts):
             slot = card_slot(session, extension)
             # What the card would show follows from these alone: the same again draws
             # nothing (the template, its buttons and the message cost most of an event).
-            drawn = self._drawn(t, chat_id, view, session, acting, acting_state, manager_row)
+            shown = repr(view)  # what the template is given, as text: compared, not parsed
+            drawn = self._drawn(t, chat_id, shown, session, acting, acting_state, manager_row)
             if session.drawn.get(slot) == drawn:
                 continue
             priority = Priority.RINGING if state == "ringing" else Priority.MISSED
@@ -107,7 +108,7 @@ class Notifier(MissedAlerts):
                 buttons += self._tag_buttons(t, session)
                 if manager_row:
                     buttons += spam_row(t, session.account, session.client_number)
-            text = self._card_text(t, view)
+            text = self._card_text(t, view, shown)
             await self.outbox.put(
                 slot,
                 OutMessage(chat_id=chat_id, text=text, buttons=buttons, about=about(session)),
@@ -117,11 +118,11 @@ class Notifier(MissedAlerts):
             )
             session.drawn[slot] = drawn
 
-    def _card_text(self, t: Translator, view: dict[str, Any]) -> str:
+    def _card_text(self, t: Translator, view: dict[str, Any], shown: str) -> str:
         """The card template drawn with ``view``. The cards of a ring group mostly show the
         same (all ringing, all no longer ringing, all missed), one event after another: a
         text drawn lately is reused (the template gives the same text for the same values)."""
-        key = (t.language.value, repr(view))
+        key = (t.language.value, shown)
         text = self._card_texts.get(key)
         if text is None:
             text = t("card", **view)
@@ -134,20 +135,20 @@ class Notifier(MissedAlerts):
         self,
         t: Translator,
         chat_id: int,
-        view: dict[str, Any],
+        shown: str,
         session: CallSession,
         acting: str,
         acting_state: str,
         manager_row: bool,
     ) -> str:
-        """A digest of everything a card is drawn from: its template's values, what its
-        buttons depend on, and this process's drawing (templates and settings as loaded)."""
+        """A digest of everything a card is drawn from: its template's values (``shown``,
+        their ``repr``), what its buttons depend on, and this process's drawing (templates
+        and settings as loaded)."""
         account = self.settings.account(session.account)
         inputs = (
             self._drawing,
             t.language,
             chat_id,
-            view,
             session.account,
             session.call_id,
             session.direction,
@@ -161,7 +162,7 @@ class Notifier(MissedAlerts):
             manager_row,
             tuple(account.tags) if account is not None else (),
         )
-        return hashlib.blake2b(repr(inputs).encode(), digest_size=8).hexdigest()
+        return hashlib.blake2b((repr(inputs) + shown).encode(), digest_size=8).hexdigest()
 
     async def _about_caller(self, t: Translator, session: CallSession) -> dict[str, Any]:
         """The caller's identity, context line and voice-menu choice, for the templates."""
