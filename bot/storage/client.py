@@ -115,6 +115,16 @@ class AppRedis(Redis):
 
 
 def _is_himport(name: str | bytes) -> bool:
-    """``HIMPORT ...``: a command whose wire form depends on the connection's state."""
-    head = name[:7]
-    return (head.upper() == b"HIMPORT") if isinstance(head, bytes) else head.upper() == "HIMPORT"
+    """``HIMPORT ...``: a command whose wire form depends on the connection's state (the
+    answer for each command name is worked out once)."""
+    known = _HIMPORT.get(name)
+    if known is None:
+        head = name[:7].upper()
+        known = head == (b"HIMPORT" if isinstance(head, bytes) else "HIMPORT")
+        if len(_HIMPORT) < NAMES_KEPT:
+            _HIMPORT[name] = known
+    return known
+
+
+NAMES_KEPT = 1024  # command names whose answer is kept (the app uses a few dozen)
+_HIMPORT: dict[str | bytes, bool] = {}

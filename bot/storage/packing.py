@@ -27,25 +27,39 @@ def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractCon
 
     class Packed(connection_class):  # type: ignore[valid-type,misc]
         def pack_command(self, *args: Any) -> list[bytes]:
-            # As redis-py does: a command name such as "CONFIG GET" is two words on the
-            # wire. Anything but the UTF-8 default goes the Python way.
+            # Anything but the UTF-8 default goes the Python way.
             if self.encoder.encoding != "utf-8" or self.encoder.encoding_errors != "strict":
                 return super().pack_command(*args)  # type: ignore[no-any-return]
-            if isinstance(args[0], str):
-                args = (*args[0].encode().split(), *args[1:])
-            elif b" " in args[0]:
-                args = (*args[0].split(), *args[1:])
-            try:
-                return [pack(args)]
-            except TypeError as exc:  # what redis-py's own encoder says of such a value
-                raise DataError(str(exc)) from None
+            return [_packed_one(args)]
 
         def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
             # One piece for the whole pipeline: it goes out in one write anyway.
-            return [
-                b"".join(piece for command in commands for piece in self.pack_command(*command))
-            ]
+            if self.encoder.encoding != "utf-8" or self.encoder.encoding_errors != "strict":
+                return [
+                    b"".join(piece for command in commands for piece in self.pack_command(*command))
+                ]
+            return [b"".join([_packed_one(tuple(command)) for command in commands])]
 
     Packed.__name__ = Packed.__qualname__ = f"Packed{connection_class.__name__}"
     _packed[connection_class] = Packed
     return Packed
+
+
+def _packed_one(args: tuple[Any, ...]) -> bytes:
+    """One command on the wire. As redis-py does, a command name such as "CONFIG GET" is
+    two words there (the words of each name are worked out once)."""
+    name = args[0]
+    words = _NAME_WORDS.get(name)
+    if words is None:
+        words = name.encode().split() if isinstance(name, str) else name.split()
+        if len(_NAME_WORDS) < NAMES_KEPT:
+            _NAME_WORDS[name] = words
+    try:
+        packed: bytes = pack((*words, *args[1:]))
+    except TypeError as exc:  # what redis-py's own encoder says of such a value
+        raise DataError(str(exc)) from None
+    return packed
+
+
+NAMES_KEPT = 1024  # command names whose words are kept (the app uses a few dozen)
+_NAME_WORDS: dict[str | bytes, list[bytes]] = {}
