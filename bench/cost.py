@@ -545,13 +545,10 @@ def report(
         f"nothing is queued, no Telegram request came for {QUIET_SECONDS:g} s and Redis is",
         f"down to background polling, with {args.idle / 2:g} s idle before and after (the",
         f"background cost); {args.rounds} round(s), pooled. Net figures subtract the idle",
-        "rate over the measured time. The baseline (`bench/cost_baseline.py`: verify, XADD,",
-        "XREADGROUP, a jinja2 line, sendMessage, XACK; one message per event) takes the",
-        "same calls the same way, in rounds interleaved with the app's.",
-        "",
+        "rate over the measured time.",
     ]
     if args.side_by_side:
-        lines[-1:-1] = [
+        lines += [
             "",
             "Side by side: the earlier commit's app and this one ran at the same time, both",
             "on core 0, each with its own Redis, proxy, emulator and simulator; the same calls",
@@ -560,6 +557,13 @@ def report(
             "measured after the other drifts. Sharing a core, each app's figures differ from",
             "those of a run on its own: compare the ratio only. No baseline in this mode.",
         ]
+    else:
+        lines[-1] += " The baseline (`bench/cost_baseline.py`: verify, XADD,"
+        lines += [
+            "XREADGROUP, a jinja2 line, sendMessage, XACK; one message per event) takes the",
+            "same calls the same way, in rounds interleaved with the app's.",
+        ]
+    lines.append("")
     for name, (cost, _) in costs.items():
         f = {k.removeprefix(name + "_"): v for k, v in figures.items() if k.startswith(name)}
         lines += [
