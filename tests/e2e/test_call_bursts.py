@@ -3,15 +3,14 @@ one read, one save) and leave every chat exactly as the same events one by one d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.app import App
 from bot.domain import Language
 from bot.events import CallLegEvent, CallSummaryEvent, Direction, LegState, Party, PbxEvent
-from bot.pipeline.sessions import CallSession, SessionStore
+from bot.pipeline.consumer import Handling
+from bot.pipeline.sessions import OpenSession, SessionStore
 from bot.pipeline.stream import EventStream
 from sandbox.telegram import TelegramEmulator
 from tests.e2e.conftest import BORIS, LINE, REP_ANNA, drained
@@ -66,11 +65,9 @@ class CountingStore(SessionStore):
 
     opened = 0
 
-    @asynccontextmanager
-    async def open(self, *args: object, **kwargs: object) -> AsyncIterator[CallSession]:
+    def open(self, account: str, call_id: str, *, last_for: Handling | None = None) -> OpenSession:
         CountingStore.opened += 1
-        async with super().open(*args, **kwargs) as session:  # type: ignore[arg-type]
-            yield session
+        return super().open(account, call_id, last_for=last_for)
 
 
 def cards(emulator: TelegramEmulator, chat: int, client_shown: str) -> list[tuple[str, list[str]]]:
