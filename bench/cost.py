@@ -384,8 +384,9 @@ async def idle_side_by_side(lanes: list[tuple[Harness, int, Cost, Cost]], second
 
 @asynccontextmanager
 async def lane(workdir: Path, args: argparse.Namespace) -> AsyncIterator[tuple[Harness, str]]:
-    """A Redis server behind its own tap, a Telegram emulator and a MANGO simulator for
-    one app of a side-by-side run; yields the harness and the Redis URL."""
+    """A Redis server behind its own tap, a Telegram emulator and a MANGO simulator, with
+    the directory in place, for the pipelines measured one after another or for one app
+    of a side-by-side run; yields the harness and the Redis URL."""
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     async with (
         redis_server(workdir) as redis_url,
@@ -606,15 +607,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="pbxgram-cost-"))
     if args.side_by_side:
         return await side_by_side(args, workdir)
-    async with (
-        redis_server(workdir) as redis_url,
-        RedisTap(redis_url) as tap,
-        TelegramEmulator(limits=Limits.disabled()) as emulator,
-        MangoSimulator(KEY, SALT, limits=MangoLimits.disabled(), step_delay=args.step_delay) as sim,
-    ):
-        direct: Redis = Redis.from_url(redis_url, decode_responses=True)
-        directory(sim, emulator, args.slots)
-        h = Harness(workdir, tap, direct, emulator, sim, args.slots)
+    async with lane(workdir, args) as (h, redis_url):
         names = [] if args.app_only else ["baseline"]
         names += [EARLIER] if args.compare_with else []
         names += ["pbxgram"]
@@ -639,16 +632,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 # the one before to send more messages for, and no calls in the PBX's own
                 # log that this empty database never heard of (the app's reconciliation
                 # would recover them all as missed calls, and alert every one).
-                await direct.flushdb()
-                sim.history.clear()
-                await link_people(redis_url, sim.base_url, args.slots)
+                await h.direct.flushdb()
+                h.sim.history.clear()
+                await link_people(redis_url, h.sim.base_url, args.slots)
                 this_round = (Cost(), Cost())
                 async with start(h) as pid:
                     await measure(h, pid, queues, args.calls, args.warmup, args.idle, *this_round)
                 rounds[name].append(this_round)
                 for pooled, one in zip(costs[name], this_round, strict=True):
                     pooled.merge(one)
-        await direct.aclose()
     return report(costs, args, rounds)
 
 
