@@ -19,6 +19,7 @@ library's own way, and so does a command of a client bound to one connection, an
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
@@ -26,6 +27,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.connection import AbstractConnection, Connection
 from redis.exceptions import ResponseError
 
+from bot.storage.packing import NAMES_KEPT
 from bot.storage.pool import WaitingConnectionPool
 
 
@@ -114,17 +116,9 @@ class AppRedis(Redis):
         return LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
+@lru_cache(maxsize=NAMES_KEPT)
 def _is_himport(name: str | bytes) -> bool:
     """``HIMPORT ...``: a command whose wire form depends on the connection's state (the
     answer for each command name is worked out once)."""
-    known = _HIMPORT.get(name)
-    if known is None:
-        head = name[:7].upper()
-        known = head == (b"HIMPORT" if isinstance(head, bytes) else "HIMPORT")
-        if len(_HIMPORT) < NAMES_KEPT:
-            _HIMPORT[name] = known
-    return known
-
-
-NAMES_KEPT = 1024  # command names whose answer is kept (the app uses a few dozen)
-_HIMPORT: dict[str | bytes, bool] = {}
+    head = name[:7].upper()
+    return head == (b"HIMPORT" if isinstance(head, bytes) else "HIMPORT")

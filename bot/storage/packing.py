@@ -9,6 +9,7 @@ wire are identical, and a command costs a few microseconds less.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from hiredis import pack_command as pack
@@ -16,6 +17,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError
 
 _packed: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+NAMES_KEPT = 1024  # command names whose wire form is kept (the app uses a few dozen)
 
 
 def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
@@ -46,20 +48,15 @@ def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractCon
 
 
 def _packed_one(args: tuple[Any, ...]) -> bytes:
-    """One command on the wire. As redis-py does, a command name such as "CONFIG GET" is
-    two words there (the words of each name are worked out once)."""
-    name = args[0]
-    words = _NAME_WORDS.get(name)
-    if words is None:
-        words = name.encode().split() if isinstance(name, str) else name.split()
-        if len(_NAME_WORDS) < NAMES_KEPT:
-            _NAME_WORDS[name] = words
+    """One command on the wire."""
     try:
-        packed: bytes = pack((*words, *args[1:]))
+        packed: bytes = pack((*_name_words(args[0]), *args[1:]))
     except TypeError as exc:  # what redis-py's own encoder says of such a value
         raise DataError(str(exc)) from None
     return packed
 
 
-NAMES_KEPT = 1024  # command names whose words are kept (the app uses a few dozen)
-_NAME_WORDS: dict[str | bytes, list[bytes]] = {}
+@lru_cache(maxsize=NAMES_KEPT)
+def _name_words(name: str | bytes) -> tuple[bytes, ...]:
+    """A command name's words on the wire: as redis-py does, "CONFIG GET" is two."""
+    return tuple(name.encode().split() if isinstance(name, str) else name.split())
