@@ -21,6 +21,7 @@ from bot.services.missed_calls import MissedCall, ladder_times
 from bot.storage.write_batch import WriteBatch
 from bot.telegram.callbacks import MissedAction, MissedCallback
 from bot.telegram.outbox import Button, OutMessage, Priority
+from bot.texts import Translator
 
 
 class MissedAlerts(NotifierBase):
@@ -138,55 +139,75 @@ class MissedAlerts(NotifierBase):
 
     async def render_missed(self, missed: MissedCall, *, batch: WriteBatch | None = None) -> None:
         """Queue every copy of the alert with its current state (open, taken or closed);
-        with ``batch``, all of them ride on that batch's write (a call session's save)."""
-        names = [await self.name_of(missed.account, ext) or ext for ext in missed.rang]
+        with ``batch``, all of them ride on that batch's write (a call session's save).
+        The copies differ only by language and by whether the chat shows managers'
+        buttons: each text and each set of buttons is worked out once."""
+        texts: dict[str, str] = {}
+        rows_of: dict[tuple[str, bool], tuple[tuple[Button, ...], ...]] = {}
         for chat_id, slot in missed.copies:
             t = await self.translator(chat_id)
-            text = t(
-                "missed_alert",
-                ivr=missed.ivr_abandoned,
-                client=display(missed.client_number) if missed.client_number else None,
-                at=self.clock(missed.at),
-                line=display(missed.line_number) if missed.line_number else None,
-                rang=names,
-                taken_by=missed.taken_by,
-                closed_by=missed.closed_by,
-                closed_how=missed.closed_how,
-                closed_at=self.clock(missed.closed_at),
-                no_call_back=missed.no_call_back.value if missed.no_call_back else None,
-                recovered=missed.recovered,
-                times=missed.times_called,
-                last_at=self.clock(missed.last_at),
-                caller=await caller_view(missed.caller, self._names(missed.account)),
-                context=await context_view(
-                    t, missed.context, self._names(missed.account), self.settings.zone, self.now()
-                ),
-                menu=menu_view(self.settings.account(missed.account), missed.menu),
-                **notes_view(t, missed.notes, missed.tags),
+            language = t.language.value
+            text = texts.get(language)
+            if text is None:
+                text = texts[language] = await self._missed_text(t, missed)
+            manager = bool(missed.is_open and missed.client_number) and (
+                await self._shows_manager_buttons(chat_id)
             )
-            rows: list[tuple[Button, ...]] = []
-            if missed.is_open and missed.client_number:
-                first = [_button(t.label("calls.call_back"), MissedAction.CALL, missed.ref)]
-                if missed.taken_by is None:
-                    first.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
-                rows.append(tuple(first))
-                if missed.group and await self._may_call_group(missed.account, chat_id):
-                    label = t.label("calls.group_calls_back")
-                    rows.append((_button(label, MissedAction.GROUP, missed.ref),))
-                last = [_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref)]
-                if await self._shows_manager_buttons(chat_id):
-                    last += [
-                        b for row in spam_row(t, missed.account, missed.client_number) for b in row
-                    ]
-                rows.append(tuple(last))
+            rows = rows_of.get((language, manager))
+            if rows is None:
+                rows = rows_of[language, manager] = self._missed_buttons(t, missed, manager)
             message = OutMessage(
                 chat_id=chat_id,
                 text=text,
-                buttons=tuple(rows),
+                buttons=rows,
                 late_note=t.label("calls.late"),
                 about=f"{missed.account} {missed.call_id}",
             )
             await self.outbox.put(slot, message, Priority.MISSED, batch=batch)
+
+    async def _missed_text(self, t: Translator, missed: MissedCall) -> str:
+        names = [await self.name_of(missed.account, ext) or ext for ext in missed.rang]
+        return t(
+            "missed_alert",
+            ivr=missed.ivr_abandoned,
+            client=display(missed.client_number) if missed.client_number else None,
+            at=self.clock(missed.at),
+            line=display(missed.line_number) if missed.line_number else None,
+            rang=names,
+            taken_by=missed.taken_by,
+            closed_by=missed.closed_by,
+            closed_how=missed.closed_how,
+            closed_at=self.clock(missed.closed_at),
+            no_call_back=missed.no_call_back.value if missed.no_call_back else None,
+            recovered=missed.recovered,
+            times=missed.times_called,
+            last_at=self.clock(missed.last_at),
+            caller=await caller_view(missed.caller, self._names(missed.account)),
+            context=await context_view(
+                t, missed.context, self._names(missed.account), self.settings.zone, self.now()
+            ),
+            menu=menu_view(self.settings.account(missed.account), missed.menu),
+            **notes_view(t, missed.notes, missed.tags),
+        )
+
+    def _missed_buttons(
+        self, t: Translator, missed: MissedCall, manager: bool
+    ) -> tuple[tuple[Button, ...], ...]:
+        """An open alert's buttons; ``manager``: the chat shows managers' buttons too."""
+        if not (missed.is_open and missed.client_number):
+            return ()
+        first = [_button(t.label("calls.call_back"), MissedAction.CALL, missed.ref)]
+        if missed.taken_by is None:
+            first.append(_button(t.label("calls.take"), MissedAction.TAKE, missed.ref))
+        rows: list[tuple[Button, ...]] = [tuple(first)]
+        if manager and missed.group and self._calls_groups(missed.account):
+            label = t.label("calls.group_calls_back")
+            rows.append((_button(label, MissedAction.GROUP, missed.ref),))
+        last = [_button(t.label("calls.no_call_back"), MissedAction.DISMISS, missed.ref)]
+        if manager:
+            last += [b for row in spam_row(t, missed.account, missed.client_number) for b in row]
+        rows.append(tuple(last))
+        return tuple(rows)
 
     async def close_missed(self, session: CallSession) -> None:
         """Someone talked to this client: close every open missed call from them."""

@@ -87,13 +87,12 @@ class NotifierBase:
         user = await self.repos.users.get(chat_id)
         return user is not None and user.role is not None and user.role.at_least(Role.MANAGER)
 
-    async def _may_call_group(self, account: str, chat_id: int) -> bool:
-        """ "Group calls back" goes where managers read (groups: the press is checked),
-        for PBXs that can call from a group."""
+    def _calls_groups(self, account: str) -> bool:
+        """The account's PBX can call a client back from a whole group ("Group calls
+        back" goes where managers' buttons do: groups, where the press is checked, and
+        managers' own chats)."""
         provider = self.providers.get(account) if self.providers is not None else None
-        if provider is None or not provider.supports(Capability.GROUP_CALLBACK):
-            return False
-        return await self._shows_manager_buttons(chat_id)
+        return provider is not None and provider.supports(Capability.GROUP_CALLBACK)
 
 
 def spam_row(t: Translator, account: str, number: str | None) -> tuple[tuple[Button, ...], ...]:
