@@ -12,7 +12,7 @@ from bot.pbx.base import Capability, Provider
 from bot.phones import display
 from bot.pipeline.caller_view import NameOf
 from bot.pipeline.sessions import ActionKind, ActionState, CallSession
-from bot.telegram.callbacks import CardAct, CardCallback
+from bot.telegram.callbacks import CardAct, CardCallback, packed
 from bot.telegram.outbox import Button
 from bot.texts import Translator
 
@@ -30,7 +30,7 @@ def control_rows(
     def button(label: str, act: CardAct) -> Button:
         return Button(
             text=t.label(f"control.buttons.{label}"),
-            callback_data=CardCallback(act=act, ext=extension).pack(),
+            callback_data=packed(CardCallback, act=act, ext=extension),
         )
 
     if state == "ringing" and provider.supports(Capability.ROUTE):

@@ -19,7 +19,7 @@ from bot.pipeline.notify_base import NotifierBase, spam_row
 from bot.pipeline.sessions import CallSession
 from bot.services.missed_calls import MissedCall, ladder_times
 from bot.storage.write_batch import WriteBatch
-from bot.telegram.callbacks import MissedAction, MissedCallback
+from bot.telegram.callbacks import MissedAction, MissedCallback, packed
 from bot.telegram.outbox import Button, OutMessage, Priority
 from bot.texts import Translator
 
@@ -238,4 +238,4 @@ def _with_copies(missed: MissedCall, recipients: list[int]) -> list[tuple[int, s
 
 
 def _button(text: str, action: MissedAction, ref: str) -> Button:
-    return Button(text=text, callback_data=MissedCallback(action=action, ref=ref).pack())
+    return Button(text=text, callback_data=packed(MissedCallback, action=action, ref=ref))

@@ -26,7 +26,7 @@ from bot.pipeline.missed_alerts import MissedAlerts
 from bot.pipeline.notify_base import spam_row
 from bot.pipeline.sessions import CallSession
 from bot.services.call_log import call_ref
-from bot.telegram.callbacks import DialAction, DialCallback, TagCallback
+from bot.telegram.callbacks import DialAction, DialCallback, TagCallback, packed
 from bot.telegram.outbox import AudioRef, Button, OutMessage, Priority
 from bot.texts import Translator
 
@@ -185,7 +185,7 @@ class Notifier(MissedAlerts):
         buttons = [
             Button(
                 text=("✓ " if tag in session.tags else "") + tag_label(t, tag),
-                callback_data=TagCallback(ref=ref, tag=index).pack(),
+                callback_data=packed(TagCallback, ref=ref, tag=index),
             )
             for index, tag in enumerate(account.tags)
         ]
@@ -397,5 +397,5 @@ def _call_back(t: Translator, session: CallSession) -> tuple[tuple[Button, ...],
     number = session.client_number
     if session.direction is not Direction.INBOUND or not number or not number.startswith("+"):
         return ()
-    data = DialCallback(action=DialAction.CALL, account=session.account, number=number[1:])
-    return ((Button(text=t.label("calls.call_back"), callback_data=data.pack()),),)
+    data = packed(DialCallback, action=DialAction.CALL, account=session.account, number=number[1:])
+    return ((Button(text=t.label("calls.call_back"), callback_data=data),),)

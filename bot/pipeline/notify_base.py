@@ -17,7 +17,7 @@ from bot.pipeline.caller_view import NameOf
 from bot.services.employee_names import DirectoryCache
 from bot.services.missed_calls import MissedCalls
 from bot.storage import Repositories
-from bot.telegram.callbacks import SpamAction, SpamCallback
+from bot.telegram.callbacks import SpamAction, SpamCallback, packed
 from bot.telegram.notices import Notices
 from bot.telegram.outbox import Button, Outbox
 from bot.texts import Texts, Translator
@@ -99,5 +99,5 @@ def spam_row(t: Translator, account: str, number: str | None) -> tuple[tuple[But
     """A "Spam" button for a call from a phone number."""
     if not number or not number.startswith("+"):
         return ()
-    data = SpamCallback(action=SpamAction.MARK, account=account, number=number[1:])
-    return ((Button(text=t.label("calls.spam"), callback_data=data.pack()),),)
+    data = packed(SpamCallback, action=SpamAction.MARK, account=account, number=number[1:])
+    return ((Button(text=t.label("calls.spam"), callback_data=data),),)

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from aiogram.filters.callback_data import CallbackData
+
+PACKED_KEPT = 4096  # buttons' data remembered (a call's cards draw the same ones again)
+
+
+@lru_cache(maxsize=PACKED_KEPT)
+def packed(kind: type[CallbackData], /, **fields: object) -> str:
+    """``kind(**fields).pack()``, remembered: use it for buttons drawn again and again
+    (every event of a call redraws its cards and alerts with the same buttons)."""
+    return kind(**fields).pack()
 
 
 class Decision(StrEnum):
