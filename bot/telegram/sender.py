@@ -203,6 +203,40 @@ class DeliveredVersions:
         return known[0] == created and known[1] >= int(version)
 
 
+class WaitingEntries:
+    """Outbox entries waiting in this process for their chat's turn, by slot.
+
+    A delivery that notes a version of its slot as sent acknowledges in the same script
+    the entries waiting behind it that this version covers (an edit queued while the
+    card waited for its turn goes out with it): they have nothing left to deliver, and
+    need no ``XACK`` of their own."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, list[tuple[Handling, str, int]]] = {}
+
+    def add(self, slot: str, entry: Handling, created: str, version: int) -> None:
+        self._waiting.setdefault(slot, []).append((entry, created, version))
+
+    def remove(self, slot: str, entry: Handling) -> None:
+        waiting = self._waiting.get(slot)
+        if waiting is None:
+            return
+        waiting[:] = [item for item in waiting if item[0] is not entry]
+        if not waiting:
+            del self._waiting[slot]
+
+    def covered(self, slot: str, created: str | None, version: int, stream: str) -> list[Handling]:
+        """The entries of ``stream`` waiting for the slot created at ``created`` whose
+        version is ``version`` or older."""
+        if created is None:
+            return []
+        return [
+            entry
+            for entry, when, queued in self._waiting.get(slot, ())
+            if when == created and queued <= version and entry.stream == stream and not entry.acked
+        ]
+
+
 class Sender:
     """Deliver one outbox slot: send it, or edit what was sent."""
 
@@ -233,6 +267,7 @@ class Sender:
         self.bot = bot
         self.text_messages = TextMessages(bot, request_timeout)
         self._delivered = DeliveredVersions()
+        self._waiting = WaitingEntries()
         self.redis = redis
         self.keys = keys
         self.outbox = outbox
@@ -260,22 +295,39 @@ class Sender:
         key = fields["slot"]
         chat = fields.get("chat")
         probe = fields.get("probe") == "1"
-        # One chat's messages one at a time, in the order they were queued (taken before
-        # any await, so entries read in order are delivered in order).
-        async with self._chats.hold(chat or key):
-            if not probe and self._delivered.covers(
-                key, fields.get("created"), fields.get("version")
-            ):
-                return  # this process delivered that version of the slot, or a newer one
-            token = _single_try.set(probe)
-            taken = _turn_taken.set(False)
-            try:
-                with outbox_delivery(), log_fields(chat=chat):
-                    early = None if probe or not chat else int(chat)
-                    await self._deliver_slot(key, probe=probe, early_chat=early, entry=fields)
-            finally:
-                _turn_taken.reset(taken)
-                _single_try.reset(token)
+        created, version = fields.get("created"), fields.get("version")
+        entry = None if probe or created is None or version is None else handling()
+        if entry is not None:
+            assert created is not None and version is not None
+            self._waiting.add(key, entry, created, int(version))
+        try:
+            # One chat's messages one at a time, in the order they were queued (taken
+            # before any await, so entries read in order are delivered in order).
+            async with self._chats.hold(chat or key):
+                if entry is not None:
+                    self._waiting.remove(key, entry)
+                    if entry.acked:
+                        return  # acknowledged by the delivery of a newer version
+                if not probe and self._delivered.covers(key, created, version):
+                    return  # this process delivered that version of the slot, or a newer one
+                await self._deliver_entry(key, chat, fields, probe=probe)
+        finally:
+            if entry is not None:
+                self._waiting.remove(key, entry)
+
+    async def _deliver_entry(
+        self, key: str, chat: str | None, fields: dict[str, str], *, probe: bool
+    ) -> None:
+        """Deliver the slot of the outbox entry ``fields``, its chat's turn taken."""
+        token = _single_try.set(probe)
+        taken = _turn_taken.set(False)
+        try:
+            with outbox_delivery(), log_fields(chat=chat):
+                early = None if probe or not chat else int(chat)
+                await self._deliver_slot(key, probe=probe, early_chat=early, entry=fields)
+        finally:
+            _turn_taken.reset(taken)
+            _single_try.reset(token)
 
     async def _deliver_slot(
         self,
@@ -382,13 +434,20 @@ class Sender:
                 about = (self.keys.message_about(message.chat_id, message_id), message.about)
             # Noting it is the last thing a delivery does (but a probe's): it acknowledges
             # the outbox entry too.
+            last_for = None if probe else handling()
+            covered = (
+                self._waiting.covered(key, state.get("created"), version, last_for.stream)
+                if last_for is not None
+                else []
+            )
             await self._record_sent(
                 key,
                 mapping,
                 waited=FAILURES in state,
                 about=about,
                 held=held,
-                last_for=None if probe else handling(),
+                last_for=last_for,
+                covered=covered,
             )
             self._delivered.note(key, state.get("created"), version)
         if probe:
@@ -410,14 +469,19 @@ class Sender:
         about: tuple[str, str] | None = None,
         held: Lease,
         last_for: Handling | None = None,
+        covered: list[Handling] | None = None,
     ) -> None:
         """Note what Telegram now shows (and forget an outage the slot waited out; note
-        which call a new message is about), giving the slot's lock back with it. Telegram
-        has already done it, so a Redis outage here is waited out: giving up would send the
-        message again next time."""
+        which call a new message is about), giving the slot's lock back with it, and
+        acknowledging the entry delivered (``last_for``) and those of its stream this
+        delivery ``covered``. Telegram has already done it, so a Redis outage here is
+        waited out: giving up would send the message again next time."""
         about_key, about_value = about or ("", "")
         fields = [part for pair in mapping.items() for part in pair]
         stream, group, entry_id = xack_args(last_for)
+        covered = covered or []
+        if covered:
+            entry_id = " ".join([entry_id, *(i for entry in covered for i in entry.entry_ids)])
         for pause in (*RECORD_BACKOFF, None):
             try:
                 given_back = await self._note_sent(
@@ -435,8 +499,8 @@ class Sender:
                 )
                 if given_back:
                     held.handed_back()
-                    if last_for is not None:
-                        last_for.acknowledged()
+                    for entry in [last_for, *covered] if last_for is not None else []:
+                        entry.acknowledged()
                 return
             except (RedisConnectionError, RedisTimeoutError):
                 if pause is None:

@@ -211,6 +211,29 @@ async def test_an_outbox_entry_for_a_version_already_delivered_costs_no_lock(
     assert [m.text for m in emulator.bot_messages(BORIS) if m.text == "Ended"] == ["Ended"]
 
 
+async def test_edits_queued_behind_a_delivery_are_acknowledged_with_its_note(
+    tap: RedisTap, direct: Redis, emulator: TelegramEmulator, start_app: StartApp
+) -> None:
+    app = await staff(emulator, await start_app(redis_url=tap.url))
+    await settled(app, direct)
+    # Telegram asked Boris's chat to wait a moment: the card's first entry waits for its
+    # turn while two edits queue behind it.
+    await direct.set(app.keys.chat_cooldown(BORIS), "1", px=500)
+    before = tap.snapshot()
+    for text in ("Ringing", "Talking", "Ended"):
+        await app.outbox.put("card:queued", OutMessage(chat_id=BORIS, text=text), Priority.RINGING)
+    await settled(app, direct)
+    spent = tap.snapshot() - before
+
+    shown = [
+        m.text for m in emulator.bot_messages(BORIS) if m.text in ("Ringing", "Talking", "Ended")
+    ]
+    assert shown == ["Ended"]  # the newest version went out, once
+    assert await direct.hget(app.keys.slot("card:queued"), "sent_version") == "3"
+    # The delivery's note acknowledged the two entries it covered: no XACK of their own.
+    assert "XACK" not in spent.by_command
+
+
 class CountingLimiter(SharedRateLimiter):
     """The app's rate limiter, counting the tries that cost a round trip of their own."""
 
