@@ -19,15 +19,18 @@ library's own way, and so does a command of a client bound to one connection, an
 
 from __future__ import annotations
 
+import inspect
 from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.connection import AbstractConnection, Connection
+from redis.client import NEVER_DECODE
 from redis.exceptions import ResponseError
 
-from bot.storage.packing import NAMES_KEPT
+from bot.storage.multiplexed import Lost, Multiplexed, answer, shareable
+from bot.storage.packing import NAMES_KEPT, pack_one
 from bot.storage.pool import WaitingConnectionPool
 
 
@@ -44,6 +47,17 @@ class LeanPipeline(Pipeline):
             or any(_is_himport(args[0]) for args, _ in stack)
         ):
             return await super().execute(raise_on_error)
+        shared = _shared(self.connection_pool)
+        if (
+            shared is not None
+            and not self.is_transaction
+            and self.connection is None
+            and all(NEVER_DECODE not in options and shareable(args) for args, options in stack)
+        ):
+            try:
+                return await self._ask_shared(shared, stack, raise_on_error)
+            except Lost:
+                pass  # the pool's way, as if the shared connection had never been asked
         run = self._execute_transaction if self.is_transaction else self._send_all
         connection = self.connection or await self.connection_pool.get_connection()  # type: ignore[no-untyped-call]
         self.connection = connection
@@ -52,6 +66,27 @@ class LeanPipeline(Pipeline):
                 lambda: run(connection, stack, raise_on_error),
                 lambda error: connection.disconnect(error=error),
             )
+        finally:
+            await self.reset()
+
+    async def _ask_shared(
+        self, shared: Multiplexed, commands: list[Any], raise_on_error: bool
+    ) -> list[Any]:
+        """The pipeline over the pool's shared connection: one write, every answer."""
+        packed = b"".join([pack_one(tuple(args)) for args, _ in commands])
+        raws = await shared.ask(packed, len(commands))
+        answers: list[Any] = []
+        try:
+            for (args, options), raw in zip(commands, raws, strict=True):
+                try:
+                    answers.append(
+                        await _settled(answer(self.response_callbacks, args[0], raw, options))
+                    )
+                except ResponseError as error:
+                    answers.append(error)
+            if raise_on_error:
+                self.raise_first_error(commands, answers)
+            return answers
         finally:
             await self.reset()
 
@@ -95,6 +130,14 @@ class AppRedis(Redis):
             or _is_himport(args[0])
         ):
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        shared = pool.shared
+        if shared is not None and shared.usable and NEVER_DECODE not in options and shareable(args):
+            try:
+                [raw] = await shared.ask(pack_one(args), 1)
+            except Lost:
+                pass  # the pool's way, as if the shared connection had never been asked
+            else:
+                return await _settled(answer(self.response_callbacks, args[0], raw, options))
         connection = await pool.get_connection()
         try:
             return await connection.retry.call_with_retry(
@@ -114,6 +157,19 @@ class AppRedis(Redis):
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         return LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
+def _shared(pool: Any) -> Multiplexed | None:
+    """The pool's shared connection, when there is one to use now."""
+    if not isinstance(pool, WaitingConnectionPool):
+        return None
+    shared = pool.shared
+    return shared if shared is not None and shared.usable else None
+
+
+async def _settled(value: Any) -> Any:
+    """A response callback's result (awaited when it is a coroutine, as redis-py does)."""
+    return await value if inspect.isawaitable(value) else value
 
 
 @lru_cache(maxsize=NAMES_KEPT)

@@ -32,7 +32,7 @@ def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractCon
             # Anything but the UTF-8 default goes the Python way.
             if self.encoder.encoding != "utf-8" or self.encoder.encoding_errors != "strict":
                 return super().pack_command(*args)  # type: ignore[no-any-return]
-            return [_packed_one(args)]
+            return [pack_one(args)]
 
         def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
             # One piece for the whole pipeline: it goes out in one write anyway.
@@ -40,15 +40,15 @@ def packing_in_c(connection_class: type[AbstractConnection]) -> type[AbstractCon
                 return [
                     b"".join(piece for command in commands for piece in self.pack_command(*command))
                 ]
-            return [b"".join([_packed_one(tuple(command)) for command in commands])]
+            return [b"".join([pack_one(tuple(command)) for command in commands])]
 
     Packed.__name__ = Packed.__qualname__ = f"Packed{connection_class.__name__}"
     _packed[connection_class] = Packed
     return Packed
 
 
-def _packed_one(args: tuple[Any, ...]) -> bytes:
-    """One command on the wire."""
+def pack_one(args: tuple[Any, ...]) -> bytes:
+    """One command on the wire (UTF-8 text)."""
     try:
         packed: bytes = pack((*_name_words(args[0]), *args[1:]))
     except TypeError as exc:  # what redis-py's own encoder says of such a value

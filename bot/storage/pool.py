@@ -5,7 +5,8 @@ same promise (at most ``max_connections``, a command waits up to ``timeout`` sec
 one), but a checkout costs one semaphore instead of a condition, a lock and a timer, and
 giving a connection back neither locks nor fires events, which matters when every call
 event makes several round trips. Its connections pack commands in C
-(:mod:`bot.storage.packing`).
+(:mod:`bot.storage.packing`). Beside them it keeps one connection every task shares for
+the commands that answer at once (:mod:`bot.storage.multiplexed`; ``shared=False``: none).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from redis.driver_info import DriverInfo
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.storage.multiplexed import Multiplexed
 from bot.storage.packing import packing_in_c
 
 
 class WaitingConnectionPool(ConnectionPool):
     """At most ``max_connections``; a checkout waits up to ``timeout`` seconds for one."""
 
-    def __init__(self, *, timeout: float = 20.0, **kwargs: Any) -> None:
+    def __init__(self, *, timeout: float = 20.0, shared: bool = True, **kwargs: Any) -> None:
         # What the connections tell Redis of the client (CLIENT SETINFO), made once: each
         # connection would otherwise read the installed package's metadata again.
         kwargs.setdefault("driver_info", DriverInfo())
@@ -33,6 +35,18 @@ class WaitingConnectionPool(ConnectionPool):
         self.connection_class = packing_in_c(self.connection_class)
         self.timeout = timeout
         self._slots = asyncio.Semaphore(self.max_connections)
+        # Commands that answer at once share one connection, when they wait for their
+        # answer as long as it takes (no socket timeout) and text is UTF-8.
+        kept = self.connection_kwargs
+        self.shared: Multiplexed | None = (
+            Multiplexed(self.make_connection)
+            if shared
+            and "socket_timeout" in kept
+            and kept["socket_timeout"] is None
+            and kept.get("encoding", "utf-8") == "utf-8"
+            and kept.get("encoding_errors", "strict") == "strict"
+            else None
+        )
 
     async def get_connection(self, *_: Any, **__: Any) -> AbstractConnection:
         """A connected connection, waiting for one while all are in use."""
@@ -62,6 +76,11 @@ class WaitingConnectionPool(ConnectionPool):
             await self.release(connection)
             raise
         return connection
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        if self.shared is not None:
+            self.shared.close()
+        await super().disconnect(inuse_connections)
 
     async def release(self, connection: AbstractConnection) -> None:
         """Give a connection back. No lock: one event loop owns the pool, and nothing here

@@ -19,16 +19,29 @@ from bot.storage.pool import WaitingConnectionPool
 KEY = "pbxgram:test:client"
 
 
-@pytest_asyncio.fixture
-async def client(redis_url: str) -> AsyncIterator[Redis]:
+async def _client(redis_url: str, *, shared: bool) -> AsyncIterator[Redis]:
     pool = WaitingConnectionPool.from_url(
-        redis_url, decode_responses=True, max_connections=2, socket_timeout=None
+        redis_url, decode_responses=True, max_connections=2, socket_timeout=None, shared=shared
     )
     app_redis = AppRedis.from_pool(pool)
     await app_redis.delete(KEY, f"{KEY}:n")
     yield app_redis
     await app_redis.delete(KEY, f"{KEY}:n")
     await app_redis.aclose()
+
+
+@pytest_asyncio.fixture(params=["pool", "shared"])
+async def client(redis_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
+    """The app's client, its commands over the pool's connections or the shared one."""
+    async for made in _client(redis_url, shared=request.param == "shared"):
+        yield made
+
+
+@pytest_asyncio.fixture
+async def pooled(redis_url: str) -> AsyncIterator[Redis]:
+    """The app's client with no shared connection: every command checks one out."""
+    async for made in _client(redis_url, shared=False):
+        yield made
 
 
 def _free(client: Redis) -> int:
@@ -157,8 +170,9 @@ async def test_single_commands_answer_as_redis_pys(client: Redis, redis_url: str
 
 
 async def test_a_dropped_connection_fails_as_redis_pys_and_the_next_one_reconnects(
-    client: Redis, redis_url: str
+    pooled: Redis, redis_url: str
 ) -> None:
+    client = pooled
     await client.set(KEY, "kept")
     admin = Redis.from_url(redis_url, decode_responses=True)
     await admin.client_setname("pbxgram-test-admin")
@@ -190,8 +204,9 @@ async def test_a_dropped_connection_fails_as_redis_pys_and_the_next_one_reconnec
 
 
 async def test_a_connection_that_cannot_say_if_it_is_ready_is_made_ready_again(
-    client: Redis,
+    pooled: Redis,
 ) -> None:
+    client = pooled
     pool = client.connection_pool
     assert isinstance(pool, WaitingConnectionPool)
     connection = await pool.get_connection()
