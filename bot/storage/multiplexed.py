@@ -130,6 +130,7 @@ class Multiplexed:
         self._transport: asyncio.Transport | None = None
         self._reading: _Reading | None = None
         self._opening: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop it was opened in
         self._closed_until = 0.0
 
     @property
@@ -141,9 +142,9 @@ class Multiplexed:
         """Send ``count`` commands already packed; their raw answers (error answers as
         exception instances), in order. :class:`Lost` if the connection goes first."""
         transport, reading = self._transport, self._reading
-        if transport is None or reading is None or transport.is_closing():
-            transport, reading = await self._open()
         loop = asyncio.get_running_loop()
+        if transport is None or reading is None or transport.is_closing() or loop is not self._loop:
+            transport, reading = await self._open()
         futures = [loop.create_future() for _ in range(count)]
         if isinstance(packed, list):
             transport.writelines(packed)
@@ -155,6 +156,10 @@ class Multiplexed:
         return [await future for future in futures]
 
     async def _open(self) -> tuple[asyncio.Transport, _Reading]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop: what the old one opened is gone
+            self._transport, self._reading, self._opening = None, None, None
+            self._loop = loop
         if self._opening is None:
             self._opening = asyncio.Lock()
         async with self._opening:
@@ -190,9 +195,9 @@ class Multiplexed:
             self._transport.close()
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-        self._transport, self._reading = None, None
+        transport, self._transport, self._reading = self._transport, None, None
+        if transport is not None and self._loop is not None and not self._loop.is_closed():
+            transport.close()  # (one opened in a loop closed since went with it)
 
 
 def _take_over(
