@@ -79,9 +79,10 @@ class LeanPipeline(Pipeline):
         try:
             for (args, options), raw in zip(commands, raws, strict=True):
                 try:
-                    answers.append(
-                        await _settled(answer(self.response_callbacks, args[0], raw, options))
-                    )
+                    answered = answer(self.response_callbacks, args[0], raw, options)
+                    if inspect.isawaitable(answered):  # as redis-py does
+                        answered = await answered
+                    answers.append(answered)
                 except ResponseError as error:
                     answers.append(error)
             if raise_on_error:
@@ -137,7 +138,8 @@ class AppRedis(Redis):
             except Lost:
                 pass  # the pool's way, as if the shared connection had never been asked
             else:
-                return await _settled(answer(self.response_callbacks, args[0], raw, options))
+                answered = answer(self.response_callbacks, args[0], raw, options)
+                return await answered if inspect.isawaitable(answered) else answered
         connection = await pool.get_connection()
         try:
             return await connection.retry.call_with_retry(
@@ -165,11 +167,6 @@ def _shared(pool: Any) -> Multiplexed | None:
         return None
     shared = pool.shared
     return shared if shared is not None and shared.usable else None
-
-
-async def _settled(value: Any) -> Any:
-    """A response callback's result (awaited when it is a coroutine, as redis-py does)."""
-    return await value if inspect.isawaitable(value) else value
 
 
 @lru_cache(maxsize=NAMES_KEPT)

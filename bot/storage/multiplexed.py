@@ -21,6 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 import hiredis
@@ -29,6 +30,8 @@ from redis.asyncio.connection import AbstractConnection
 from redis.client import EMPTY_RESPONSE
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+
+from bot.storage.packing import NAMES_KEPT
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +85,21 @@ class Lost(RedisConnectionError):
 def shareable(args: Sequence[Any]) -> bool:
     """Whether a command may go over the shared connection: it answers at once and leaves
     the connection as it was."""
-    name = args[0]
+    shared = _shared_by_name(args[0])
+    if shared is None:  # a read that blocks only when told to
+        return not any(isinstance(a, str | bytes) and a in ("BLOCK", b"BLOCK") for a in args)
+    return shared
+
+
+@lru_cache(maxsize=NAMES_KEPT)
+def _shared_by_name(name: str | bytes) -> bool | None:
+    """What a command's name says of :func:`shareable` (None: its arguments say)."""
     if isinstance(name, bytes):
         name = name.decode("latin-1")
     head = name.split(" ", 1)[0].upper()
     if head in KEPT_TO_THE_POOL:
         return False
-    if head in ("XREAD", "XREADGROUP"):
-        return not any(isinstance(a, str | bytes) and a in ("BLOCK", b"BLOCK") for a in args)
-    return True
+    return None if head in ("XREAD", "XREADGROUP") else True
 
 
 class _Reading(asyncio.Protocol):
@@ -231,8 +240,8 @@ def answer(callbacks: Any, name: Any, raw: Any, options: dict[str, Any]) -> Any:
         if EMPTY_RESPONSE in options:
             return options[EMPTY_RESPONSE]
         raise raw
-    options.pop(EMPTY_RESPONSE, None)
-    options.pop("keys", None)
-    if name in callbacks:
-        return callbacks[name](raw, **options)
-    return raw
+    if options:
+        options.pop(EMPTY_RESPONSE, None)
+        options.pop("keys", None)
+    callback = callbacks.get(name)  # (one look-up: none of redis-py's callbacks is None)
+    return raw if callback is None else callback(raw, **options)
