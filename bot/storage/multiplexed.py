@@ -5,7 +5,6 @@ Use :class:`Multiplexed` (the app's pool keeps one, see
 :class:`~bot.storage.pool.WaitingConnectionPool`) for commands that answer at once: a
 request is one write and one future, with no connection to check out and give back,
 and a cancelled request leaves the connection in step (its answer is read and dropped).
-What the tasks ask in one turn of the event loop goes out in one write.
 Commands that block (``XREADGROUP ... BLOCK``), change the connection's state (``SELECT``,
 ``WATCH``, ``MULTI``) or subscribe keep to the pool's own connections.
 
@@ -111,23 +110,6 @@ class _Reading(asyncio.Protocol):
         self._owner = owner
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.writer: asyncio.StreamWriter | None = None  # closes the transport once dropped
-        self.transport: asyncio.Transport | None = None
-        self._out: list[bytes] = []  # what requests of this turn of the event loop send
-
-    def send(self, packed: bytes, loop: asyncio.AbstractEventLoop) -> None:
-        """Send ``packed`` at the end of this turn of the event loop, with whatever other
-        requests send meanwhile: the tasks an answer wakes up ask their next questions in
-        the same turn, and one write carries them all."""
-        if not self._out:
-            loop.call_soon(self._flush)
-        self._out.append(packed)
-
-    def _flush(self) -> None:
-        out, self._out = self._out, []
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return  # lost: its requests fail with it
-        transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def data_received(self, data: bytes) -> None:
         reader, waiting = self._reader, self.waiting
@@ -165,7 +147,7 @@ class Multiplexed:
         """False for a while after the connection could not be opened."""
         return self._transport is not None or time.monotonic() >= self._closed_until
 
-    async def ask(self, packed: bytes, count: int) -> list[Any]:
+    async def ask(self, packed: bytes | list[bytes], count: int) -> list[Any]:
         """Send ``count`` commands already packed; their raw answers (error answers as
         exception instances), in order. :class:`Lost` if the connection goes first."""
         transport, reading = self._transport, self._reading
@@ -173,7 +155,10 @@ class Multiplexed:
         if transport is None or reading is None or transport.is_closing() or loop is not self._loop:
             transport, reading = await self._open()
         futures = [loop.create_future() for _ in range(count)]
-        reading.send(packed, loop)
+        if isinstance(packed, list):
+            transport.writelines(packed)
+        else:
+            transport.write(packed)
         reading.waiting.extend(futures)
         if count == 1:
             return [await futures[0]]
@@ -238,7 +223,6 @@ def _take_over(
         raise RedisConnectionError("the shared connection had unread data")
     transport = cast(asyncio.Transport, writer.transport)  # uvloop's are not subclasses
     reading = _Reading(reader, owner)
-    reading.transport = transport
     transport.set_protocol(reading)
     # The connection object no longer owns the transport: dropping it must not close it.
     # Its stream writer would, once dropped: it is kept as long as the transport is read.

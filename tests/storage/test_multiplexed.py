@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from bot.storage.client import AppRedis
-from bot.storage.multiplexed import _Reading, shareable
+from bot.storage.multiplexed import shareable
 from bot.storage.pool import WaitingConnectionPool
 
 KEY = "pbxgram:test:shared"
@@ -116,22 +116,3 @@ async def test_a_dropped_shared_connection_is_opened_again(client: Redis, redis_
             assert await pipe.execute() == ["kept", 1]
     finally:
         await admin.aclose()
-
-
-async def test_requests_of_one_turn_of_the_event_loop_go_out_in_one_write(
-    client: Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await client.set(f"{KEY}:1", "one")  # opened
-    writes = 0
-    flush = _Reading._flush
-
-    def counted(reading: _Reading) -> None:
-        nonlocal writes
-        writes += 1
-        flush(reading)
-
-    monkeypatch.setattr(_Reading, "_flush", counted)
-    answers = await asyncio.gather(*(client.get(f"{KEY}:1") for _ in range(20)))
-
-    assert answers == ["one"] * 20
-    assert writes == 1
