@@ -135,10 +135,10 @@ class AppRedis(Redis):
         if shared is not None and shared.usable and NEVER_DECODE not in options and shareable(args):
             try:
                 [raw] = await shared.ask(pack_one(args), 1)
+                answered = answer(self.response_callbacks, args[0], raw, options)
             except Lost:
                 pass  # the pool's way, as if the shared connection had never been asked
             else:
-                answered = answer(self.response_callbacks, args[0], raw, options)
                 return await answered if inspect.isawaitable(answered) else answered
         connection = await pool.get_connection()
         try:

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
+from redis.exceptions import BusyLoadingError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 
 from bot.storage.client import AppRedis
 from bot.storage.multiplexed import shareable
@@ -116,3 +116,27 @@ async def test_a_dropped_shared_connection_is_opened_again(client: Redis, redis_
             assert await pipe.execute() == ["kept", 1]
     finally:
         await admin.aclose()
+
+
+async def test_an_answer_saying_redis_is_not_ready_sends_the_command_the_pools_way(
+    client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await client.set(f"{KEY}:1", "one")
+    shared = _pool(client).shared
+    assert shared is not None
+    ask = shared.ask
+    loading = 0
+
+    async def still_loading(packed: bytes, count: int) -> list[object]:
+        nonlocal loading
+        loading += 1
+        await ask(packed, count)
+        return [BusyLoadingError("LOADING Redis is loading the dataset in memory")] * count
+
+    monkeypatch.setattr(shared, "ask", still_loading)
+    assert await client.get(f"{KEY}:1") == "one"  # answered by a pool connection
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.get(f"{KEY}:1")
+        assert await pipe.execute() == ["one"]
+    assert loading == 2
+    assert len(_pool(client)._available_connections) == 1
