@@ -14,7 +14,9 @@ on a dropped connection); what they leave out is bookkeeping this app does not u
 
 A pipeline that WATCHes keys, runs registered scripts or opened MULTI itself goes the
 library's own way, and so does a command of a client bound to one connection, an
-``HIMPORT``, and anything given a connection of another pool.
+``HIMPORT``, and anything given a connection of another pool. Commands and plain
+pipelines that answer at once go over the pool's shared connection when it has one
+(:mod:`bot.storage.multiplexed`), and the pool's way when it is lost.
 """
 
 from __future__ import annotations
@@ -131,8 +133,8 @@ class AppRedis(Redis):
             or _is_himport(args[0])
         ):
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        shared = pool.shared
-        if shared is not None and shared.usable and NEVER_DECODE not in options and shareable(args):
+        shared = _shared(pool)
+        if shared is not None and NEVER_DECODE not in options and shareable(args):
             try:
                 [raw] = await shared.ask(pack_one(args), 1)
                 answered = answer(self.response_callbacks, args[0], raw, options)

@@ -17,10 +17,11 @@ retries as redis-py does; the next request opens a new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -134,7 +135,7 @@ class _Reading(asyncio.Protocol):
 class Multiplexed:
     """The shared connection of one pool (opened at its first use)."""
 
-    def __init__(self, make_connection: Any) -> None:
+    def __init__(self, make_connection: Callable[[], AbstractConnection]) -> None:
         self._make_connection = make_connection
         self._transport: asyncio.Transport | None = None
         self._reading: _Reading | None = None
@@ -147,7 +148,7 @@ class Multiplexed:
         """False for a while after the connection could not be opened."""
         return self._transport is not None or time.monotonic() >= self._closed_until
 
-    async def ask(self, packed: bytes | list[bytes], count: int) -> list[Any]:
+    async def ask(self, packed: bytes, count: int) -> list[Any]:
         """Send ``count`` commands already packed; their raw answers (error answers as
         exception instances), in order. :class:`Lost` if the connection goes first."""
         transport, reading = self._transport, self._reading
@@ -155,10 +156,7 @@ class Multiplexed:
         if transport is None or reading is None or transport.is_closing() or loop is not self._loop:
             transport, reading = await self._open()
         futures = [loop.create_future() for _ in range(count)]
-        if isinstance(packed, list):
-            transport.writelines(packed)
-        else:
-            transport.write(packed)
+        transport.write(packed)
         reading.waiting.extend(futures)
         if count == 1:
             return [await futures[0]]
@@ -177,11 +175,13 @@ class Multiplexed:
                 return transport, reading
             if time.monotonic() < self._closed_until:
                 raise Lost("the shared connection is closed for now")
+            connection = self._make_connection()
             try:
-                connection: AbstractConnection = self._make_connection()
                 await connection.connect()  # type: ignore[no-untyped-call]
                 taken = _take_over(connection, self)
             except (RedisError, OSError, TimeoutError) as exc:
+                with contextlib.suppress(RedisError, OSError):  # opened, not taken over
+                    await connection.disconnect()
                 self._closed_until = time.monotonic() + REOPEN_PAUSE
                 raise Lost(f"could not open the shared connection: {type(exc).__name__}") from exc
             self._transport, self._reading = taken
